@@ -1,0 +1,89 @@
+# jobpulse: one plain Makefile.
+#
+# Flags: CXXFLAGS is yours to override (default -O2 -g); the language level,
+# warnings, include path and dependency tracking are always added. With CI=true
+# warnings are errors. Objects and binaries go under build/.
+#
+#   make deps    install the Debian packages that are missing (apt-get, sudo if not root)
+#   make         build the FastCGI handler and the test binaries
+#   make test    deps + build + unit tests + integration tests (real nginx, supervisord)
+#   make run     deps + build + nginx, the FastCGI pool under supervisord on 127.0.0.1:8001
+#   make clean   remove build/
+
+CXX ?= g++
+CXXFLAGS ?= -O2 -g
+WERROR := $(if $(filter true 1 yes,$(CI)),-Werror,)
+FINAL_CXXFLAGS := -std=c++20 -Wall -Wextra -Wpedantic $(WERROR) -I. -DBOOST_TEST_DYN_LINK $(CXXFLAGS)
+DEPFLAGS := -MMD -MP
+LDLIBS := -lsqlite3 -lyaml-cpp -lpthread
+BUILD := build
+
+DEB_PACKAGES := g++ make pkg-config libfcgi-dev libcurl4-openssl-dev rapidjson-dev \
+  libsqlite3-dev libboost-test-dev libboost-dev libssl-dev libyaml-cpp-dev nginx supervisor \
+  sqlite3 curl
+
+LIB_SRCS := $(wildcard lib/*.cc)
+LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/%.o)
+LIB_A := $(BUILD)/libjobpulse.a
+UNIT_SRCS := $(wildcard tests/*_test.cc) tests/main_test.cc
+UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/%.o)
+IT_SRCS := $(wildcard tests/integration/*.cc)
+IT_OBJS := $(IT_SRCS:%.cc=$(BUILD)/%.o)
+FCGI_OBJS := $(BUILD)/fcgi/main.o
+
+FCGI_BIN := $(BUILD)/jobpulse-fcgi
+UNIT_BIN := $(BUILD)/unit_tests
+IT_BIN := $(BUILD)/integration_tests
+
+.PHONY: all deps test unit-test integration-test run clean
+.DEFAULT_GOAL := all
+
+all: $(FCGI_BIN) $(UNIT_BIN) $(IT_BIN)
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(FINAL_CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FCGI_BIN): $(FCGI_OBJS) $(LIB_A)
+	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lfcgi $(LDLIBS)
+
+$(UNIT_BIN): $(UNIT_OBJS) $(LIB_A)
+	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lboost_unit_test_framework $(LDLIBS)
+
+$(IT_BIN): $(IT_OBJS) $(LIB_A)
+	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lcurl -lboost_unit_test_framework $(LDLIBS)
+
+# Installs only what is missing, only from Debian's archive.
+deps:
+	@missing=$$(for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing" $$missing; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@tests/run_suites $(UNIT_BIN) $(IT_BIN)
+
+unit-test: $(UNIT_BIN)
+	@tests/run_suites $(UNIT_BIN)
+
+integration-test: $(FCGI_BIN) $(IT_BIN)
+	@tests/run_suites $(IT_BIN)
+
+run: deps
+	@$(MAKE) --no-print-directory $(FCGI_BIN)
+	@nginx/jobpulse-run
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IT_OBJS:.o=.d) $(FCGI_OBJS:.o=.d)

@@ -1,0 +1,214 @@
+// jobpulse-fcgi: the FastCGI front end of the REST API (SPEC §1, §9).
+//
+// Three ways to run, chosen by what fd 0 is:
+//  - a FastCGI listening socket (supervisord [fcgi-program], spawn-fcgi,
+//    mod_fcgid): serve up to max_requests (±25 % per process) requests, then
+//    exit 0 so the supervisor starts a fresh process;
+//  - anything else: plain CGI, one request from the environment and stdin.
+// `--slot N` is supervisord's %(process_num)d. Slot 0 of a pool holds the
+// listening socket without serving: supervisord closes the socket when the last
+// process of the group has exited, and with recycling handlers that moment
+// comes often enough to turn into 502s; the holder keeps it open, so waiting
+// connections sit in the backlog until a fresh handler accepts them.
+//
+// Everything but moving bytes lives in lib/ (Api::Handle).
+#include <fcgiapp.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <iostream>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "lib/api.h"
+#include "lib/config.h"
+#include "lib/http.h"
+#include "lib/store.h"
+#include "lib/timestamp.h"
+
+namespace jobpulse {
+namespace {
+
+volatile sig_atomic_t g_stop = 0;
+
+void OnStopSignal(int) { g_stop = 1; }
+
+// Reads a param from the FastCGI environment, or from the process's in CGI mode.
+class Params {
+ public:
+  explicit Params(FCGX_ParamArray envp) : envp_(envp) {}
+  std::string Get(const char* name) const {
+    const char* v = envp_ ? FCGX_GetParam(name, envp_) : std::getenv(name);
+    return v ? v : "";
+  }
+
+ private:
+  FCGX_ParamArray envp_;
+};
+
+HttpRequest RequestFrom(const Params& params) {
+  HttpRequest request;
+  request.method = params.Get("REQUEST_METHOD");
+  std::string uri = params.Get("REQUEST_URI");
+  if (uri.empty()) uri = params.Get("SCRIPT_NAME") + params.Get("PATH_INFO");
+  const size_t q = uri.find('?');
+  request.path = uri.substr(0, q);
+  request.query = q == std::string::npos ? params.Get("QUERY_STRING") : uri.substr(q + 1);
+  request.if_none_match = params.Get("HTTP_IF_NONE_MATCH");
+  return request;
+}
+
+std::string Serialize(const HttpResponse& response) {
+  std::string out = "Status: " + std::to_string(response.status) + " " +
+                    ReasonPhrase(response.status) + "\r\n";
+  for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
+  out += "\r\n";
+  out += response.body;
+  return out;
+}
+
+// The body, or the response that replaces the request (413, 400). Reads the
+// stream to its end even when the body is refused, so the peer never blocks.
+Result<std::string> ReadBody(const Params& params, int64_t max_bytes,
+                             const std::function<int(char*, int)>& read) {
+  auto length = ParseContentLength(params.Get("CONTENT_LENGTH"), max_bytes);
+  std::string body;
+  char buf[16384];
+  int n;
+  if (!length.ok()) {
+    while ((n = read(buf, sizeof(buf))) > 0) {
+    }
+    return length.status();
+  }
+  body.reserve(static_cast<size_t>(*length));
+  while (static_cast<int64_t>(body.size()) < *length &&
+         (n = read(buf, static_cast<int>(std::min<int64_t>(sizeof(buf),
+                                                            *length - body.size())))) > 0) {
+    body.append(buf, n);
+  }
+  return body;
+}
+
+int MaxRequestsWithJitter(int base) {
+  std::random_device rd;
+  std::mt19937 rng(rd());
+  const int spread = base / 4;
+  if (spread == 0) return base;
+  return base + std::uniform_int_distribution<int>(-spread, spread)(rng);
+}
+
+struct Options {
+  int slot = -1;
+  bool check_config = false;
+  bool listen_port = false;
+};
+
+bool ParseOptions(int argc, char** argv, Options* options) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--slot" && i + 1 < argc) {
+      options->slot = std::atoi(argv[++i]);
+    } else if (arg == "--check-config") {
+      options->check_config = true;
+    } else if (arg == "--listen-port") {
+      options->listen_port = true;
+    } else {
+      std::cerr << "usage: jobpulse-fcgi [--slot N] [--check-config] [--listen-port]\n";
+      return false;
+    }
+  }
+  return true;
+}
+
+int Main(int argc, char** argv) {
+  Options options;
+  if (!ParseOptions(argc, argv, &options)) return 2;
+  auto config = LoadConfig(ProcessEnv());
+  if (!config.ok()) {
+    std::cerr << "jobpulse-fcgi: " << config.status().message() << "\n";
+    return 78;  // EX_CONFIG: supervisord shows it; a restart loop would not fix it
+  }
+  if (options.check_config) {
+    std::cout << DescribeConfig(*config);
+    return 0;
+  }
+  if (options.listen_port) {
+    std::cout << config->listen_port.value << "\n";
+    return 0;
+  }
+
+  const bool cgi = FCGX_IsCGI();
+  if (!cgi && options.slot == 0) {
+    // The socket holder: never accepts, exits on TERM like its siblings.
+    signal(SIGTERM, OnStopSignal);
+    signal(SIGINT, OnStopSignal);
+    while (!g_stop) pause();
+    return 0;
+  }
+
+  std::unique_ptr<Store> store;
+  const std::string db_path = config->database_path.value;
+  Api api(
+      *config,
+      [&]() -> Result<Store*> {
+        if (!store) {
+          auto opened = Store::Open(db_path);
+          if (!opened.ok()) {
+            std::cerr << "jobpulse-fcgi: " << opened.status().message() << "\n";
+            return opened.status();
+          }
+          store = std::move(opened.value());
+        }
+        return store.get();
+      },
+      NowMicros);
+  const int64_t max_body = config->api_max_body_bytes.value;
+
+  if (cgi) {
+    const Params params(nullptr);
+    HttpRequest request = RequestFrom(params);
+    auto body = ReadBody(params, max_body, [](char* buf, int n) {
+      return static_cast<int>(std::fread(buf, 1, static_cast<size_t>(n), stdin));
+    });
+    HttpResponse response = body.ok() ? (request.body = std::move(*body), api.Handle(request))
+                                      : ErrorResponse(body.status());
+    const std::string out = Serialize(response);
+    std::fwrite(out.data(), 1, out.size(), stdout);
+    return std::fflush(stdout) == 0 ? 0 : 1;
+  }
+
+  FCGX_Init();
+  FCGX_Request rq;
+  FCGX_InitRequest(&rq, 0, 0);
+  const int max_requests = MaxRequestsWithJitter(config->fcgi_max_requests.value);
+  int served = 0;
+  while (served < max_requests && FCGX_Accept_r(&rq) == 0) {
+    const Params params(rq.envp);
+    HttpRequest request = RequestFrom(params);
+    auto body = ReadBody(params, max_body, [&rq](char* buf, int n) {
+      return FCGX_GetStr(buf, n, rq.in);
+    });
+    HttpResponse response = body.ok() ? (request.body = std::move(*body), api.Handle(request))
+                                      : ErrorResponse(body.status());
+    if (response.status >= 500) {
+      std::cerr << "jobpulse-fcgi: " << request.method << " " << request.path << " -> "
+                << response.status << " " << response.body << "\n";
+    }
+    const std::string out = Serialize(response);
+    FCGX_PutStr(out.data(), static_cast<int>(out.size()), rq.out);
+    FCGX_Finish_r(&rq);
+    ++served;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace jobpulse
+
+int main(int argc, char** argv) { return jobpulse::Main(argc, argv); }

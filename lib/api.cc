@@ -1,0 +1,366 @@
+#include "lib/api.h"
+
+#include <chrono>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include <cstdlib>
+
+#include "lib/json_writer.h"
+#include "lib/timestamp.h"
+
+namespace jobpulse {
+namespace {
+
+constexpr int64_t kMaxOffset = 1000000000000;
+// A worker whose heartbeat is older than this many of its cycles counts as down.
+constexpr int kHeartbeatCycles = 2;
+
+Status InvalidParameter(const std::string& name, const std::string& value,
+                        const std::string& expected) {
+  return Status::Error(Status::Code::kInvalidArgument, "invalid_parameter",
+                       "invalid value for query parameter '" + name + "': " + expected,
+                       {{"parameter", name}, {"value", value}});
+}
+
+HttpResponse MethodNotAllowed(const HttpRequest& request, const char* allow) {
+  HttpResponse response = ErrorResponse(Status::Error(
+      Status::Code::kMethodNotAllowed, "method_not_allowed",
+      "method " + request.method + " is not allowed here; allowed: " + allow,
+      {{"allow", allow}}));
+  response.headers.emplace_back("Allow", allow);
+  return response;
+}
+
+// Adds an ETag and turns the response into a 304 when the client has it.
+HttpResponse WithETag(const HttpRequest& request, HttpResponse response) {
+  const std::string etag = ETagFor(response.body);
+  response.headers.emplace_back("ETag", etag);
+  if (!request.if_none_match.empty() && ETagMatches(request.if_none_match, etag)) {
+    response.status = 304;
+    response.body.clear();
+  }
+  return response;
+}
+
+bool IsRead(const std::string& method) { return method == "GET" || method == "HEAD"; }
+
+std::string JobsPageJson(const JobPage& page, const JobFilter& filter, const PriceTable& prices,
+                         int64_t now) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("jobs").BeginArray();
+  for (const Job& job : page.jobs) w.Raw(JobToJson(job, prices, now));
+  w.EndArray();
+  w.Key("total").Int(page.total);
+  w.Key("limit").Int(filter.limit);
+  w.Key("offset").Int(filter.offset);
+  w.EndObject();
+  return w.str();
+}
+
+}  // namespace
+
+Api::Api(Config config, StoreSource store, Clock clock)
+    : config_(std::move(config)), store_(std::move(store)), clock_(std::move(clock)) {
+  prices_.per_second = config_.replicate.hardware_prices.value;
+  prices_.default_sku = config_.replicate.default_hardware.value;
+}
+
+bool Api::IsValidJobId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (const char c : id) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+HttpResponse Api::Handle(const HttpRequest& request) {
+  HttpResponse response;
+  try {
+    response = Route(request);
+  } catch (const std::exception& e) {
+    response = ErrorResponse(Status::Internal(std::string("unexpected failure: ") + e.what()));
+  }
+  if (request.method == "HEAD") response.body.clear();
+  return response;
+}
+
+HttpResponse Api::Route(const HttpRequest& request) {
+  const std::vector<std::string> seg = SplitPath(request.path);
+  const auto not_found = [&] {
+    return ErrorResponse(Status::Error(Status::Code::kNotFound, "not_found",
+                                       "no such endpoint: " + request.method + " " + request.path));
+  };
+  if (seg.size() < 3 || seg[0] != "api" || seg[1] != "cloud") return not_found();
+
+  if (seg[2] == "jobs") {
+    if (seg.size() == 3) {
+      return IsRead(request.method) ? ListJobs(request)
+                                    : MethodNotAllowed(request, "GET, HEAD");
+    }
+    if (seg.size() > 5) return not_found();
+    const std::string& job_id = seg[3];
+    const std::string action = seg.size() == 5 ? seg[4] : "";
+    const char* allow = action.empty()                    ? "GET, HEAD, DELETE"
+                        : action == "inline-progress" || action == "logs" ? "GET, HEAD"
+                                                                          : nullptr;
+    if (!allow) return not_found();
+    const bool allowed = IsRead(request.method) || (action.empty() && request.method == "DELETE");
+    if (!allowed) return MethodNotAllowed(request, allow);
+    if (!IsValidJobId(job_id)) {
+      return ErrorResponse(Status::Error(
+          Status::Code::kInvalidArgument, "invalid_job_id",
+          "job_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -", {{"parameter", "job_id"}}));
+    }
+    if (action == "inline-progress") return InlineProgress(request, job_id);
+    if (action == "logs") return Logs(request, job_id);
+    if (request.method == "DELETE") return DeleteJob(job_id);
+    return GetJob(request, job_id);
+  }
+  if (seg.size() == 3 && seg[2] == "metrics") {
+    return IsRead(request.method) ? Metrics(request) : MethodNotAllowed(request, "GET, HEAD");
+  }
+  if (seg.size() == 3 && seg[2] == "health") {
+    return IsRead(request.method) ? Health() : MethodNotAllowed(request, "GET, HEAD");
+  }
+  return not_found();
+}
+
+HttpResponse Api::ListJobs(const HttpRequest& request) {
+  const QueryParams query(request.query);
+  JobFilter filter;
+  if (const auto status = query.Get("status"); status && !status->empty()) {
+    size_t start = 0;
+    while (start <= status->size()) {
+      size_t end = status->find(',', start);
+      if (end == std::string::npos) end = status->size();
+      std::string name = status->substr(start, end - start);
+      while (!name.empty() && name.front() == ' ') name.erase(0, 1);
+      while (!name.empty() && name.back() == ' ') name.pop_back();
+      if (!name.empty()) {
+        const auto parsed = ParseJobStatus(name);
+        if (!parsed) {
+          return ErrorResponse(InvalidParameter(
+              "status", *status,
+              "expected a comma-separated list of pending, uploading, queued, running, "
+              "completed, failed, cancelled"));
+        }
+        filter.statuses.push_back(*parsed);
+      }
+      start = end + 1;
+    }
+  }
+  if (const auto provider = query.Get("provider"); provider && !provider->empty()) {
+    filter.provider = *provider;
+  }
+  if (const auto job_type = query.Get("job_type"); job_type && !job_type->empty()) {
+    if (*job_type != "cloud" && *job_type != "local") {
+      return ErrorResponse(InvalidParameter("job_type", *job_type, "expected cloud or local"));
+    }
+    filter.job_type = *job_type;
+  }
+  if (const auto limit = query.Get("limit")) {
+    const auto parsed = ParseInt(*limit, 1, 500);
+    if (!parsed) {
+      return ErrorResponse(InvalidParameter("limit", *limit, "expected an integer from 1 to 500"));
+    }
+    filter.limit = static_cast<int>(*parsed);
+  }
+  if (const auto offset = query.Get("offset")) {
+    const auto parsed = ParseInt(*offset, 0, kMaxOffset);
+    if (!parsed) {
+      return ErrorResponse(InvalidParameter("offset", *offset, "expected an integer >= 0"));
+    }
+    filter.offset = *parsed;
+  }
+  if (const auto sync_active = query.Get("sync_active")) {
+    // Validated now; the provider refresh it asks for arrives with the provider client.
+    if (!ParseBool(*sync_active)) {
+      return ErrorResponse(InvalidParameter("sync_active", *sync_active,
+                                            "expected true/false/1/0/yes/no/on/off"));
+    }
+  }
+  auto store = store_();
+  if (!store.ok()) return ErrorResponse(store.status());
+  auto page = (*store)->ListJobs(filter);
+  if (!page.ok()) return ErrorResponse(page.status());
+  return WithETag(request, JsonResponse(JobsPageJson(*page, filter, prices_, clock_())));
+}
+
+Result<Job> Api::LoadJob(const std::string& job_id) {
+  auto store = store_();
+  if (!store.ok()) return store.status();
+  auto job = (*store)->GetJob(job_id);
+  if (!job.ok()) return job.status();
+  if (!job.value()) {
+    return Status::Error(Status::Code::kNotFound, "job_not_found", "Job not found: " + job_id,
+                         {{"job_id", job_id}});
+  }
+  return std::move(*job.value());
+}
+
+HttpResponse Api::GetJob(const HttpRequest& request, const std::string& job_id) {
+  auto job = LoadJob(job_id);
+  if (!job.ok()) return ErrorResponse(job.status());
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("job").Raw(JobToJson(*job, prices_, clock_()));
+  w.EndObject();
+  return WithETag(request, JsonResponse(w.str()));
+}
+
+HttpResponse Api::DeleteJob(const std::string& job_id) {
+  auto store = store_();
+  if (!store.ok()) return ErrorResponse(store.status());
+  if (Status s = (*store)->DeleteJob(job_id); !s.ok()) return ErrorResponse(s);
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("success").Bool(true);
+  w.Key("job_id").String(std::string_view(job_id));
+  w.EndObject();
+  return JsonResponse(w.str());
+}
+
+HttpResponse Api::InlineProgress(const HttpRequest& request, const std::string& job_id) {
+  auto job = LoadJob(job_id);
+  if (!job.ok()) return ErrorResponse(job.status());
+  const Progress shown = ProgressForStatus(job->progress, job->status == JobStatus::kRunning);
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("job_id").String(std::string_view(job->job_id));
+  w.Key("stage").String(shown.stage);
+  w.Key("last_log").String(shown.last_log);
+  w.Key("progress").Double(shown.progress);
+  w.EndObject();
+  return WithETag(request, JsonResponse(w.str()));
+}
+
+HttpResponse Api::Logs(const HttpRequest& request, const std::string& job_id) {
+  const QueryParams query(request.query);
+  if (const auto refresh = query.Get("refresh"); refresh && !ParseBool(*refresh)) {
+    return ErrorResponse(
+        InvalidParameter("refresh", *refresh, "expected true/false/1/0/yes/no/on/off"));
+  }
+  auto job = LoadJob(job_id);
+  if (!job.ok()) return ErrorResponse(job.status());
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("job_id").String(std::string_view(job->job_id));
+  w.Key("logs").String(std::string_view(job->logs_tail));
+  w.EndObject();
+  return WithETag(request, JsonResponse(w.str()));
+}
+
+HttpResponse Api::Metrics(const HttpRequest& request) {
+  const QueryParams query(request.query);
+  int days = 30;
+  if (const auto value = query.Get("days")) {
+    const auto parsed = ParseInt(*value, 1, 365);
+    if (!parsed) {
+      return ErrorResponse(InvalidParameter("days", *value, "expected an integer from 1 to 365"));
+    }
+    days = static_cast<int>(*parsed);
+  }
+  auto store = store_();
+  if (!store.ok()) return ErrorResponse(store.status());
+  auto metrics = (*store)->ComputeMetrics(days, clock_());
+  if (!metrics.ok()) return ErrorResponse(metrics.status());
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("total_cost").Double(metrics->total_cost);
+  w.Key("job_count").Int(metrics->job_count);
+  w.Key("jobs_by_status").BeginObject();
+  for (const auto& [status, count] : metrics->jobs_by_status) w.Key(status).Int(count);
+  w.EndObject();
+  w.Key("avg_job_duration_seconds").Double(metrics->avg_job_duration_seconds);
+  w.Key("cost_by_day").BeginArray();
+  for (const DayMetrics& day : metrics->cost_by_day) {
+    w.BeginObject();
+    w.Key("date").String(std::string_view(day.date));
+    w.Key("jobs").Int(day.jobs);
+    w.Key("cost_usd").Double(day.cost_usd);
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("period_days").Int(metrics->period_days);
+  w.EndObject();
+  return WithETag(request, JsonResponse(w.str()));
+}
+
+// Components: the database (down -> 503), the worker (absent is fine: handlers
+// work without it, SPEC §5; a heartbeat that went stale -> 503) and the
+// provider (configured or not; its circuit state is kept by the worker).
+HttpResponse Api::Health() {
+  const int64_t now = clock_();
+  bool down = false;
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("components").BeginObject();
+
+  w.Key("database").BeginObject();
+  Store* store = nullptr;
+  auto opened = store_();
+  Status db_status = opened.ok() ? Status::Ok() : opened.status();
+  const auto started = std::chrono::steady_clock::now();
+  if (opened.ok()) {
+    store = *opened;
+    db_status = store->Ping();
+  }
+  const double latency_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+          .count();
+  if (db_status.ok()) {
+    w.Key("status").String("ok");
+    w.Key("latency_ms").Double(static_cast<double>(static_cast<int64_t>(latency_ms * 1000)) / 1000);
+  } else {
+    down = true;
+    w.Key("status").String("down");
+    w.Key("message").String(std::string_view(db_status.message()));
+  }
+  w.EndObject();
+
+  w.Key("worker").BeginObject();
+  std::optional<Store::ServiceState> heartbeat;
+  if (store) {
+    auto state = store->GetServiceState("worker_heartbeat");
+    if (state.ok()) heartbeat = *state;
+  }
+  if (!heartbeat) {
+    w.Key("status").String("absent");
+    w.Key("heartbeat_age_seconds").Null();
+  } else {
+    // The heartbeat's value is the worker's cycle length in seconds.
+    const double age = static_cast<double>(now - heartbeat->updated_at) / 1e6;
+    int cycle = std::atoi(heartbeat->value.c_str());
+    if (cycle <= 0) cycle = config_.polling_interval_seconds.value;
+    const bool live = age <= static_cast<double>(kHeartbeatCycles * cycle);
+    if (!live) down = true;
+    w.Key("status").String(live ? "ok" : "down");
+    w.Key("heartbeat_age_seconds").Double(static_cast<double>(static_cast<int64_t>(age * 10)) / 10);
+  }
+  w.EndObject();
+
+  w.Key("providers").BeginObject();
+  w.Key("replicate").BeginObject();
+  w.Key("configured").Bool(config_.replicate.api_token.value.has_value());
+  std::string circuit = "closed";
+  if (store) {
+    auto state = store->GetServiceState("circuit:replicate");
+    if (state.ok() && *state) circuit = (*state)->value;
+  }
+  w.Key("circuit").String(std::string_view(circuit));
+  w.EndObject();
+  w.EndObject();
+
+  w.EndObject();
+  w.Key("status").String(down ? "unhealthy" : "ok");
+  w.Key("timestamp").String(FormatTimestamp(now));
+  w.EndObject();
+  return JsonResponse(w.str(), down ? 503 : 200);
+}
+
+}  // namespace jobpulse

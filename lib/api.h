@@ -1,0 +1,62 @@
+// The REST API of SPEC §9 as a pure request -> response function, so it is
+// tested without a web server; fcgi/main.cc only moves bytes between libfcgi
+// and Api::Handle.
+//
+// Validation and errors follow SPEC §9: job ids must match
+// [A-Za-z0-9._:-]{1,128}, known query parameters are checked (400 naming the
+// parameter), unknown ones ignored, a method a path does not serve gets 405
+// with Allow, and every failure is the one error envelope (lib/http.h).
+//
+// Thread-safety: an Api is used by one thread at a time (it shares the Store).
+#ifndef JOBPULSE_LIB_API_H_
+#define JOBPULSE_LIB_API_H_
+
+#include <cstdint>
+#include <functional>
+
+#include "lib/config.h"
+#include "lib/cost.h"
+#include "lib/http.h"
+#include "lib/status.h"
+#include "lib/store.h"
+
+namespace jobpulse {
+
+class Api {
+ public:
+  // Returns the process's store, opening it on first use; an error makes every
+  // endpoint but health answer 503 until a later call succeeds.
+  using StoreSource = std::function<Result<Store*>()>;
+  using Clock = std::function<int64_t()>;  // microseconds since the epoch
+
+  Api(Config config, StoreSource store, Clock clock);
+
+  // Never throws; an unexpected failure becomes a 500 envelope.
+  HttpResponse Handle(const HttpRequest& request);
+
+  // True for job ids the API accepts.
+  static bool IsValidJobId(std::string_view job_id);
+
+  const Config& config() const { return config_; }
+
+ private:
+  HttpResponse Route(const HttpRequest& request);
+  HttpResponse ListJobs(const HttpRequest& request);
+  HttpResponse GetJob(const HttpRequest& request, const std::string& job_id);
+  HttpResponse DeleteJob(const std::string& job_id);
+  HttpResponse InlineProgress(const HttpRequest& request, const std::string& job_id);
+  HttpResponse Logs(const HttpRequest& request, const std::string& job_id);
+  HttpResponse Metrics(const HttpRequest& request);
+  HttpResponse Health();
+  // Loads a job or produces the 404; `response` is set on failure.
+  Result<Job> LoadJob(const std::string& job_id);
+
+  Config config_;
+  PriceTable prices_;
+  StoreSource store_;
+  Clock clock_;
+};
+
+}  // namespace jobpulse
+
+#endif  // JOBPULSE_LIB_API_H_

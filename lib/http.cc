@@ -1,0 +1,256 @@
+#include "lib/http.h"
+
+#include <cctype>
+#include <cstdio>
+
+#include "lib/json_writer.h"
+
+namespace jobpulse {
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+int HttpStatusFor(Status::Code code) {
+  switch (code) {
+    case Status::Code::kOk:
+      return 200;
+    case Status::Code::kInvalidArgument:
+      return 400;
+    case Status::Code::kNotFound:
+      return 404;
+    case Status::Code::kMethodNotAllowed:
+      return 405;
+    case Status::Code::kConflict:
+      return 409;
+    case Status::Code::kTooLarge:
+      return 413;
+    case Status::Code::kRateLimited:
+      return 429;
+    case Status::Code::kUpstream:
+      return 502;
+    case Status::Code::kUnavailable:
+    case Status::Code::kBusy:
+      return 503;
+    case Status::Code::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+}  // namespace
+
+const std::string* HttpResponse::Header(std::string_view name) const {
+  for (const auto& [key, value] : headers) {
+    if (EqualsIgnoreCase(key, name)) return &value;
+  }
+  return nullptr;
+}
+
+std::string PercentDecode(std::string_view text, bool plus_is_space) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '%' && i + 2 < text.size()) {
+      const int hi = HexValue(text[i + 1]);
+      const int lo = HexValue(text[i + 2]);
+      if (hi >= 0 && lo >= 0) {
+        out.push_back(static_cast<char>(hi * 16 + lo));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(plus_is_space && c == '+' ? ' ' : c);
+  }
+  return out;
+}
+
+std::vector<std::string> SplitPath(std::string_view raw_path) {
+  std::vector<std::string> segments;
+  size_t start = 0;
+  while (start <= raw_path.size()) {
+    size_t end = raw_path.find('/', start);
+    if (end == std::string_view::npos) end = raw_path.size();
+    if (end > start) {
+      segments.push_back(PercentDecode(raw_path.substr(start, end - start), false));
+    }
+    start = end + 1;
+  }
+  return segments;
+}
+
+QueryParams::QueryParams(std::string_view raw) {
+  size_t start = 0;
+  while (start < raw.size()) {
+    size_t end = raw.find('&', start);
+    if (end == std::string_view::npos) end = raw.size();
+    const std::string_view pair = raw.substr(start, end - start);
+    if (!pair.empty()) {
+      const size_t eq = pair.find('=');
+      params_.emplace_back(PercentDecode(pair.substr(0, eq), true),
+                           eq == std::string_view::npos
+                               ? std::string()
+                               : PercentDecode(pair.substr(eq + 1), true));
+    }
+    start = end + 1;
+  }
+}
+
+std::optional<std::string> QueryParams::Get(std::string_view name) const {
+  for (const auto& [key, value] : params_) {
+    if (key == name) return value;
+  }
+  return std::nullopt;
+}
+
+std::optional<bool> ParseBool(std::string_view text) {
+  for (const char* yes : {"true", "1", "yes", "on"}) {
+    if (EqualsIgnoreCase(text, yes)) return true;
+  }
+  for (const char* no : {"false", "0", "no", "off"}) {
+    if (EqualsIgnoreCase(text, no)) return false;
+  }
+  return std::nullopt;
+}
+
+std::optional<int64_t> ParseInt(std::string_view text, int64_t min, int64_t max) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  int64_t value = 0;
+  size_t i = 0;
+  const bool negative = text[0] == '-';
+  if (negative) i = 1;
+  if (i == text.size()) return std::nullopt;
+  for (; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    value = value * 10 + (text[i] - '0');
+  }
+  if (negative) value = -value;
+  if (value < min || value > max) return std::nullopt;
+  return value;
+}
+
+Result<int64_t> ParseContentLength(std::string_view text, int64_t max_bytes) {
+  if (text.empty()) return int64_t{0};
+  const auto length = ParseInt(text, 0, 999999999999999999);
+  if (!length) {
+    return Status::Error(Status::Code::kInvalidArgument, "invalid_content_length",
+                         "Content-Length must be a non-negative integer");
+  }
+  if (*length > max_bytes) {
+    return Status::Error(Status::Code::kTooLarge, "payload_too_large",
+                         "request body of " + std::to_string(*length) +
+                             " bytes exceeds the limit of " + std::to_string(max_bytes) +
+                             " bytes (api.max_body_bytes)",
+                         {{"max_body_bytes", std::to_string(max_bytes)}});
+  }
+  return *length;
+}
+
+std::string ETagFor(std::string_view body) {
+  uint64_t hash = 14695981039346656037ull;
+  for (const unsigned char c : body) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  char buf[24];
+  std::snprintf(buf, sizeof(buf), "\"%016llx\"", static_cast<unsigned long long>(hash));
+  return buf;
+}
+
+bool ETagMatches(std::string_view header, std::string_view etag) {
+  size_t start = 0;
+  while (start <= header.size()) {
+    size_t end = header.find(',', start);
+    if (end == std::string_view::npos) end = header.size();
+    std::string_view candidate = Trim(header.substr(start, end - start));
+    if (candidate == "*") return true;
+    // Weak comparison, as RFC 9110 asks of If-None-Match.
+    if (candidate.substr(0, 2) == "W/") candidate.remove_prefix(2);
+    if (!candidate.empty() && candidate == etag) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+const char* ReasonPhrase(int status) {
+  switch (status) {
+    case 200:
+      return "OK";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 401:
+      return "Unauthorized";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 409:
+      return "Conflict";
+    case 413:
+      return "Payload Too Large";
+    case 429:
+      return "Too Many Requests";
+    case 500:
+      return "Internal Server Error";
+    case 502:
+      return "Bad Gateway";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "";
+  }
+}
+
+HttpResponse ErrorResponse(const Status& status) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("error").String(status.error().empty() ? std::string_view("internal_error")
+                                               : std::string_view(status.error()));
+  w.Key("message").String(std::string_view(status.message()));
+  if (!status.details().empty()) {
+    w.Key("details").BeginObject();
+    for (const auto& [key, value] : status.details()) w.Key(key).String(std::string_view(value));
+    w.EndObject();
+  }
+  w.EndObject();
+  HttpResponse response = JsonResponse(w.str(), HttpStatusFor(status.code()));
+  if (status.retry_after_seconds() > 0) {
+    response.headers.emplace_back("Retry-After", std::to_string(status.retry_after_seconds()));
+  }
+  return response;
+}
+
+HttpResponse JsonResponse(std::string body, int status) {
+  HttpResponse response;
+  response.status = status;
+  response.headers.emplace_back("Content-Type", "application/json");
+  response.headers.emplace_back("Cache-Control", "no-cache");
+  response.body = std::move(body);
+  return response;
+}
+
+}  // namespace jobpulse

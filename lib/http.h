@@ -1,0 +1,82 @@
+// The HTTP vocabulary shared by the API and the FastCGI front end: a parsed
+// request, a response, query-string and path helpers, and the single place
+// where a Status becomes an HTTP status code and the SPEC §9 error envelope.
+// Pure; thread-safe.
+#ifndef JOBPULSE_LIB_HTTP_H_
+#define JOBPULSE_LIB_HTTP_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "lib/status.h"
+
+namespace jobpulse {
+
+struct HttpRequest {
+  std::string method;  // "GET", ...
+  std::string path;    // raw (still percent-encoded), without the query
+  std::string query;   // raw, without the '?'
+  std::string if_none_match;
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;  // Content-Type included
+  std::string body;
+
+  // The header's value, or nullptr.
+  const std::string* Header(std::string_view name) const;
+};
+
+// "%41+b" -> "A b" when `plus_is_space`; invalid escapes are kept verbatim.
+std::string PercentDecode(std::string_view text, bool plus_is_space);
+
+// Splits "/a/b%2Fc" into decoded segments {"a", "b/c"}; empty segments dropped.
+std::vector<std::string> SplitPath(std::string_view raw_path);
+
+// Parsed query string: decoded (name, value) pairs in order.
+class QueryParams {
+ public:
+  explicit QueryParams(std::string_view raw_query);
+  // The first value of `name`, or nullopt.
+  std::optional<std::string> Get(std::string_view name) const;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> params_;
+};
+
+// "true/false/1/0/yes/no/on/off" (case-insensitive); nullopt otherwise.
+std::optional<bool> ParseBool(std::string_view text);
+
+// A decimal integer in [min, max]; nullopt otherwise (no sign games, no spaces).
+std::optional<int64_t> ParseInt(std::string_view text, int64_t min, int64_t max);
+
+// CONTENT_LENGTH as FastCGI and CGI pass it: "" or unset means 0.
+// Errors: kInvalidArgument "invalid_content_length" for anything but digits;
+// kTooLarge "payload_too_large" above `max_bytes`.
+Result<int64_t> ParseContentLength(std::string_view text, int64_t max_bytes);
+
+// A strong ETag for `body`: a quoted 64-bit FNV-1a hex digest.
+std::string ETagFor(std::string_view body);
+
+// True when the If-None-Match header value matches `etag` (a list or "*").
+bool ETagMatches(std::string_view if_none_match, std::string_view etag);
+
+// "404 Not Found" style reason phrases for the Status: header.
+const char* ReasonPhrase(int status);
+
+// The one mapping from Status to HTTP: status code by Status::Code, the body
+// {"error","message","details"?}, and Retry-After when the Status carries one.
+HttpResponse ErrorResponse(const Status& status);
+
+// A JSON 200 (or `status`) response.
+HttpResponse JsonResponse(std::string body, int status = 200);
+
+}  // namespace jobpulse
+
+#endif  // JOBPULSE_LIB_HTTP_H_

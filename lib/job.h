@@ -1,0 +1,80 @@
+// The job record (SPEC §3) and the local status model (SPEC §4).
+//
+// Job is a plain value: what one row of the `jobs` table holds. Timestamps are
+// microseconds since the epoch (lib/timestamp.h); they are rendered as RFC 3339
+// only at the API edge (JobToJson). Thread-safety: values, no shared state.
+#ifndef JOBPULSE_LIB_JOB_H_
+#define JOBPULSE_LIB_JOB_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "lib/cost.h"
+#include "lib/progress.h"
+
+namespace jobpulse {
+
+enum class JobStatus { kPending, kUploading, kQueued, kRunning, kCompleted, kFailed, kCancelled };
+
+// "pending", "uploading", ... as stored and as the API shows them.
+const char* JobStatusName(JobStatus status);
+// Inverse of JobStatusName; nullopt for anything else (case-sensitive).
+std::optional<JobStatus> ParseJobStatus(std::string_view name);
+// pending 0 < uploading 1 < queued 2 < running 3 < terminal 4.
+int JobStatusRank(JobStatus status);
+bool IsTerminal(JobStatus status);
+inline bool IsActive(JobStatus status) { return !IsTerminal(status); }
+
+struct Job {
+  std::string job_id;
+  std::string job_type = "cloud";  // "cloud" or "local"
+  std::optional<std::string> provider;
+  std::optional<std::string> external_id;
+  JobStatus status = JobStatus::kPending;
+  std::optional<std::string> config_name;
+  int64_t created_at = 0;
+  std::optional<int64_t> started_at;
+  std::optional<int64_t> completed_at;
+  std::optional<double> cost_usd;  // final cost; running estimates are computed on output
+  std::optional<std::string> hardware_type;
+  std::optional<std::string> error_message;
+  std::optional<std::string> output_url;
+  std::optional<int64_t> user_id;
+  std::map<std::string, std::string> metadata;  // "model", "version", "source", ...
+
+  // Derived from the logs when they are ingested (lib/progress.h), as if running.
+  Progress progress;
+  std::string logs_tail;  // newest 64 KiB of the provider's log
+  std::optional<int64_t> logs_fetched_at;
+  std::optional<int64_t> progress_wanted_at;
+  std::optional<int64_t> last_progress_event_at;
+  // The last provider status we could not map, so it is logged once per job.
+  std::optional<std::string> unknown_provider_status;
+
+  int64_t version = 0;  // bumped by every write; compare-and-set key
+  int64_t updated_at = 0;
+
+  bool operator==(const Job&) const = default;
+};
+
+// The SPEC §3 JSON object of one job. `now` drives duration_seconds and the
+// running cost estimate (flagged metadata.cost_is_estimate) for a job without a
+// final cost. Secrets are never part of a Job, so never part of this output.
+std::string JobToJson(const Job& job, const PriceTable& prices, int64_t now);
+
+// duration_seconds: (completed_at or now) - started_at; nullopt without started_at.
+std::optional<double> JobDurationSeconds(const Job& job, int64_t now);
+
+// The running estimate (now - started_at) * price, or the stored cost.
+struct JobCost {
+  std::optional<double> usd;
+  bool is_estimate = false;
+};
+JobCost CostOf(const Job& job, const PriceTable& prices, int64_t now);
+
+}  // namespace jobpulse
+
+#endif  // JOBPULSE_LIB_JOB_H_

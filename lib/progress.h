@@ -1,0 +1,55 @@
+// Inline progress: stage, percent and last log line derived from a job's log text
+// (SPEC §5). Pure functions; no I/O, thread-safe.
+//
+// The derivation runs when logs are ingested (poll, webhook, refresh) and its
+// result is stored on the job row, so reads never parse logs.
+#ifndef JOBPULSE_LIB_PROGRESS_H_
+#define JOBPULSE_LIB_PROGRESS_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jobpulse {
+
+struct Progress {
+  std::optional<std::string> stage;     // "Preprocessing", "Warmup", "Saving checkpoint",
+                                        // "Validation", "Training"; null without logs
+  std::optional<double> progress;       // percent, 0..100, one decimal; null if no fraction
+  std::optional<std::string> last_log;  // newest line, <= 80 code points, valid UTF-8
+
+  bool operator==(const Progress&) const = default;
+};
+
+// Splits `text` into lines on "\n", "\r\n" and a bare "\r" (tqdm redraws),
+// trims ASCII whitespace from each and drops empty ones. Oldest first.
+std::vector<std::string_view> SplitLogLines(std::string_view text);
+
+// Derives progress for a job in status `running` from its log text (SPEC §5
+// steps 1-4). An empty or whitespace-only text yields all nulls.
+Progress DeriveRunningProgress(std::string_view log_text);
+
+// What the API reports for a job: for `running` jobs the stored derivation; for
+// any other status stage and progress are null and last_log is kept (§5 step 5).
+Progress ProgressForStatus(const Progress& stored, bool running);
+
+// Replaces invalid UTF-8 sequences with U+FFFD.
+std::string SanitizeUtf8(std::string_view bytes);
+
+// `line` cut to 80 code points: longer lines become the first 77 + "...".
+// `line` must be valid UTF-8 (see SanitizeUtf8).
+std::string TruncateLogLine(std::string_view line);
+
+// 100*a/b rounded to one decimal with ties to even, clamped to 0..100;
+// nullopt when b == 0. Exact (integer arithmetic), so 1/16 -> 6.2, 3/16 -> 18.8.
+std::optional<double> PercentOf(unsigned long long a, unsigned long long b);
+
+// The newest `max_bytes` of `logs`, starting at a line boundary when one exists
+// in the kept part and never in the middle of a UTF-8 sequence. What the store
+// keeps as a job's log tail (64 KiB).
+std::string LogTail(std::string_view logs, size_t max_bytes);
+
+}  // namespace jobpulse
+
+#endif  // JOBPULSE_LIB_PROGRESS_H_

@@ -1,0 +1,85 @@
+// The one merge function (SPEC §4): every observation of a job, from a poll, a
+// sync, an active sync, a webhook or a cancel, is applied through
+// MergeObservation, and only the store's Apply (lib/store.h) writes its result.
+//
+// Rules:
+//  - status moves only forward in rank; a terminal status is final, though a
+//    later observation may still fill a null completed_at, cost_usd,
+//    error_message or output_url;
+//  - a null (unset) field in an observation never overwrites a known value;
+//  - provider timestamps win over local ones; a local observation only fills nulls;
+//  - Replicate `canceled`/`aborted` become `cancelled`, never `failed`;
+//  - an unknown provider status changes nothing (the caller logs it once per job).
+// Pure; thread-safe.
+#ifndef JOBPULSE_LIB_STATE_MACHINE_H_
+#define JOBPULSE_LIB_STATE_MACHINE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "lib/cost.h"
+#include "lib/job.h"
+
+namespace jobpulse {
+
+// Replicate status -> local status (SPEC §4). `aborted` also carries the error
+// message "aborted: deadline passed before start". Unknown -> status nullopt.
+struct MappedStatus {
+  std::optional<JobStatus> status;
+  std::optional<std::string> error_message;
+};
+MappedStatus MapReplicateStatus(std::string_view provider_status);
+
+struct Observation {
+  // kProvider: what the provider said (its timestamps win).
+  // kLocal: what this service decided (e.g. cancel before upload); fills nulls only.
+  enum class Source { kProvider, kLocal };
+  Source source = Source::kProvider;
+
+  // Identity: job_id when known, else (provider, external_id). A job created by an
+  // observation takes job_id, or else the external id (SPEC §3).
+  std::optional<std::string> job_id;
+  std::string provider;
+  std::string external_id;
+
+  std::optional<std::string> provider_status;  // raw, e.g. "processing"; mapped here
+  std::optional<JobStatus> status;             // a local status (used when no provider_status)
+
+  std::optional<int64_t> created_at;
+  std::optional<int64_t> started_at;
+  std::optional<int64_t> completed_at;
+  std::optional<double> predict_time;  // seconds billed (metrics.predict_time)
+  std::optional<std::string> config_name;
+  std::optional<std::string> hardware_type;
+  std::optional<std::string> error_message;
+  std::optional<std::string> output_url;
+  std::map<std::string, std::string> metadata;  // keys set here replace stored ones
+  std::optional<std::string> logs;              // the full log text, when fetched
+};
+
+struct MergeResult {
+  Job job;  // the row to store (version and updated_at not yet bumped)
+  // A field a client can see differs from `current` (updated_at should move).
+  bool changed = false;
+  // Anything differs, bookkeeping included (logs_fetched_at): the row must be written.
+  bool touched = false;
+  bool created = false;   // there was no row
+  bool status_changed = false;  // also true for a created job
+  std::optional<JobStatus> previous_status;  // set when status_changed and not created
+  bool progress_changed = false;  // stage or progress differ (running jobs only)
+  bool emit_progress_event = false;  // progress_changed and >= 1 s since the last event
+  std::optional<std::string> unknown_status;  // a new unmapped provider status to log once
+};
+
+// Applies `obs` to `current` (nullopt: no such job yet) at time `now` (micros).
+// Cost: predict_time * price(hardware) when predict_time is given; never clears
+// a known cost.
+MergeResult MergeObservation(const std::optional<Job>& current, const Observation& obs,
+                             const PriceTable& prices, int64_t now);
+
+}  // namespace jobpulse
+
+#endif  // JOBPULSE_LIB_STATE_MACHINE_H_

@@ -1,0 +1,736 @@
+// The store's schema, migrations and locking.
+//
+// Schema (PRAGMA user_version = 1), all STRICT tables:
+//   jobs           one row per job. Timestamps are INTEGER microseconds since the
+//                  epoch (they sort and subtract cheaply; the API renders RFC 3339).
+//                  metadata is a JSON object of strings. stage/progress/last_log
+//                  are derived from logs_tail (newest 64 KiB) when logs are
+//                  ingested, so a read never parses logs. version is the
+//                  compare-and-set key every write bumps.
+//                  Indexes: UNIQUE (provider, external_id); status; created_at.
+//   events         the event log of SPEC §8: AUTOINCREMENT ids, so an id is never
+//                  reused even after the newest rows were pruned and SSE clients
+//                  can resume with Last-Event-ID.
+//   service_state  small named values shared between processes (the worker's
+//                  heartbeat, ...).
+// Migrations run in Open(): read user_version, and if it is behind, take the
+// write lock (BEGIN IMMEDIATE), read it again (another process may have just
+// migrated), apply the missing steps and set user_version, in one transaction.
+//
+// Locking: every connection sets busy_timeout; any transaction that may write
+// starts with BEGIN IMMEDIATE, because a deferred BEGIN that later writes fails
+// at once with SQLITE_BUSY_SNAPSHOT when another process committed meanwhile,
+// and the busy handler cannot help. Write transactions stay tiny and never span
+// network I/O. Reads that need a consistent view (a page and its total) use a
+// short deferred transaction, closed before returning, so WAL checkpoints are
+// never starved.
+#include "lib/store.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include <rapidjson/document.h>
+
+#include "lib/json_writer.h"
+#include "lib/timestamp.h"
+
+namespace jobpulse {
+
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+const char* const kMigrations[] = {
+    // 1: jobs, events, service_state.
+    R"sql(
+CREATE TABLE jobs (
+  job_id TEXT PRIMARY KEY,
+  job_type TEXT NOT NULL DEFAULT 'cloud',
+  provider TEXT,
+  external_id TEXT,
+  status TEXT NOT NULL,
+  config_name TEXT,
+  created_at INTEGER NOT NULL,
+  started_at INTEGER,
+  completed_at INTEGER,
+  cost_usd REAL,
+  hardware_type TEXT,
+  error_message TEXT,
+  output_url TEXT,
+  user_id INTEGER,
+  metadata TEXT NOT NULL DEFAULT '{}',
+  stage TEXT,
+  progress REAL,
+  last_log TEXT,
+  logs_tail TEXT NOT NULL DEFAULT '',
+  logs_fetched_at INTEGER,
+  progress_wanted_at INTEGER,
+  last_progress_event_at INTEGER,
+  unknown_provider_status TEXT,
+  version INTEGER NOT NULL DEFAULT 1,
+  updated_at INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX jobs_provider_external_id ON jobs(provider, external_id);
+CREATE INDEX jobs_status ON jobs(status);
+CREATE INDEX jobs_created_at ON jobs(created_at DESC, job_id DESC);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id TEXT NOT NULL DEFAULT '',
+  type TEXT NOT NULL,
+  data TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) STRICT;
+CREATE INDEX events_created_at ON events(created_at);
+CREATE TABLE service_state (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+)sql",
+};
+static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion);
+
+constexpr const char* kJobColumns =
+    "job_id, job_type, provider, external_id, status, config_name, created_at, started_at, "
+    "completed_at, cost_usd, hardware_type, error_message, output_url, user_id, metadata, "
+    "stage, progress, last_log, logs_tail, logs_fetched_at, progress_wanted_at, "
+    "last_progress_event_at, unknown_provider_status, version, updated_at";
+
+std::string MetadataToJson(const std::map<std::string, std::string>& metadata) {
+  JsonWriter w;
+  w.BeginObject();
+  for (const auto& [key, value] : metadata) w.Key(key).String(std::string_view(value));
+  w.EndObject();
+  return w.str();
+}
+
+// Rows may also have been written with the sqlite3 CLI, so anything that is
+// not an object of strings is tolerated: non-string values are skipped.
+std::map<std::string, std::string> MetadataFromJson(std::string_view json) {
+  std::map<std::string, std::string> out;
+  rapidjson::Document doc;
+  doc.Parse(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return out;
+  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+    if (it->value.IsString()) {
+      out[it->name.GetString()] =
+          std::string(it->value.GetString(), it->value.GetStringLength());
+    }
+  }
+  return out;
+}
+
+std::string StatusEventJson(const Job& job, const std::optional<JobStatus>& previous,
+                            int64_t now) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("type").String("job_status_changed");
+  w.Key("job_id").String(std::string_view(job.job_id));
+  w.Key("status").String(JobStatusName(job.status));
+  w.Key("previous_status");
+  if (previous) {
+    w.String(JobStatusName(*previous));
+  } else {
+    w.Null();
+  }
+  w.Key("provider").String(job.provider);
+  w.Key("at").String(FormatTimestamp(now));
+  w.EndObject();
+  return w.str();
+}
+
+std::string ProgressEventJson(const Job& job, int64_t now) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("type").String("job_progress");
+  w.Key("job_id").String(std::string_view(job.job_id));
+  w.Key("stage").String(job.progress.stage);
+  w.Key("progress").Double(job.progress.progress);
+  w.Key("last_log").String(job.progress.last_log);
+  w.Key("at").String(FormatTimestamp(now));
+  w.EndObject();
+  return w.str();
+}
+
+}  // namespace
+
+// A prepared statement owned by the Store's cache. Binding indexes are 1-based
+// as in SQLite; column indexes 0-based.
+class Store::Statement {
+ public:
+  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  void Bind(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+  }
+  void Bind(int i, const char* v) { Bind(i, std::string_view(v)); }
+  void Bind(int i, const std::string& v) { Bind(i, std::string_view(v)); }
+  void Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, int v) { sqlite3_bind_int64(stmt_, i, v); }
+  void Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); }
+  template <typename T>
+  void Bind(int i, const std::optional<T>& v) {
+    if (v) {
+      Bind(i, *v);
+    } else {
+      sqlite3_bind_null(stmt_, i);
+    }
+  }
+  // SQLITE_ROW, SQLITE_DONE or an error code.
+  int Step() { return sqlite3_step(stmt_); }
+
+  bool IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string Text(int col) const {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
+    return p ? std::string(p, sqlite3_column_bytes(stmt_, col)) : std::string();
+  }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Real(int col) const { return sqlite3_column_double(stmt_, col); }
+  std::optional<std::string> OptText(int col) const {
+    return IsNull(col) ? std::nullopt : std::optional<std::string>(Text(col));
+  }
+  std::optional<int64_t> OptInt(int col) const {
+    return IsNull(col) ? std::nullopt : std::optional<int64_t>(Int(col));
+  }
+  std::optional<double> OptReal(int col) const {
+    return IsNull(col) ? std::nullopt : std::optional<double>(Real(col));
+  }
+
+ private:
+  sqlite3_stmt* stmt_;
+};
+
+// Rolls back unless Commit() succeeded. Begin() must be called first.
+class Store::Transaction {
+ public:
+  explicit Transaction(Store* store) : store_(store) {}
+  ~Transaction() {
+    // Never throws: a failed rollback leaves nothing to undo that SQLite would
+    // not undo itself when the connection closes.
+    if (open_) sqlite3_exec(store_->db_.get(), "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+  Transaction(const Transaction&) = delete;
+  Transaction& operator=(const Transaction&) = delete;
+
+  Status Begin(bool immediate) {
+    Status s = store_->Exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN");
+    open_ = s.ok();
+    return s;
+  }
+  Status Commit() {
+    Status s = store_->Exec("COMMIT");
+    if (s.ok()) open_ = false;
+    return s;
+  }
+
+ private:
+  Store* store_;
+  bool open_ = false;
+};
+
+void Store::Deleter::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
+
+Store::Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+Store::~Store() = default;
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  const auto unavailable = [&](const std::string& why) {
+    return Status::Error(Status::Code::kUnavailable, "database_unavailable",
+                         "cannot open database " + path + ": " + why);
+  };
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(parent, ec);  // a failure shows in sqlite3_open_v2
+  }
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &raw,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  std::unique_ptr<Store> store(new Store(raw, path));
+  if (rc != SQLITE_OK) {
+    return unavailable(raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
+  }
+  sqlite3_extended_result_codes(raw, 1);
+  sqlite3_busy_timeout(raw, kBusyTimeoutMs);
+  // journal_mode persists in the file; synchronous and foreign_keys are per connection.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+                             "PRAGMA foreign_keys=ON"}) {
+    Status s = store->Exec(pragma);
+    if (!s.ok()) return unavailable(s.message());
+  }
+  Status s = store->Migrate();
+  if (!s.ok()) return unavailable(s.message());
+  return store;
+}
+
+Status Store::Error(int rc, const char* what) const {
+  const int primary = rc & 0xff;
+  std::string message = std::string(what) + ": " + sqlite3_errmsg(db_.get());
+  if (primary == SQLITE_BUSY || primary == SQLITE_LOCKED) {
+    return Status::Error(Status::Code::kBusy, "database_busy",
+                         "the database is busy, try again: " + message)
+        .set_retry_after_seconds(1);
+  }
+  return Status::Error(Status::Code::kInternal, "database_error", message);
+}
+
+Status Store::Exec(const char* sql) {
+  const int rc = sqlite3_exec(db_.get(), sql, nullptr, nullptr, nullptr);
+  return rc == SQLITE_OK ? Status::Ok() : Error(rc, sql);
+}
+
+Store::Statement* Store::Prepare(const std::string& sql, Status* status) {
+  auto it = statements_.find(sql);
+  if (it != statements_.end()) {
+    it->second->Reset();
+    return it->second.get();
+  }
+  sqlite3_stmt* raw = nullptr;
+  const int rc = sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()),
+                                    SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+  if (rc != SQLITE_OK) {
+    *status = Error(rc, "prepare");
+    return nullptr;
+  }
+  auto* stmt = new Statement(raw);
+  statements_.emplace(sql, std::unique_ptr<Statement>(stmt));
+  return stmt;
+}
+
+Status Store::Migrate() {
+  const auto read_version = [this](int* version) {
+    Status s;
+    Statement* stmt = Prepare("PRAGMA user_version", &s);
+    if (!stmt) return s;
+    if (stmt->Step() != SQLITE_ROW) return Error(SQLITE_ERROR, "PRAGMA user_version");
+    *version = static_cast<int>(stmt->Int(0));
+    stmt->Reset();
+    return Status::Ok();
+  };
+  int version = 0;
+  Status s = read_version(&version);
+  if (!s.ok() || version == kSchemaVersion) return s;
+  if (version > kSchemaVersion) {
+    return Status::Internal("schema version " + std::to_string(version) +
+                            " is newer than this binary supports (" +
+                            std::to_string(kSchemaVersion) + ")");
+  }
+  Transaction txn(this);
+  if (s = txn.Begin(/*immediate=*/true); !s.ok()) return s;
+  if (s = read_version(&version); !s.ok()) return s;
+  for (int step = version; step < kSchemaVersion; ++step) {
+    if (s = Exec(kMigrations[step]); !s.ok()) return s;
+  }
+  const std::string set_version = "PRAGMA user_version=" + std::to_string(kSchemaVersion);
+  if (s = Exec(set_version.c_str()); !s.ok()) return s;
+  return txn.Commit();
+}
+
+Status Store::Ping() {
+  Status s;
+  Statement* stmt = Prepare("SELECT count(*) FROM sqlite_schema", &s);
+  if (!stmt) return s;
+  const int rc = stmt->Step();
+  stmt->Reset();
+  return rc == SQLITE_ROW ? Status::Ok() : Error(rc, "ping");
+}
+
+Result<std::optional<Job>> Store::QueryOneJob(Statement* stmt) {
+  const int rc = stmt->Step();
+  if (rc == SQLITE_DONE) {
+    stmt->Reset();
+    return std::optional<Job>();
+  }
+  if (rc != SQLITE_ROW) {
+    stmt->Reset();
+    return Error(rc, "read job");
+  }
+  Job job;
+  int c = 0;
+  job.job_id = stmt->Text(c++);
+  job.job_type = stmt->Text(c++);
+  job.provider = stmt->OptText(c++);
+  job.external_id = stmt->OptText(c++);
+  // A status written by hand that we do not know reads as pending rather than
+  // failing every list that includes the row.
+  job.status = ParseJobStatus(stmt->Text(c++)).value_or(JobStatus::kPending);
+  job.config_name = stmt->OptText(c++);
+  job.created_at = stmt->Int(c++);
+  job.started_at = stmt->OptInt(c++);
+  job.completed_at = stmt->OptInt(c++);
+  job.cost_usd = stmt->OptReal(c++);
+  job.hardware_type = stmt->OptText(c++);
+  job.error_message = stmt->OptText(c++);
+  job.output_url = stmt->OptText(c++);
+  job.user_id = stmt->OptInt(c++);
+  job.metadata = MetadataFromJson(stmt->Text(c++));
+  job.progress.stage = stmt->OptText(c++);
+  job.progress.progress = stmt->OptReal(c++);
+  job.progress.last_log = stmt->OptText(c++);
+  job.logs_tail = stmt->Text(c++);
+  job.logs_fetched_at = stmt->OptInt(c++);
+  job.progress_wanted_at = stmt->OptInt(c++);
+  job.last_progress_event_at = stmt->OptInt(c++);
+  job.unknown_provider_status = stmt->OptText(c++);
+  job.version = stmt->Int(c++);
+  job.updated_at = stmt->Int(c++);
+  return std::optional<Job>(std::move(job));
+}
+
+Result<std::optional<Job>> Store::GetJob(std::string_view job_id) {
+  Status s;
+  Statement* stmt =
+      Prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE job_id = ?1", &s);
+  if (!stmt) return s;
+  stmt->Bind(1, job_id);
+  auto job = QueryOneJob(stmt);
+  stmt->Reset();
+  return job;
+}
+
+Result<std::optional<Job>> Store::FindByExternalId(std::string_view provider,
+                                                   std::string_view external_id) {
+  Status s;
+  Statement* stmt = Prepare(std::string("SELECT ") + kJobColumns +
+                                " FROM jobs WHERE provider = ?1 AND external_id = ?2",
+                            &s);
+  if (!stmt) return s;
+  stmt->Bind(1, provider);
+  stmt->Bind(2, external_id);
+  auto job = QueryOneJob(stmt);
+  stmt->Reset();
+  return job;
+}
+
+Result<JobPage> Store::ListJobs(const JobFilter& filter) {
+  std::string where;
+  int next = 1;
+  const auto add = [&](const std::string& clause) {
+    where += where.empty() ? " WHERE " : " AND ";
+    where += clause;
+  };
+  if (!filter.statuses.empty()) {
+    std::string in = "status IN (";
+    for (size_t i = 0; i < filter.statuses.size(); ++i) {
+      in += (i ? ", ?" : "?") + std::to_string(next++);
+    }
+    add(in + ")");
+  }
+  const int provider_param = filter.provider ? next++ : 0;
+  if (filter.provider) add("provider = ?" + std::to_string(provider_param));
+  const int type_param = filter.job_type ? next++ : 0;
+  if (filter.job_type) add("job_type = ?" + std::to_string(type_param));
+  const auto bind_filter = [&](Statement* stmt) {
+    for (size_t i = 0; i < filter.statuses.size(); ++i) {
+      stmt->Bind(static_cast<int>(i + 1), JobStatusName(filter.statuses[i]));
+    }
+    if (filter.provider) stmt->Bind(provider_param, *filter.provider);
+    if (filter.job_type) stmt->Bind(type_param, *filter.job_type);
+  };
+
+  // The page and its total come from one snapshot.
+  Transaction txn(this);
+  Status s = txn.Begin(/*immediate=*/false);
+  if (!s.ok()) return s;
+  JobPage page;
+  Statement* count = Prepare("SELECT count(*) FROM jobs" + where, &s);
+  if (!count) return s;
+  bind_filter(count);
+  if (const int rc = count->Step(); rc != SQLITE_ROW) return Error(rc, "count jobs");
+  page.total = count->Int(0);
+  count->Reset();
+
+  Statement* list = Prepare(std::string("SELECT ") + kJobColumns + " FROM jobs" + where +
+                                " ORDER BY created_at DESC, job_id DESC LIMIT ?" +
+                                std::to_string(next) + " OFFSET ?" + std::to_string(next + 1),
+                            &s);
+  if (!list) return s;
+  bind_filter(list);
+  list->Bind(next, filter.limit);
+  list->Bind(next + 1, filter.offset);
+  for (;;) {
+    auto job = QueryOneJob(list);
+    if (!job.ok()) return job.status();
+    if (!job.value()) break;
+    page.jobs.push_back(std::move(*job.value()));
+  }
+  list->Reset();
+  if (s = txn.Commit(); !s.ok()) return s;
+  return page;
+}
+
+Result<int64_t> Store::InsertEvent(std::string_view job_id, std::string_view type,
+                                   std::string_view data, int64_t now) {
+  Status s;
+  Statement* stmt = Prepare(
+      "INSERT INTO events (job_id, type, data, created_at) VALUES (?1, ?2, ?3, ?4)", &s);
+  if (!stmt) return s;
+  stmt->Bind(1, job_id);
+  stmt->Bind(2, type);
+  stmt->Bind(3, data);
+  stmt->Bind(4, now);
+  const int rc = stmt->Step();
+  stmt->Reset();
+  if (rc != SQLITE_DONE) return Error(rc, "append event");
+  return static_cast<int64_t>(sqlite3_last_insert_rowid(db_.get()));
+}
+
+Result<int64_t> Store::AppendEvent(std::string_view job_id, std::string_view type,
+                                   std::string_view data, int64_t now) {
+  Transaction txn(this);
+  Status s = txn.Begin(/*immediate=*/true);
+  if (!s.ok()) return s;
+  auto id = InsertEvent(job_id, type, data, now);
+  if (!id.ok()) return id;
+  if (s = txn.Commit(); !s.ok()) return s;
+  return id;
+}
+
+Result<std::vector<Event>> Store::EventsAfter(int64_t after_id, int limit) {
+  Status s;
+  Statement* stmt = Prepare(
+      "SELECT id, job_id, type, data, created_at FROM events WHERE id > ?1 ORDER BY id LIMIT ?2",
+      &s);
+  if (!stmt) return s;
+  stmt->Bind(1, after_id);
+  stmt->Bind(2, limit);
+  std::vector<Event> events;
+  int rc;
+  while ((rc = stmt->Step()) == SQLITE_ROW) {
+    events.push_back({stmt->Int(0), stmt->Text(1), stmt->Text(2), stmt->Text(3), stmt->Int(4)});
+  }
+  stmt->Reset();
+  if (rc != SQLITE_DONE) return Error(rc, "read events");
+  return events;
+}
+
+Result<ApplyOutcome> Store::Apply(const Observation& obs, const PriceTable& prices, int64_t now,
+                                  bool create_if_missing) {
+  Transaction txn(this);
+  Status s = txn.Begin(/*immediate=*/true);
+  if (!s.ok()) return s;
+
+  std::optional<Job> current;
+  if (obs.job_id) {
+    auto found = GetJob(*obs.job_id);
+    if (!found.ok()) return found.status();
+    current = std::move(found.value());
+  }
+  if (!current && !obs.external_id.empty()) {
+    auto found = FindByExternalId(obs.provider, obs.external_id);
+    if (!found.ok()) return found.status();
+    current = std::move(found.value());
+  }
+  if (!current && !create_if_missing) {
+    const std::string id = obs.job_id ? *obs.job_id : obs.external_id;
+    return Status::Error(Status::Code::kNotFound, "job_not_found", "Job not found: " + id,
+                         {{"job_id", id}});
+  }
+
+  MergeResult merged = MergeObservation(current, obs, prices, now);
+  ApplyOutcome outcome;
+  outcome.created = merged.created;
+  outcome.status_changed = merged.status_changed;
+  outcome.changed = merged.changed;
+  outcome.unknown_status = merged.unknown_status;
+  if (!merged.touched) {
+    outcome.job = std::move(merged.job);
+    return outcome;  // nothing to write; the transaction rolls back harmlessly
+  }
+
+  Job& job = merged.job;
+  const int64_t expected_version = current ? current->version : 0;
+  job.version = expected_version + 1;
+  if (merged.changed) job.updated_at = now;
+
+  Statement* stmt;
+  if (merged.created) {
+    stmt = Prepare(std::string("INSERT INTO jobs (") + kJobColumns +
+                       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
+                       "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+                   &s);
+  } else {
+    // Compare-and-set: the row must still be the one MergeObservation saw.
+    stmt = Prepare(
+        "UPDATE jobs SET job_id = ?1, job_type = ?2, provider = ?3, external_id = ?4, "
+        "status = ?5, config_name = ?6, created_at = ?7, started_at = ?8, completed_at = ?9, "
+        "cost_usd = ?10, hardware_type = ?11, error_message = ?12, output_url = ?13, "
+        "user_id = ?14, metadata = ?15, stage = ?16, progress = ?17, last_log = ?18, "
+        "logs_tail = ?19, logs_fetched_at = ?20, progress_wanted_at = ?21, "
+        "last_progress_event_at = ?22, unknown_provider_status = ?23, version = ?24, "
+        "updated_at = ?25 WHERE job_id = ?1 AND version = ?26",
+        &s);
+  }
+  if (!stmt) return s;
+  int c = 1;
+  stmt->Bind(c++, job.job_id);
+  stmt->Bind(c++, job.job_type);
+  stmt->Bind(c++, job.provider);
+  stmt->Bind(c++, job.external_id);
+  stmt->Bind(c++, JobStatusName(job.status));
+  stmt->Bind(c++, job.config_name);
+  stmt->Bind(c++, job.created_at);
+  stmt->Bind(c++, job.started_at);
+  stmt->Bind(c++, job.completed_at);
+  stmt->Bind(c++, job.cost_usd);
+  stmt->Bind(c++, job.hardware_type);
+  stmt->Bind(c++, job.error_message);
+  stmt->Bind(c++, job.output_url);
+  stmt->Bind(c++, job.user_id);
+  stmt->Bind(c++, MetadataToJson(job.metadata));
+  stmt->Bind(c++, job.progress.stage);
+  stmt->Bind(c++, job.progress.progress);
+  stmt->Bind(c++, job.progress.last_log);
+  stmt->Bind(c++, job.logs_tail);
+  stmt->Bind(c++, job.logs_fetched_at);
+  stmt->Bind(c++, job.progress_wanted_at);
+  stmt->Bind(c++, job.last_progress_event_at);
+  stmt->Bind(c++, job.unknown_provider_status);
+  stmt->Bind(c++, job.version);
+  stmt->Bind(c++, job.updated_at);
+  if (!merged.created) stmt->Bind(c++, expected_version);
+  const int rc = stmt->Step();
+  stmt->Reset();
+  if ((rc & 0xff) == SQLITE_CONSTRAINT) {
+    return Status::Error(Status::Code::kConflict, "job_conflict",
+                         "job " + job.job_id + " conflicts with an existing job",
+                         {{"job_id", job.job_id}});
+  }
+  if (rc != SQLITE_DONE) return Error(rc, "write job");
+  if (!merged.created && sqlite3_changes(db_.get()) != 1) {
+    return Status::Error(Status::Code::kConflict, "concurrent_update",
+                         "job " + job.job_id + " changed while it was being updated");
+  }
+
+  if (merged.status_changed) {
+    auto id = InsertEvent(job.job_id, "job_status_changed",
+                          StatusEventJson(job, merged.previous_status, now), now);
+    if (!id.ok()) return id.status();
+  }
+  if (merged.emit_progress_event) {
+    auto id = InsertEvent(job.job_id, "job_progress", ProgressEventJson(job, now), now);
+    if (!id.ok()) return id.status();
+  }
+  if (s = txn.Commit(); !s.ok()) return s;
+  outcome.job = std::move(job);
+  return outcome;
+}
+
+Status Store::DeleteJob(std::string_view job_id) {
+  Transaction txn(this);
+  Status s = txn.Begin(/*immediate=*/true);
+  if (!s.ok()) return s;
+  auto found = GetJob(job_id);
+  if (!found.ok()) return found.status();
+  const std::string id(job_id);
+  if (!found.value()) {
+    return Status::Error(Status::Code::kNotFound, "job_not_found", "Job not found: " + id,
+                         {{"job_id", id}});
+  }
+  const Job& job = *found.value();
+  if (!IsTerminal(job.status)) {
+    return Status::Error(Status::Code::kConflict, "invalid_job_state",
+                         "Job " + id + " is " + JobStatusName(job.status) +
+                             "; only completed, failed or cancelled jobs can be deleted",
+                         {{"job_id", id}, {"current_state", JobStatusName(job.status)}});
+  }
+  Statement* stmt = Prepare("DELETE FROM jobs WHERE job_id = ?1", &s);
+  if (!stmt) return s;
+  stmt->Bind(1, job_id);
+  const int rc = stmt->Step();
+  stmt->Reset();
+  if (rc != SQLITE_DONE) return Error(rc, "delete job");
+  return txn.Commit();
+}
+
+Result<Metrics> Store::ComputeMetrics(int days, int64_t now) {
+  Metrics m;
+  m.period_days = days;
+  for (JobStatus st : {JobStatus::kPending, JobStatus::kUploading, JobStatus::kQueued,
+                       JobStatus::kRunning, JobStatus::kCompleted, JobStatus::kFailed,
+                       JobStatus::kCancelled}) {
+    m.jobs_by_status[JobStatusName(st)] = 0;
+  }
+  const int64_t since = now - static_cast<int64_t>(days) * 86400 * 1000000;
+  Transaction txn(this);
+  Status s = txn.Begin(/*immediate=*/false);
+  if (!s.ok()) return s;
+
+  Statement* by_status = Prepare(
+      "SELECT status, count(*), total(cost_usd) FROM jobs WHERE created_at >= ?1 GROUP BY status",
+      &s);
+  if (!by_status) return s;
+  by_status->Bind(1, since);
+  int rc;
+  while ((rc = by_status->Step()) == SQLITE_ROW) {
+    m.jobs_by_status[by_status->Text(0)] = by_status->Int(1);
+    m.job_count += by_status->Int(1);
+    m.total_cost += by_status->Real(2);
+  }
+  by_status->Reset();
+  if (rc != SQLITE_DONE) return Error(rc, "metrics by status");
+
+  Statement* duration = Prepare(
+      "SELECT avg((completed_at - started_at) / 1e6) FROM jobs WHERE created_at >= ?1 AND "
+      "status = 'completed' AND started_at IS NOT NULL AND completed_at IS NOT NULL",
+      &s);
+  if (!duration) return s;
+  duration->Bind(1, since);
+  if (rc = duration->Step(); rc != SQLITE_ROW) return Error(rc, "metrics duration");
+  m.avg_job_duration_seconds = duration->OptReal(0);
+  duration->Reset();
+
+  Statement* by_day = Prepare(
+      "SELECT date(created_at / 1000000, 'unixepoch') AS day, count(*), total(cost_usd) "
+      "FROM jobs WHERE created_at >= ?1 GROUP BY day ORDER BY day",
+      &s);
+  if (!by_day) return s;
+  by_day->Bind(1, since);
+  while ((rc = by_day->Step()) == SQLITE_ROW) {
+    m.cost_by_day.push_back({by_day->Text(0), by_day->Int(1), by_day->Real(2)});
+  }
+  by_day->Reset();
+  if (rc != SQLITE_DONE) return Error(rc, "metrics by day");
+  if (s = txn.Commit(); !s.ok()) return s;
+  return m;
+}
+
+Status Store::PutServiceState(std::string_view name, std::string_view value, int64_t now) {
+  Status s;
+  Statement* stmt = Prepare(
+      "INSERT INTO service_state (name, value, updated_at) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+      &s);
+  if (!stmt) return s;
+  stmt->Bind(1, name);
+  stmt->Bind(2, value);
+  stmt->Bind(3, now);
+  const int rc = stmt->Step();
+  stmt->Reset();
+  return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "write service state");
+}
+
+Result<std::optional<Store::ServiceState>> Store::GetServiceState(std::string_view name) {
+  Status s;
+  Statement* stmt =
+      Prepare("SELECT value, updated_at FROM service_state WHERE name = ?1", &s);
+  if (!stmt) return s;
+  stmt->Bind(1, name);
+  const int rc = stmt->Step();
+  std::optional<ServiceState> state;
+  if (rc == SQLITE_ROW) state = ServiceState{stmt->Text(0), stmt->Int(1)};
+  stmt->Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, "read service state");
+  return state;
+}
+
+}  // namespace jobpulse

@@ -1,0 +1,163 @@
+// The SQLite job store: the one database every process shares (SPEC §1, §3, §8).
+//
+// Each process opens one Store and keeps it (handlers serve many requests,
+// the worker runs for days); statements are prepared once per Store. Open()
+// sets WAL, synchronous=NORMAL and busy_timeout on the connection and brings
+// the schema up to date (see store.cc for the schema and its migrations).
+//
+// Writers: every write to a job goes through Apply(), which runs
+// MergeObservation (lib/state_machine.h) inside one BEGIN IMMEDIATE
+// transaction, writes the row with a compare-and-set on its version and appends
+// the job's events in the same transaction. DeleteJob is the only other writer
+// of the jobs table.
+//
+// Errors: database failures come back as Status kBusy (still locked after
+// busy_timeout; retry later) or kInternal (with SQLite's message). Not found is
+// a value (nullopt), not an error, except for DeleteJob.
+//
+// Thread-safety: a Store is one connection; use it from one thread at a time.
+#ifndef JOBPULSE_LIB_STORE_H_
+#define JOBPULSE_LIB_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/cost.h"
+#include "lib/job.h"
+#include "lib/state_machine.h"
+#include "lib/status.h"
+
+struct sqlite3;
+
+namespace jobpulse {
+
+// One row of the event log (SPEC §8). `data` is the JSON message.
+struct Event {
+  int64_t id = 0;
+  std::string job_id;  // empty for events about no single job
+  std::string type;    // "job_status_changed", "job_progress", "jobs_synced"
+  std::string data;
+  int64_t created_at = 0;
+};
+
+struct JobFilter {
+  std::vector<JobStatus> statuses;  // any of these; empty = all
+  std::optional<std::string> provider;
+  std::optional<std::string> job_type;
+  int limit = 50;
+  int64_t offset = 0;
+};
+
+struct JobPage {
+  std::vector<Job> jobs;  // newest first (created_at, then job_id, descending)
+  int64_t total = 0;      // every job matching the filter, not the page length
+};
+
+struct ApplyOutcome {
+  Job job;  // the stored row after the write
+  bool created = false;
+  bool status_changed = false;
+  bool changed = false;
+  std::optional<std::string> unknown_status;  // first sighting; the caller logs it
+};
+
+struct DayMetrics {
+  std::string date;  // YYYY-MM-DD (UTC)
+  int64_t jobs = 0;
+  double cost_usd = 0;
+};
+
+struct Metrics {
+  int period_days = 30;
+  double total_cost = 0;
+  int64_t job_count = 0;
+  std::map<std::string, int64_t> jobs_by_status;
+  std::optional<double> avg_job_duration_seconds;  // completed jobs with both times
+  std::vector<DayMetrics> cost_by_day;             // oldest first, days with jobs only
+};
+
+class Store {
+ public:
+  // The schema version Open() migrates to (PRAGMA user_version).
+  static constexpr int kSchemaVersion = 1;
+
+  // Opens (creating the file and its parent directory if needed) and migrates.
+  // Errors: kUnavailable "database_unavailable" when the file cannot be opened
+  // or migrated, with the path and SQLite's message.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path);
+
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  const std::string& path() const { return path_; }
+
+  // A cheap query proving the connection works.
+  Status Ping();
+
+  Result<std::optional<Job>> GetJob(std::string_view job_id);
+  Result<std::optional<Job>> FindByExternalId(std::string_view provider,
+                                              std::string_view external_id);
+  Result<JobPage> ListJobs(const JobFilter& filter);
+
+  // Applies one observation (SPEC §4): finds the job by obs.job_id, else by
+  // (provider, external_id), merges, writes and appends events, all in one
+  // BEGIN IMMEDIATE transaction. Nothing is written when nothing changed.
+  // Errors: kNotFound "job_not_found" when obs.job_id names no job and
+  // `create_if_missing` is false; database errors as above.
+  Result<ApplyOutcome> Apply(const Observation& obs, const PriceTable& prices, int64_t now,
+                             bool create_if_missing = true);
+
+  // Deletes a terminal job. Errors: kNotFound "job_not_found";
+  // kConflict "invalid_job_state" when the job is still active.
+  Status DeleteJob(std::string_view job_id);
+
+  // Jobs created in the last `days` days before `now`.
+  Result<Metrics> ComputeMetrics(int days, int64_t now);
+
+  // Events with id > after_id, oldest first, at most `limit`.
+  Result<std::vector<Event>> EventsAfter(int64_t after_id, int limit);
+  // Appends an event not tied to one job's row (e.g. "jobs_synced").
+  Result<int64_t> AppendEvent(std::string_view job_id, std::string_view type,
+                              std::string_view data, int64_t now);
+
+  // Small named values shared between processes (the worker heartbeat, ...).
+  Status PutServiceState(std::string_view name, std::string_view value, int64_t now);
+  struct ServiceState {
+    std::string value;
+    int64_t updated_at = 0;
+  };
+  Result<std::optional<ServiceState>> GetServiceState(std::string_view name);
+
+ private:
+  class Statement;
+  class Transaction;
+  friend class Transaction;
+
+  Store(sqlite3* db, std::string path);
+  Status Migrate();
+  Status Exec(const char* sql);
+  // A cached prepared statement for `sql`, reset and with bindings cleared;
+  // nullptr with `*status` set when preparing fails.
+  Statement* Prepare(const std::string& sql, Status* status);
+  Status Error(int rc, const char* what) const;
+  Result<std::optional<Job>> QueryOneJob(Statement* stmt);
+  Result<int64_t> InsertEvent(std::string_view job_id, std::string_view type,
+                              std::string_view data, int64_t now);
+
+  struct Deleter {
+    void operator()(sqlite3* db) const;
+  };
+  std::unique_ptr<sqlite3, Deleter> db_;
+  std::string path_;
+  std::map<std::string, std::unique_ptr<Statement>> statements_;
+};
+
+}  // namespace jobpulse
+
+#endif  // JOBPULSE_LIB_STORE_H_
