@@ -1,0 +1,401 @@
+// Every endpoint of the foundation issue over real HTTP: curl -> nginx ->
+// supervisord's FastCGI pool -> SQLite, with the database filled through lib/.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <optional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <boost/test/unit_test.hpp>
+#include <rapidjson/document.h>
+
+#include "lib/cost.h"
+#include "lib/store.h"
+#include "lib/timestamp.h"
+#include "tests/integration/stack.h"
+
+namespace jobpulse {
+namespace {
+
+using testing::Http;
+using testing::HttpResult;
+using testing::Stack;
+
+constexpr int kMaxBodyBytes = 4096;
+
+// One stack for the suite: handlers recycle every ~50 requests the whole time,
+// so every test below also runs across process restarts.
+struct ApiStack {
+  ApiStack() {
+    testing::StackOptions options;
+    options.pool_size = 3;
+    options.max_requests = 50;
+    options.enterprise_yaml = "api:\n  max_body_bytes: " + std::to_string(kMaxBodyBytes) + "\n";
+    stack = std::make_unique<Stack>(options);
+    auto opened = Store::Open(stack->db_path());
+    BOOST_TEST_REQUIRE(opened.ok(), opened.status().ToString());
+    store = std::move(opened.value());
+  }
+  ~ApiStack() {
+    store.reset();
+    stack.reset();
+  }
+  static inline std::unique_ptr<Stack> stack;
+  static inline std::unique_ptr<Store> store;
+};
+
+std::string Url(const std::string& path) { return ApiStack::stack->Url(path); }
+
+rapidjson::Document Parse(const std::string& body) {
+  rapidjson::Document doc;
+  doc.Parse(body.c_str());
+  BOOST_TEST_REQUIRE(!doc.HasParseError(), "not JSON: " + body);
+  return doc;
+}
+
+void Observe(const std::string& id, const std::string& provider_status, int64_t created_at,
+             std::optional<std::string> logs = std::nullopt) {
+  Observation obs;
+  obs.provider = "replicate";
+  obs.external_id = id;
+  obs.provider_status = provider_status;
+  obs.created_at = created_at;
+  obs.started_at = created_at + 1000000;
+  if (provider_status == "succeeded") {
+    obs.completed_at = created_at + 61000000;
+    obs.predict_time = 60;
+  }
+  obs.metadata["model"] = "acme/flux-lora";
+  obs.logs = std::move(logs);
+  PriceTable prices;
+  prices.per_second = {{"gpu-l40s", 0.000975}};
+  auto applied = ApiStack::store->Apply(obs, prices, NowMicros());
+  BOOST_TEST_REQUIRE(applied.ok(), applied.status().ToString());
+}
+
+void CheckEnvelope(const HttpResult& r, long status, const std::string& error) {
+  BOOST_TEST(r.status == status);
+  BOOST_TEST(r.Header("content-type") == "application/json");
+  const auto doc = Parse(r.body);
+  BOOST_TEST_REQUIRE(doc.IsObject());
+  BOOST_TEST_REQUIRE(doc.HasMember("error"));
+  BOOST_TEST(std::string(doc["error"].GetString()) == error);
+  BOOST_TEST_REQUIRE(doc.HasMember("message"));
+  BOOST_TEST(doc["message"].GetStringLength() > 0u);
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(api_through_nginx, *boost::unit_test::fixture<ApiStack>())
+
+// Declared first so it sees the fresh database.
+BOOST_AUTO_TEST_CASE(empty_database_lists_no_jobs) {
+  const HttpResult r = Http("GET", Url("/api/cloud/jobs"));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body == R"({"jobs":[],"total":0,"limit":50,"offset":0})");
+  BOOST_TEST(r.Header("content-type") == "application/json");
+  BOOST_TEST(!r.Header("etag").empty());
+}
+
+BOOST_AUTO_TEST_CASE(list_is_newest_first_with_true_total_and_filters) {
+  const int64_t t0 = ParseTimestamp("2026-11-01T10:00:00Z").value();
+  Observe("list-a", "succeeded", t0);
+  Observe("list-b", "processing", t0 + 60000000);
+  Observe("list-c", "starting", t0 + 120000000);
+
+  HttpResult r = Http("GET", Url("/api/cloud/jobs?provider=replicate&limit=2&offset=0"));
+  BOOST_TEST(r.status == 200);
+  auto doc = Parse(r.body);
+  BOOST_TEST(doc["total"].GetInt() == 3);
+  BOOST_TEST(doc["limit"].GetInt() == 2);
+  BOOST_TEST_REQUIRE(doc["jobs"].Size() == 2u);
+  BOOST_TEST(std::string(doc["jobs"][0]["job_id"].GetString()) == "list-c");
+  BOOST_TEST(std::string(doc["jobs"][0]["status"].GetString()) == "queued");
+  BOOST_TEST(std::string(doc["jobs"][1]["job_id"].GetString()) == "list-b");
+
+  r = Http("GET", Url("/api/cloud/jobs?provider=replicate&limit=2&offset=2"));
+  doc = Parse(r.body);
+  BOOST_TEST(doc["total"].GetInt() == 3);
+  BOOST_TEST_REQUIRE(doc["jobs"].Size() == 1u);
+  BOOST_TEST(std::string(doc["jobs"][0]["job_id"].GetString()) == "list-a");
+  BOOST_TEST(std::string(doc["jobs"][0]["completed_at"].GetString()) ==
+             "2026-11-01T10:01:01.000000Z");
+  BOOST_TEST(doc["jobs"][0]["cost_usd"].GetDouble() == 60 * 0.000975,
+             boost::test_tools::tolerance(1e-12));
+  BOOST_TEST(doc["jobs"][0]["duration_seconds"].GetDouble() == 60.0);
+
+  r = Http("GET", Url("/api/cloud/jobs?status=running,completed&job_type=cloud&_=1700000000"));
+  doc = Parse(r.body);
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(doc["total"].GetInt() == 2);
+
+  r = Http("GET", Url("/api/cloud/jobs?provider=nobody"));
+  BOOST_TEST(r.body == R"({"jobs":[],"total":0,"limit":50,"offset":0})");
+}
+
+BOOST_AUTO_TEST_CASE(invalid_query_parameters_get_400_naming_them) {
+  for (const auto& [query, parameter] :
+       std::vector<std::pair<std::string, std::string>>{{"limit=0", "limit"},
+                                                        {"limit=501", "limit"},
+                                                        {"limit=ten", "limit"},
+                                                        {"offset=-1", "offset"},
+                                                        {"status=done", "status"},
+                                                        {"job_type=gpu", "job_type"},
+                                                        {"sync_active=maybe", "sync_active"}}) {
+    BOOST_TEST_CONTEXT(query) {
+      const HttpResult r = Http("GET", Url("/api/cloud/jobs?" + query));
+      CheckEnvelope(r, 400, "invalid_parameter");
+      const auto doc = Parse(r.body);
+      BOOST_TEST(std::string(doc["details"]["parameter"].GetString()) == parameter);
+    }
+  }
+  CheckEnvelope(Http("GET", Url("/api/cloud/metrics?days=0")), 400, "invalid_parameter");
+  CheckEnvelope(Http("GET", Url("/api/cloud/jobs/x/logs?refresh=perhaps")), 400,
+                "invalid_parameter");
+}
+
+BOOST_AUTO_TEST_CASE(get_one_job_and_its_errors) {
+  const int64_t t0 = ParseTimestamp("2026-11-02T10:00:00.5Z").value();
+  Observe("get-1", "processing", t0);
+  HttpResult r = Http("GET", Url("/api/cloud/jobs/get-1"));
+  BOOST_TEST(r.status == 200);
+  auto doc = Parse(r.body);
+  const auto& job = doc["job"];
+  BOOST_TEST(std::string(job["job_id"].GetString()) == "get-1");
+  BOOST_TEST(std::string(job["external_id"].GetString()) == "get-1");
+  BOOST_TEST(std::string(job["provider"].GetString()) == "replicate");
+  BOOST_TEST(std::string(job["job_type"].GetString()) == "cloud");
+  BOOST_TEST(std::string(job["status"].GetString()) == "running");
+  BOOST_TEST(std::string(job["created_at"].GetString()) == "2026-11-02T10:00:00.500000Z");
+  BOOST_TEST(job["is_active"].GetBool());
+  BOOST_TEST(!job["is_terminal"].GetBool());
+  BOOST_TEST(std::string(job["metadata"]["model"].GetString()) == "acme/flux-lora");
+  BOOST_TEST(job["metadata"]["cost_is_estimate"].GetBool());
+
+  r = Http("GET", Url("/api/cloud/jobs/no-such-job"));
+  CheckEnvelope(r, 404, "job_not_found");
+  BOOST_TEST(std::string(Parse(r.body)["details"]["job_id"].GetString()) == "no-such-job");
+  CheckEnvelope(Http("GET", Url("/api/cloud/jobs/bad%20id")), 400, "invalid_job_id");
+  CheckEnvelope(Http("GET", Url("/api/cloud/jobs/" + std::string(129, 'a'))), 400,
+                "invalid_job_id");
+  CheckEnvelope(Http("GET", Url("/api/cloud/nowhere")), 404, "not_found");
+}
+
+BOOST_AUTO_TEST_CASE(inline_progress_from_stored_logs_with_etag) {
+  const int64_t t0 = NowMicros();
+  Observe("prog-1", "processing", t0, "Loading model\nStep 1500/5000 - loss: 0.0234\n");
+  const std::string path = "/api/cloud/jobs/prog-1/inline-progress";
+  HttpResult r = Http("GET", Url(path));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body ==
+             R"({"job_id":"prog-1","stage":"Training","last_log":"Step 1500/5000 - loss: 0.0234","progress":30.0})");
+  const std::string etag = r.Header("etag");
+  BOOST_TEST_REQUIRE(!etag.empty());
+
+  r = Http("GET", Url(path), "", {"If-None-Match: " + etag});
+  BOOST_TEST(r.status == 304);
+  BOOST_TEST(r.body.empty());
+
+  Observe("prog-1", "processing", t0, "Step 2500/5000 - loss: 0.02\nRunning validation\n");
+  r = Http("GET", Url(path), "", {"If-None-Match: " + etag});
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body ==
+             R"({"job_id":"prog-1","stage":"Validation","last_log":"Running validation","progress":50.0})");
+  BOOST_TEST(r.Header("etag") != etag);
+
+  Observe("prog-1", "succeeded", t0);
+  r = Http("GET", Url(path));
+  BOOST_TEST(r.body ==
+             R"({"job_id":"prog-1","stage":null,"last_log":"Running validation","progress":null})");
+
+  CheckEnvelope(Http("GET", Url("/api/cloud/jobs/missing/inline-progress")), 404,
+                "job_not_found");
+}
+
+BOOST_AUTO_TEST_CASE(logs_come_from_the_cached_tail) {
+  Observe("logs-1", "processing", NowMicros(), "line one\nline two\n");
+  HttpResult r = Http("GET", Url("/api/cloud/jobs/logs-1/logs"));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body == R"({"job_id":"logs-1","logs":"line one\nline two\n"})");
+  CheckEnvelope(Http("GET", Url("/api/cloud/jobs/missing/logs")), 404, "job_not_found");
+}
+
+BOOST_AUTO_TEST_CASE(list_etag_gives_304_until_something_changes) {
+  const std::string url = Url("/api/cloud/jobs?status=completed");
+  HttpResult r = Http("GET", url);
+  const std::string etag = r.Header("etag");
+  BOOST_TEST_REQUIRE(!etag.empty());
+  BOOST_TEST(Http("GET", url, "", {"If-None-Match: " + etag}).status == 304);
+  Observe("etag-1", "succeeded", NowMicros());
+  r = Http("GET", url, "", {"If-None-Match: " + etag});
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.Header("etag") != etag);
+}
+
+BOOST_AUTO_TEST_CASE(delete_only_terminal_jobs) {
+  Observe("del-running", "processing", NowMicros());
+  Observe("del-done", "succeeded", NowMicros());
+  HttpResult r = Http("DELETE", Url("/api/cloud/jobs/del-running"));
+  CheckEnvelope(r, 409, "invalid_job_state");
+  BOOST_TEST(Http("GET", Url("/api/cloud/jobs/del-running")).status == 200);
+
+  r = Http("DELETE", Url("/api/cloud/jobs/del-done"));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body == R"({"success":true,"job_id":"del-done"})");
+  CheckEnvelope(Http("GET", Url("/api/cloud/jobs/del-done")), 404, "job_not_found");
+  CheckEnvelope(Http("DELETE", Url("/api/cloud/jobs/del-done")), 404, "job_not_found");
+}
+
+BOOST_AUTO_TEST_CASE(unsupported_methods_get_405_with_allow) {
+  HttpResult r = Http("POST", Url("/api/cloud/jobs"), "{}");
+  CheckEnvelope(r, 405, "method_not_allowed");
+  BOOST_TEST(r.Header("allow") == "GET, HEAD");
+  r = Http("PUT", Url("/api/cloud/jobs/some-job"), "{}");
+  CheckEnvelope(r, 405, "method_not_allowed");
+  BOOST_TEST(r.Header("allow") == "GET, HEAD, DELETE");
+  r = Http("DELETE", Url("/api/cloud/metrics"));
+  CheckEnvelope(r, 405, "method_not_allowed");
+  BOOST_TEST(r.Header("allow") == "GET, HEAD");
+}
+
+BOOST_AUTO_TEST_CASE(bodies_over_the_limit_get_413) {
+  HttpResult r = Http("POST", Url("/api/cloud/jobs"), std::string(kMaxBodyBytes + 1, 'x'));
+  CheckEnvelope(r, 413, "payload_too_large");
+  // At the limit the body is read and the request routed as usual.
+  r = Http("POST", Url("/api/cloud/jobs"), std::string(kMaxBodyBytes, 'x'));
+  CheckEnvelope(r, 405, "method_not_allowed");
+  // Beyond nginx's own bound (64 MiB) nginx answers, still in the envelope.
+  r = Http("POST", Url("/api/cloud/jobs"), std::string(65 * 1024 * 1024, 'x'));
+  CheckEnvelope(r, 413, "payload_too_large");
+}
+
+BOOST_AUTO_TEST_CASE(metrics_count_the_window) {
+  const HttpResult r = Http("GET", Url("/api/cloud/metrics?days=365"));
+  BOOST_TEST(r.status == 200);
+  const auto doc = Parse(r.body);
+  BOOST_TEST(doc["period_days"].GetInt() == 365);
+  int64_t by_status_sum = 0;
+  for (auto it = doc["jobs_by_status"].MemberBegin(); it != doc["jobs_by_status"].MemberEnd();
+       ++it) {
+    by_status_sum += it->value.GetInt64();
+  }
+  BOOST_TEST(doc["job_count"].GetInt64() == by_status_sum);
+  auto page = ApiStack::store->ListJobs(JobFilter{});
+  BOOST_TEST_REQUIRE(page.ok());
+  BOOST_TEST(doc["job_count"].GetInt64() == page->total);
+  BOOST_TEST(doc["jobs_by_status"].MemberCount() == 7u);
+}
+
+BOOST_AUTO_TEST_CASE(health_reports_database_and_absent_worker) {
+  const HttpResult r = Http("GET", Url("/api/cloud/health"));
+  BOOST_TEST(r.status == 200);
+  const auto doc = Parse(r.body);
+  BOOST_TEST(std::string(doc["status"].GetString()) == "ok");
+  BOOST_TEST(std::string(doc["components"]["database"]["status"].GetString()) == "ok");
+  BOOST_TEST(std::string(doc["components"]["worker"]["status"].GetString()) == "absent");
+  BOOST_TEST(!doc["components"]["providers"]["replicate"]["configured"].GetBool());
+}
+
+BOOST_AUTO_TEST_CASE(head_returns_headers_only) {
+  const HttpResult r = Http("HEAD", Url("/api/cloud/jobs"));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body.empty());
+  BOOST_TEST(!r.Header("etag").empty());
+}
+
+// SPEC §1: handlers exit after ~max_requests and supervisord restarts them;
+// no request may fail because of it.
+BOOST_AUTO_TEST_CASE(no_failed_request_while_handlers_recycle_every_50) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 650;
+  std::atomic<int> ok{0};
+  std::atomic<int> failed{0};
+  std::vector<std::string> failures[kThreads];
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const char* path = i % 3 == 0   ? "/api/cloud/jobs?limit=5"
+                           : i % 3 == 1 ? "/api/cloud/jobs/get-1/inline-progress"
+                                        : "/api/cloud/jobs/get-1";
+        const HttpResult r = Http("GET", Url(path));
+        if (r.status == 200) {
+          ++ok;
+        } else {
+          ++failed;
+          if (failures[t].size() < 3) {
+            failures[t].push_back(std::to_string(r.status) + " " + r.error + " " + r.body);
+          }
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const auto& list : failures) {
+    for (const auto& f : list) BOOST_TEST_MESSAGE("failure: " << f);
+  }
+  BOOST_TEST(ok.load() == kThreads * kPerThread);
+  BOOST_TEST(failed.load() == 0);
+  // The handlers really did recycle: supervisord logged their expected exits.
+  const std::string log = testing::ReadFile(ApiStack::stack->dir() + "/supervisord.out");
+  size_t exits = 0;
+  for (size_t pos = 0; (pos = log.find("exit status 0; expected", pos)) != std::string::npos;
+       ++pos) {
+    ++exits;
+  }
+  BOOST_TEST_MESSAGE("handler exits during the suite: " << exits);
+  BOOST_TEST(exits >= static_cast<size_t>(kThreads * kPerThread / 63));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// The same binary as plain CGI: one request from the environment, then exit.
+BOOST_AUTO_TEST_CASE(handler_answers_as_plain_cgi) {
+  char dir_template[] = "/tmp/jobpulse-cgi-XXXXXX";
+  BOOST_TEST_REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string dir = dir_template;
+  int out_pipe[2];
+  BOOST_TEST_REQUIRE(pipe(out_pipe) == 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(out_pipe[1], 1);
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    // stdin is a pipe, not a socket: that is what makes it CGI.
+    int in_pipe[2];
+    if (pipe(in_pipe) != 0) _exit(120);
+    close(in_pipe[1]);
+    dup2(in_pipe[0], 0);
+    setenv("REQUEST_METHOD", "GET", 1);
+    setenv("REQUEST_URI", "/api/cloud/jobs?limit=7", 1);
+    setenv("CONTENT_LENGTH", "", 1);
+    setenv("JOBPULSE_DB", (dir + "/cgi.db").c_str(), 1);
+    unsetenv("SIMPLETUNER_ENTERPRISE_CONFIG");
+    const std::string bin = testing::BinDir() + "/jobpulse-fcgi";
+    execl(bin.c_str(), bin.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out_pipe[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out_pipe[0], buf, sizeof(buf))) > 0) out.append(buf, n);
+  close(out_pipe[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0);
+  BOOST_TEST(out.rfind("Status: 200 OK\r\n", 0) == 0u);
+  BOOST_TEST(out.find("Content-Type: application/json\r\n") != std::string::npos);
+  BOOST_TEST(out.substr(out.find("\r\n\r\n") + 4) ==
+             R"({"jobs":[],"total":0,"limit":7,"offset":0})");
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+}  // namespace jobpulse

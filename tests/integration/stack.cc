@@ -1,0 +1,235 @@
+#include "tests/integration/stack.h"
+
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace jobpulse::testing {
+namespace {
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? v : fallback;
+}
+
+size_t AppendBody(char* data, size_t size, size_t n, void* out) {
+  static_cast<std::string*>(out)->append(data, size * n);
+  return size * n;
+}
+
+size_t AppendHeader(char* data, size_t size, size_t n, void* out) {
+  const std::string line(data, size * n);
+  const size_t colon = line.find(':');
+  if (colon != std::string::npos) {
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    std::string value = line.substr(colon + 1);
+    while (!value.empty() && (value.front() == ' ')) value.erase(0, 1);
+    while (!value.empty() && (value.back() == '\r' || value.back() == '\n')) value.pop_back();
+    (*static_cast<std::map<std::string, std::string>*>(out))[name] = value;
+  }
+  return size * n;
+}
+
+int RunCommand(const std::vector<std::string>& argv, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+std::string RepoRoot() {
+  return EnvOr("JOBPULSE_ROOT", std::filesystem::current_path().string());
+}
+
+std::string BinDir() { return EnvOr("JOBPULSE_BIN_DIR", RepoRoot() + "/build"); }
+
+int FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  socklen_t len = sizeof(addr);
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    if (fd >= 0) close(fd);
+    throw std::runtime_error("cannot find a free port");
+  }
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string HttpResult::Header(const std::string& lower_name) const {
+  const auto it = headers.find(lower_name);
+  return it == headers.end() ? "" : it->second;
+}
+
+HttpResult Http(const std::string& method, const std::string& url, const std::string& body,
+                const std::vector<std::string>& headers) {
+  HttpResult result;
+  CURL* curl = curl_easy_init();
+  curl_slist* list = nullptr;
+  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
+  // Without this libcurl sends "Expect: 100-continue" for large bodies and waits.
+  list = curl_slist_append(list, "Expect:");
+  curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method.c_str());
+  if (method == "HEAD") curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+  if (!body.empty()) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
+  }
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, AppendBody);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &result.body);
+  curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, AppendHeader);
+  curl_easy_setopt(curl, CURLOPT_HEADERDATA, &result.headers);
+  curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, 15000L);
+  curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+  const CURLcode rc = curl_easy_perform(curl);
+  if (rc == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &result.status);
+  } else {
+    result.error = curl_easy_strerror(rc);
+  }
+  curl_slist_free_all(list);
+  curl_easy_cleanup(curl);
+  return result;
+}
+
+Stack::Stack(const StackOptions& options) {
+  char tmpl[] = "/tmp/jobpulse-it-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  db_path_ = dir_ + "/jobpulse.db";
+  port_ = FreePort();
+  const std::string run_dir = dir_ + "/run";
+  if (RunCommand({RepoRoot() + "/nginx/gen-config", "--run-dir", run_dir, "--port",
+                  std::to_string(port_), "--root", RepoRoot(), "--bin-dir", BinDir(),
+                  "--pool-size", std::to_string(options.pool_size)},
+                 dir_ + "/gen-config.log") != 0) {
+    throw std::runtime_error("gen-config failed: " + ReadFile(dir_ + "/gen-config.log"));
+  }
+  std::string yaml_path;
+  if (!options.enterprise_yaml.empty()) {
+    yaml_path = dir_ + "/simpletuner-enterprise.yaml";
+    std::ofstream(yaml_path) << options.enterprise_yaml;
+  }
+
+  supervisord_ = fork();
+  if (supervisord_ < 0) throw std::runtime_error("fork failed");
+  if (supervisord_ == 0) {
+    setpgid(0, 0);  // one process group: the destructor can always clean up
+    const int fd = open((dir_ + "/supervisord.out").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    const int null_fd = open("/dev/null", O_RDONLY);
+    if (null_fd >= 0) dup2(null_fd, 0);
+    setenv("JOBPULSE_DB", db_path_.c_str(), 1);
+    setenv("JOBPULSE_MAX_REQUESTS", std::to_string(options.max_requests).c_str(), 1);
+    if (!yaml_path.empty()) {
+      setenv("SIMPLETUNER_ENTERPRISE_CONFIG", yaml_path.c_str(), 1);
+    } else {
+      unsetenv("SIMPLETUNER_ENTERPRISE_CONFIG");
+    }
+    for (const char* name : {"REPLICATE_API_TOKEN", "REPLICATE_BASE_URL", "REPLICATE_WEBHOOK_URL",
+                             "REPLICATE_WEBHOOK_SECRET", "SIMPLETUNER_CONFIG_DIR",
+                             "SIMPLETUNER_JOB_POLL_INTERVAL", "JOBPULSE_PORT"}) {
+      unsetenv(name);
+    }
+    const std::string conf = run_dir + "/supervisord.conf";
+    execlp("supervisord", "supervisord", "-n", "-c", conf.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  setpgid(supervisord_, supervisord_);
+
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (Http("GET", Url("/api/cloud/health")).status == 200) return;
+    int status;
+    if (waitpid(supervisord_, &status, WNOHANG) == supervisord_) {
+      supervisord_ = -1;
+      throw std::runtime_error("supervisord exited during start-up:\n" + Logs());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  const std::string logs = Logs();
+  Stop();
+  throw std::runtime_error("the stack did not answer /api/cloud/health within 30 s:\n" + logs);
+}
+
+Stack::~Stack() {
+  Stop();
+  std::error_code ec;
+  if (!std::getenv("JOBPULSE_KEEP_TEST_DIRS")) std::filesystem::remove_all(dir_, ec);
+}
+
+void Stack::Stop() {
+  if (supervisord_ <= 0) return;
+  kill(supervisord_, SIGTERM);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  int status;
+  while (waitpid(supervisord_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(-supervisord_, SIGKILL);
+      waitpid(supervisord_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // Anything of the group that outlived supervisord (it should not) goes too.
+  kill(-supervisord_, SIGKILL);
+  supervisord_ = -1;
+}
+
+std::string Stack::Url(const std::string& path_and_query) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path_and_query;
+}
+
+std::string Stack::Logs() const {
+  return "--- supervisord ---\n" + ReadFile(dir_ + "/supervisord.out") + "--- fcgi ---\n" +
+         ReadFile(dir_ + "/run/fcgi.log") + "--- nginx ---\n" + ReadFile(dir_ + "/run/nginx.log");
+}
+
+}  // namespace jobpulse::testing
