@@ -313,6 +313,7 @@ BOOST_AUTO_TEST_CASE(head_returns_headers_only) {
 BOOST_AUTO_TEST_CASE(no_failed_request_while_handlers_recycle_every_50) {
   constexpr int kThreads = 8;
   constexpr int kPerThread = 650;
+  Observe("recycle-1", "processing", NowMicros(), "Step 10/100\n");
   std::atomic<int> ok{0};
   std::atomic<int> failed{0};
   std::vector<std::string> failures[kThreads];
@@ -321,8 +322,8 @@ BOOST_AUTO_TEST_CASE(no_failed_request_while_handlers_recycle_every_50) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
         const char* path = i % 3 == 0   ? "/api/cloud/jobs?limit=5"
-                           : i % 3 == 1 ? "/api/cloud/jobs/get-1/inline-progress"
-                                        : "/api/cloud/jobs/get-1";
+                           : i % 3 == 1 ? "/api/cloud/jobs/recycle-1/inline-progress"
+                                        : "/api/cloud/jobs/recycle-1";
         const HttpResult r = Http("GET", Url(path));
         if (r.status == 200) {
           ++ok;
