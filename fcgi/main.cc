@@ -65,8 +65,8 @@ HttpRequest RequestFrom(const Params& params) {
 }
 
 std::string Serialize(const HttpResponse& response) {
-  std::string out = "Status: " + std::to_string(response.status) + " " +
-                    ReasonPhrase(response.status) + "\r\n";
+  std::string out =
+      "Status: " + std::to_string(response.status) + " " + ReasonPhrase(response.status) + "\r\n";
   for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
   out += "\r\n";
   out += response.body;
@@ -88,8 +88,8 @@ Result<std::string> ReadBody(const Params& params, int64_t max_bytes,
   }
   body.reserve(static_cast<size_t>(*length));
   while (static_cast<int64_t>(body.size()) < *length &&
-         (n = read(buf, static_cast<int>(std::min<int64_t>(sizeof(buf),
-                                                            *length - body.size())))) > 0) {
+         (n = read(buf, static_cast<int>(std::min<int64_t>(sizeof(buf), *length - body.size())))) >
+             0) {
     body.append(buf, n);
   }
   return body;
@@ -191,9 +191,8 @@ int Main(int argc, char** argv) {
   while (served < max_requests && FCGX_Accept_r(&rq) == 0) {
     const Params params(rq.envp);
     HttpRequest request = RequestFrom(params);
-    auto body = ReadBody(params, max_body, [&rq](char* buf, int n) {
-      return FCGX_GetStr(buf, n, rq.in);
-    });
+    auto body =
+        ReadBody(params, max_body, [&rq](char* buf, int n) { return FCGX_GetStr(buf, n, rq.in); });
     HttpResponse response = body.ok() ? (request.body = std::move(*body), api.Handle(request))
                                       : ErrorResponse(body.status());
     if (response.status >= 500) {

@@ -1,11 +1,10 @@
 #include "lib/api.h"
 
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <string>
 #include <vector>
-
-#include <cstdlib>
 
 #include "lib/json_writer.h"
 #include "lib/timestamp.h"
@@ -27,8 +26,7 @@ Status InvalidParameter(const std::string& name, const std::string& value,
 HttpResponse MethodNotAllowed(const HttpRequest& request, const char* allow) {
   HttpResponse response = ErrorResponse(Status::Error(
       Status::Code::kMethodNotAllowed, "method_not_allowed",
-      "method " + request.method + " is not allowed here; allowed: " + allow,
-      {{"allow", allow}}));
+      "method " + request.method + " is not allowed here; allowed: " + allow, {{"allow", allow}}));
   response.headers.emplace_back("Allow", allow);
   return response;
 }
@@ -99,22 +97,22 @@ HttpResponse Api::Route(const HttpRequest& request) {
 
   if (seg[2] == "jobs") {
     if (seg.size() == 3) {
-      return IsRead(request.method) ? ListJobs(request)
-                                    : MethodNotAllowed(request, "GET, HEAD");
+      return IsRead(request.method) ? ListJobs(request) : MethodNotAllowed(request, "GET, HEAD");
     }
     if (seg.size() > 5) return not_found();
     const std::string& job_id = seg[3];
     const std::string action = seg.size() == 5 ? seg[4] : "";
-    const char* allow = action.empty()                    ? "GET, HEAD, DELETE"
+    const char* allow = action.empty()                                    ? "GET, HEAD, DELETE"
                         : action == "inline-progress" || action == "logs" ? "GET, HEAD"
                                                                           : nullptr;
     if (!allow) return not_found();
     const bool allowed = IsRead(request.method) || (action.empty() && request.method == "DELETE");
     if (!allowed) return MethodNotAllowed(request, allow);
     if (!IsValidJobId(job_id)) {
-      return ErrorResponse(Status::Error(
-          Status::Code::kInvalidArgument, "invalid_job_id",
-          "job_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -", {{"parameter", "job_id"}}));
+      return ErrorResponse(
+          Status::Error(Status::Code::kInvalidArgument, "invalid_job_id",
+                        "job_id must be 1 to 128 characters from A-Z a-z 0-9 . _ : -",
+                        {{"parameter", "job_id"}}));
     }
     if (action == "inline-progress") return InlineProgress(request, job_id);
     if (action == "logs") return Logs(request, job_id);
@@ -180,8 +178,8 @@ HttpResponse Api::ListJobs(const HttpRequest& request) {
   if (const auto sync_active = query.Get("sync_active")) {
     // Validated now; the provider refresh it asks for arrives with the provider client.
     if (!ParseBool(*sync_active)) {
-      return ErrorResponse(InvalidParameter("sync_active", *sync_active,
-                                            "expected true/false/1/0/yes/no/on/off"));
+      return ErrorResponse(
+          InvalidParameter("sync_active", *sync_active, "expected true/false/1/0/yes/no/on/off"));
     }
   }
   auto store = store_();
@@ -311,8 +309,7 @@ HttpResponse Api::Health() {
     db_status = store->Ping();
   }
   const double latency_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-          .count();
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   if (db_status.ok()) {
     w.Key("status").String("ok");
     w.Key("latency_ms").Double(static_cast<double>(static_cast<int64_t>(latency_ms * 1000)) / 1000);

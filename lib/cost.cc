@@ -8,7 +8,8 @@ std::optional<double> PriceTable::PricePerSecond(const std::optional<std::string
   return it->second;
 }
 
-std::optional<double> PriceTable::Cost(double seconds, const std::optional<std::string>& sku) const {
+std::optional<double> PriceTable::Cost(double seconds,
+                                       const std::optional<std::string>& sku) const {
   const auto price = PricePerSecond(sku);
   if (!price || !(seconds >= 0)) return std::nullopt;
   return seconds * *price;

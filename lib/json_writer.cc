@@ -1,9 +1,9 @@
 #include "lib/json_writer.h"
 
-#include <cmath>
-
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
+
+#include <cmath>
 
 #include "lib/progress.h"
 

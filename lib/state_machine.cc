@@ -84,8 +84,8 @@ MergeResult MergeObservation(const std::optional<Job>& current, const Observatio
   Take(job.error_message, error_message, overwrite);
   Take(job.output_url, obs.output_url, overwrite);
   if (obs.predict_time) {
-    Take(job.cost_usd, prices.Cost(*obs.predict_time, obs.hardware_type ? obs.hardware_type
-                                                                        : job.hardware_type),
+    Take(job.cost_usd,
+         prices.Cost(*obs.predict_time, obs.hardware_type ? obs.hardware_type : job.hardware_type),
          overwrite);
   }
   if (!was_terminal) {
@@ -106,7 +106,8 @@ MergeResult MergeObservation(const std::optional<Job>& current, const Observatio
   const Progress before = current ? current->progress : Progress{};
   if (running && (job.progress.stage != before.stage || job.progress.progress != before.progress)) {
     r.progress_changed = true;
-    if (!job.last_progress_event_at || now - *job.last_progress_event_at >= kProgressEventMinGapMicros) {
+    if (!job.last_progress_event_at ||
+        now - *job.last_progress_event_at >= kProgressEventMinGapMicros) {
       r.emit_progress_event = true;
       job.last_progress_event_at = now;
     }

@@ -66,11 +66,11 @@ struct MergeResult {
   bool changed = false;
   // Anything differs, bookkeeping included (logs_fetched_at): the row must be written.
   bool touched = false;
-  bool created = false;   // there was no row
-  bool status_changed = false;  // also true for a created job
-  std::optional<JobStatus> previous_status;  // set when status_changed and not created
-  bool progress_changed = false;  // stage or progress differ (running jobs only)
-  bool emit_progress_event = false;  // progress_changed and >= 1 s since the last event
+  bool created = false;                       // there was no row
+  bool status_changed = false;                // also true for a created job
+  std::optional<JobStatus> previous_status;   // set when status_changed and not created
+  bool progress_changed = false;              // stage or progress differ (running jobs only)
+  bool emit_progress_event = false;           // progress_changed and >= 1 s since the last event
   std::optional<std::string> unknown_status;  // a new unmapped provider status to log once
 };
 

@@ -123,8 +123,8 @@ class Store {
   // Events with id > after_id, oldest first, at most `limit`.
   Result<std::vector<Event>> EventsAfter(int64_t after_id, int limit);
   // Appends an event not tied to one job's row (e.g. "jobs_synced").
-  Result<int64_t> AppendEvent(std::string_view job_id, std::string_view type,
-                              std::string_view data, int64_t now);
+  Result<int64_t> AppendEvent(std::string_view job_id, std::string_view type, std::string_view data,
+                              int64_t now);
 
   // Small named values shared between processes (the worker heartbeat, ...).
   Status PutServiceState(std::string_view name, std::string_view value, int64_t now);
@@ -147,8 +147,8 @@ class Store {
   Statement* Prepare(const std::string& sql, Status* status);
   Status Error(int rc, const char* what) const;
   Result<std::optional<Job>> QueryOneJob(Statement* stmt);
-  Result<int64_t> InsertEvent(std::string_view job_id, std::string_view type,
-                              std::string_view data, int64_t now);
+  Result<int64_t> InsertEvent(std::string_view job_id, std::string_view type, std::string_view data,
+                              int64_t now);
 
   struct Deleter {
     void operator()(sqlite3* db) const;

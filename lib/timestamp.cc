@@ -50,11 +50,10 @@ int DaysInMonth(int y, int m) {
 
 std::optional<int64_t> ParseTimestamp(std::string_view s) {
   int year, month, day, hour, minute, second;
-  if (!ReadDigits(s, 0, 4, &year) || s.size() < 19 || s[4] != '-' ||
-      !ReadDigits(s, 5, 2, &month) || s[7] != '-' || !ReadDigits(s, 8, 2, &day) ||
-      (s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !ReadDigits(s, 11, 2, &hour) ||
-      s[13] != ':' || !ReadDigits(s, 14, 2, &minute) || s[16] != ':' ||
-      !ReadDigits(s, 17, 2, &second)) {
+  if (!ReadDigits(s, 0, 4, &year) || s.size() < 19 || s[4] != '-' || !ReadDigits(s, 5, 2, &month) ||
+      s[7] != '-' || !ReadDigits(s, 8, 2, &day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+      !ReadDigits(s, 11, 2, &hour) || s[13] != ':' || !ReadDigits(s, 14, 2, &minute) ||
+      s[16] != ':' || !ReadDigits(s, 17, 2, &second)) {
     return std::nullopt;
   }
   if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 23 ||
@@ -90,8 +89,8 @@ std::optional<int64_t> ParseTimestamp(std::string_view s) {
   }
   if (pos != s.size()) return std::nullopt;
   // A leap second (":60") is folded onto the next second, as POSIX time does.
-  const int64_t seconds = DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 +
-                          second - offset_seconds;
+  const int64_t seconds =
+      DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
   return seconds * 1000000 + micros;
 }
 

@@ -1,18 +1,22 @@
 // Every endpoint of the foundation issue over real HTTP: curl -> nginx ->
 // supervisord's FastCGI pool -> SQLite, with the database filled through lib/.
+#include <rapidjson/document.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <cstdio>
 #include <filesystem>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <boost/test/unit_test.hpp>
-#include <rapidjson/document.h>
 
 #include "lib/cost.h"
 #include "lib/store.h"
@@ -192,8 +196,9 @@ BOOST_AUTO_TEST_CASE(inline_progress_from_stored_logs_with_etag) {
   const std::string path = "/api/cloud/jobs/prog-1/inline-progress";
   HttpResult r = Http("GET", Url(path));
   BOOST_TEST(r.status == 200);
-  BOOST_TEST(r.body ==
-             R"({"job_id":"prog-1","stage":"Training","last_log":"Step 1500/5000 - loss: 0.0234","progress":30.0})");
+  BOOST_TEST(
+      r.body ==
+      R"({"job_id":"prog-1","stage":"Training","last_log":"Step 1500/5000 - loss: 0.0234","progress":30.0})");
   const std::string etag = r.Header("etag");
   BOOST_TEST_REQUIRE(!etag.empty());
 
@@ -204,8 +209,9 @@ BOOST_AUTO_TEST_CASE(inline_progress_from_stored_logs_with_etag) {
   Observe("prog-1", "processing", t0, "Step 2500/5000 - loss: 0.02\nRunning validation\n");
   r = Http("GET", Url(path), "", {"If-None-Match: " + etag});
   BOOST_TEST(r.status == 200);
-  BOOST_TEST(r.body ==
-             R"({"job_id":"prog-1","stage":"Validation","last_log":"Running validation","progress":50.0})");
+  BOOST_TEST(
+      r.body ==
+      R"({"job_id":"prog-1","stage":"Validation","last_log":"Running validation","progress":50.0})");
   BOOST_TEST(r.Header("etag") != etag);
 
   Observe("prog-1", "succeeded", t0);
@@ -213,8 +219,7 @@ BOOST_AUTO_TEST_CASE(inline_progress_from_stored_logs_with_etag) {
   BOOST_TEST(r.body ==
              R"({"job_id":"prog-1","stage":null,"last_log":"Running validation","progress":null})");
 
-  CheckEnvelope(Http("GET", Url("/api/cloud/jobs/missing/inline-progress")), 404,
-                "job_not_found");
+  CheckEnvelope(Http("GET", Url("/api/cloud/jobs/missing/inline-progress")), 404, "job_not_found");
 }
 
 BOOST_AUTO_TEST_CASE(logs_come_from_the_cached_tail) {
@@ -395,6 +400,102 @@ BOOST_AUTO_TEST_CASE(handler_answers_as_plain_cgi) {
   BOOST_TEST(out.find("Content-Type: application/json\r\n") != std::string::npos);
   BOOST_TEST(out.substr(out.find("\r\n\r\n") + 4) ==
              R"({"jobs":[],"total":0,"limit":7,"offset":0})");
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
+}
+
+}  // namespace jobpulse
+
+namespace jobpulse {
+namespace {
+
+// The FastCGI records a web server sends for one GET (FastCGI 1.0 spec, responder role).
+std::string FcgiRecord(uint8_t type, const std::string& content) {
+  std::string r;
+  r += static_cast<char>(1);  // version
+  r += static_cast<char>(type);
+  r += static_cast<char>(0);  // request id 1, big-endian
+  r += static_cast<char>(1);
+  r += static_cast<char>((content.size() >> 8) & 0xff);
+  r += static_cast<char>(content.size() & 0xff);
+  r += static_cast<char>(0);  // padding
+  r += static_cast<char>(0);  // reserved
+  return r + content;
+}
+
+std::string FcgiParam(const std::string& name, const std::string& value) {
+  // Both lengths are < 128 here, so each fits in one byte.
+  return std::string(1, static_cast<char>(name.size())) +
+         std::string(1, static_cast<char>(value.size())) + name + value;
+}
+
+}  // namespace
+
+// Spawned like spawn-fcgi or mod_fcgid do it: a listening socket on fd 0 and no
+// supervisord, then one FastCGI request over a unix socket.
+BOOST_AUTO_TEST_CASE(handler_serves_a_socket_inherited_on_fd0) {
+  char dir_template[] = "/tmp/jobpulse-fd0-XXXXXX";
+  BOOST_TEST_REQUIRE(mkdtemp(dir_template) != nullptr);
+  const std::string dir = dir_template;
+  const std::string sock_path = dir + "/fcgi.sock";
+  const int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock_path.c_str());
+  BOOST_TEST_REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  BOOST_TEST_REQUIRE(listen(listener, 16) == 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(listener, 0);
+    close(listener);
+    setenv("JOBPULSE_DB", (dir + "/fd0.db").c_str(), 1);
+    setenv("JOBPULSE_MAX_REQUESTS", "1", 1);  // exit after one request
+    unsetenv("SIMPLETUNER_ENTERPRISE_CONFIG");
+    const std::string bin = testing::BinDir() + "/jobpulse-fcgi";
+    execl(bin.c_str(), bin.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(listener);
+
+  const int conn = socket(AF_UNIX, SOCK_STREAM, 0);
+  const timeval timeout{10, 0};  // a silent handler fails the test instead of hanging it
+  setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+  BOOST_TEST_REQUIRE(connect(conn, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  std::string params = FcgiParam("REQUEST_METHOD", "GET") +
+                       FcgiParam("REQUEST_URI", "/api/cloud/jobs?limit=3") +
+                       FcgiParam("CONTENT_LENGTH", "");
+  const std::string begin("\0\1\0\0\0\0\0\0", 8);  // role RESPONDER, no keep-alive
+  const std::string request =
+      FcgiRecord(1, begin) + FcgiRecord(4, params) + FcgiRecord(4, "") + FcgiRecord(5, "");
+  BOOST_TEST_REQUIRE(write(conn, request.data(), request.size()) ==
+                     static_cast<ssize_t>(request.size()));
+  std::string raw;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(conn, buf, sizeof(buf))) > 0) raw.append(buf, n);
+  close(conn);
+
+  // Reassemble the STDOUT stream and check END_REQUEST arrived.
+  std::string stdout_data;
+  bool ended = false;
+  for (size_t pos = 0; pos + 8 <= raw.size();) {
+    const auto type = static_cast<uint8_t>(raw[pos + 1]);
+    const size_t len =
+        (static_cast<uint8_t>(raw[pos + 4]) << 8) | static_cast<uint8_t>(raw[pos + 5]);
+    const size_t pad = static_cast<uint8_t>(raw[pos + 6]);
+    if (type == 6) stdout_data += raw.substr(pos + 8, len);
+    if (type == 3) ended = true;
+    pos += 8 + len + pad;
+  }
+  kill(pid, SIGTERM);  // no-op when it already exited after its one request
+  int status = 0;
+  waitpid(pid, &status, 0);
+  BOOST_TEST(ended);
+  BOOST_TEST(stdout_data.rfind("Status: 200 OK\r\n", 0) == 0u);
+  BOOST_TEST(stdout_data.substr(stdout_data.find("\r\n\r\n") + 4) ==
+             R"({"jobs":[],"total":0,"limit":3,"offset":0})");
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0);
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }

@@ -67,9 +67,7 @@ int RunCommand(const std::vector<std::string>& argv, const std::string& log) {
 
 }  // namespace
 
-std::string RepoRoot() {
-  return EnvOr("JOBPULSE_ROOT", std::filesystem::current_path().string());
-}
+std::string RepoRoot() { return EnvOr("JOBPULSE_ROOT", std::filesystem::current_path().string()); }
 
 std::string BinDir() { return EnvOr("JOBPULSE_BIN_DIR", RepoRoot() + "/build"); }
 
@@ -144,8 +142,8 @@ Stack::Stack(const StackOptions& options) {
   port_ = FreePort();
   const std::string run_dir = dir_ + "/run";
   if (RunCommand({RepoRoot() + "/nginx/gen-config", "--run-dir", run_dir, "--port",
-                  std::to_string(port_), "--root", RepoRoot(), "--bin-dir", BinDir(),
-                  "--pool-size", std::to_string(options.pool_size)},
+                  std::to_string(port_), "--root", RepoRoot(), "--bin-dir", BinDir(), "--pool-size",
+                  std::to_string(options.pool_size)},
                  dir_ + "/gen-config.log") != 0) {
     throw std::runtime_error("gen-config failed: " + ReadFile(dir_ + "/gen-config.log"));
   }

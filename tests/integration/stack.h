@@ -18,8 +18,8 @@
 namespace jobpulse::testing {
 
 struct StackOptions {
-  int pool_size = 2;          // serving FastCGI processes
-  int max_requests = 1000;    // JOBPULSE_MAX_REQUESTS (±25 % per process)
+  int pool_size = 2;            // serving FastCGI processes
+  int max_requests = 1000;      // JOBPULSE_MAX_REQUESTS (±25 % per process)
   std::string enterprise_yaml;  // written to the run dir and used when not empty
 };
 
