@@ -332,9 +332,12 @@ HttpResponse Api::Health() {
   } else {
     // The heartbeat's value is the worker's cycle length in seconds.
     const double age = static_cast<double>(now - heartbeat->updated_at) / 1e6;
-    int cycle = std::atoi(heartbeat->value.c_str());
-    if (cycle <= 0) cycle = config_.polling_interval_seconds.value;
-    const bool live = age <= static_cast<double>(kHeartbeatCycles * cycle);
+    // strtoll saturates instead of overflowing, and the limit is computed in
+    // double, so no reported value can wrap around into "down".
+    const long long reported = std::strtoll(heartbeat->value.c_str(), nullptr, 10);
+    const double cycle = reported > 0 ? static_cast<double>(reported)
+                                      : static_cast<double>(config_.polling_interval_seconds.value);
+    const bool live = age < kHeartbeatCycles * cycle;
     if (!live) down = true;
     w.Key("status").String(live ? "ok" : "down");
     w.Key("heartbeat_age_seconds").Double(static_cast<double>(static_cast<int64_t>(age * 10)) / 10);

@@ -1,6 +1,7 @@
 #include "lib/http.h"
 
 #include <cctype>
+#include <charconv>
 #include <cstdio>
 
 #include "lib/json_writer.h"
@@ -109,10 +110,9 @@ QueryParams::QueryParams(std::string_view raw) {
     const std::string_view pair = raw.substr(start, end - start);
     if (!pair.empty()) {
       const size_t eq = pair.find('=');
-      params_.emplace_back(PercentDecode(pair.substr(0, eq), true),
-                           eq == std::string_view::npos
-                               ? std::string()
-                               : PercentDecode(pair.substr(eq + 1), true));
+      params_.emplace_back(
+          PercentDecode(pair.substr(0, eq), true),
+          eq == std::string_view::npos ? std::string() : PercentDecode(pair.substr(eq + 1), true));
     }
     start = end + 1;
   }
@@ -136,33 +136,30 @@ std::optional<bool> ParseBool(std::string_view text) {
 }
 
 std::optional<int64_t> ParseInt(std::string_view text, int64_t min, int64_t max) {
-  if (text.empty() || text.size() > 18) return std::nullopt;
+  // from_chars takes an optional '-', then digits only; it reports overflow
+  // instead of wrapping, so the whole int64 range parses exactly.
   int64_t value = 0;
-  size_t i = 0;
-  const bool negative = text[0] == '-';
-  if (negative) i = 1;
-  if (i == text.size()) return std::nullopt;
-  for (; i < text.size(); ++i) {
-    if (text[i] < '0' || text[i] > '9') return std::nullopt;
-    value = value * 10 + (text[i] - '0');
-  }
-  if (negative) value = -value;
+  const char* end = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || ptr != end) return std::nullopt;
   if (value < min || value > max) return std::nullopt;
   return value;
 }
 
 Result<int64_t> ParseContentLength(std::string_view text, int64_t max_bytes) {
   if (text.empty()) return int64_t{0};
-  const auto length = ParseInt(text, 0, 999999999999999999);
-  if (!length) {
-    return Status::Error(Status::Code::kInvalidArgument, "invalid_content_length",
-                         "Content-Length must be a non-negative integer");
+  for (const char c : text) {
+    if (c < '0' || c > '9') {
+      return Status::Error(Status::Code::kInvalidArgument, "invalid_content_length",
+                           "Content-Length must be a non-negative integer");
+    }
   }
-  if (*length > max_bytes) {
+  // Digits only, so a failure here is a number above the limit (or above int64).
+  const auto length = ParseInt(text, 0, max_bytes);
+  if (!length) {
     return Status::Error(Status::Code::kTooLarge, "payload_too_large",
-                         "request body of " + std::to_string(*length) +
-                             " bytes exceeds the limit of " + std::to_string(max_bytes) +
-                             " bytes (api.max_body_bytes)",
+                         "request body of " + std::string(text) + " bytes exceeds the limit of " +
+                             std::to_string(max_bytes) + " bytes (api.max_body_bytes)",
                          {{"max_body_bytes", std::to_string(max_bytes)}});
   }
   return *length;

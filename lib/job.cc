@@ -63,14 +63,17 @@ bool IsTerminal(JobStatus status) { return JobStatusRank(status) == 4; }
 std::optional<double> JobDurationSeconds(const Job& job, int64_t now) {
   if (!job.started_at) return std::nullopt;
   const int64_t end = job.completed_at ? *job.completed_at : now;
-  return static_cast<double>(end - *job.started_at) / 1e6;
+  // A provider clock slightly ahead of ours must not show a negative duration.
+  return end > *job.started_at ? static_cast<double>(end - *job.started_at) / 1e6 : 0.0;
 }
 
 JobCost CostOf(const Job& job, const PriceTable& prices, int64_t now) {
   if (job.cost_usd) return {job.cost_usd, false};
   if (job.status == JobStatus::kRunning && job.started_at) {
     const auto seconds = JobDurationSeconds(job, now);
-    return {prices.Cost(*seconds < 0 ? 0 : *seconds, job.hardware_type), true};
+    const auto estimate = prices.Cost(*seconds < 0 ? 0 : *seconds, job.hardware_type);
+    // An unpriced SKU gives no estimate, so nothing to flag as one.
+    return {estimate, estimate.has_value()};
   }
   return {std::nullopt, false};
 }

@@ -65,7 +65,8 @@ struct Job {
 // final cost. Secrets are never part of a Job, so never part of this output.
 std::string JobToJson(const Job& job, const PriceTable& prices, int64_t now);
 
-// duration_seconds: (completed_at or now) - started_at; nullopt without started_at.
+// duration_seconds: (completed_at or now) - started_at, at least 0; nullopt without
+// started_at.
 std::optional<double> JobDurationSeconds(const Job& job, int64_t now);
 
 // The running estimate (now - started_at) * price, or the stored cost.

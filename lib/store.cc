@@ -26,11 +26,10 @@
 // never starved.
 #include "lib/store.h"
 
+#include <rapidjson/document.h>
 #include <sqlite3.h>
 
 #include <filesystem>
-
-#include <rapidjson/document.h>
 
 #include "lib/json_writer.h"
 #include "lib/timestamp.h"
@@ -114,15 +113,13 @@ std::map<std::string, std::string> MetadataFromJson(std::string_view json) {
   if (doc.HasParseError() || !doc.IsObject()) return out;
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
     if (it->value.IsString()) {
-      out[it->name.GetString()] =
-          std::string(it->value.GetString(), it->value.GetStringLength());
+      out[it->name.GetString()] = std::string(it->value.GetString(), it->value.GetStringLength());
     }
   }
   return out;
 }
 
-std::string StatusEventJson(const Job& job, const std::optional<JobStatus>& previous,
-                            int64_t now) {
+std::string StatusEventJson(const Job& job, const std::optional<JobStatus>& previous, int64_t now) {
   JsonWriter w;
   w.BeginObject();
   w.Key("type").String("job_status_changed");
@@ -252,9 +249,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
     std::filesystem::create_directories(parent, ec);  // a failure shows in sqlite3_open_v2
   }
   sqlite3* raw = nullptr;
-  const int rc = sqlite3_open_v2(path.c_str(), &raw,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   std::unique_ptr<Store> store(new Store(raw, path));
   if (rc != SQLITE_OK) {
     return unavailable(raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
@@ -262,9 +259,18 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   sqlite3_extended_result_codes(raw, 1);
   sqlite3_busy_timeout(raw, kBusyTimeoutMs);
   // journal_mode persists in the file; synchronous and foreign_keys are per connection.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
-                             "PRAGMA foreign_keys=ON"}) {
+  // Switching a new file to WAL upgrades the statement's own read lock to a write
+  // lock, and when several processes open a new database together SQLite answers
+  // SQLITE_BUSY at once for that upgrade, without calling the busy handler (which
+  // could deadlock), so a busy answer is retried here for up to busy_timeout.
+  const int64_t give_up = NowMicros() + int64_t{kBusyTimeoutMs} * 1000;
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
     Status s = store->Exec(pragma);
+    while (s.code() == Status::Code::kBusy && NowMicros() < give_up) {
+      sqlite3_sleep(10);
+      s = store->Exec(pragma);
+    }
     if (!s.ok()) return unavailable(s.message());
   }
   Status s = store->Migrate();
@@ -400,9 +406,9 @@ Result<std::optional<Job>> Store::GetJob(std::string_view job_id) {
 Result<std::optional<Job>> Store::FindByExternalId(std::string_view provider,
                                                    std::string_view external_id) {
   Status s;
-  Statement* stmt = Prepare(std::string("SELECT ") + kJobColumns +
-                                " FROM jobs WHERE provider = ?1 AND external_id = ?2",
-                            &s);
+  Statement* stmt = Prepare(
+      std::string("SELECT ") + kJobColumns + " FROM jobs WHERE provider = ?1 AND external_id = ?2",
+      &s);
   if (!stmt) return s;
   stmt->Bind(1, provider);
   stmt->Bind(2, external_id);
@@ -471,8 +477,8 @@ Result<JobPage> Store::ListJobs(const JobFilter& filter) {
 Result<int64_t> Store::InsertEvent(std::string_view job_id, std::string_view type,
                                    std::string_view data, int64_t now) {
   Status s;
-  Statement* stmt = Prepare(
-      "INSERT INTO events (job_id, type, data, created_at) VALUES (?1, ?2, ?3, ?4)", &s);
+  Statement* stmt =
+      Prepare("INSERT INTO events (job_id, type, data, created_at) VALUES (?1, ?2, ?3, ?4)", &s);
   if (!stmt) return s;
   stmt->Bind(1, job_id);
   stmt->Bind(2, type);
@@ -655,9 +661,9 @@ Status Store::DeleteJob(std::string_view job_id) {
 Result<Metrics> Store::ComputeMetrics(int days, int64_t now) {
   Metrics m;
   m.period_days = days;
-  for (JobStatus st : {JobStatus::kPending, JobStatus::kUploading, JobStatus::kQueued,
-                       JobStatus::kRunning, JobStatus::kCompleted, JobStatus::kFailed,
-                       JobStatus::kCancelled}) {
+  for (JobStatus st :
+       {JobStatus::kPending, JobStatus::kUploading, JobStatus::kQueued, JobStatus::kRunning,
+        JobStatus::kCompleted, JobStatus::kFailed, JobStatus::kCancelled}) {
     m.jobs_by_status[JobStatusName(st)] = 0;
   }
   const int64_t since = now - static_cast<int64_t>(days) * 86400 * 1000000;
@@ -721,8 +727,7 @@ Status Store::PutServiceState(std::string_view name, std::string_view value, int
 
 Result<std::optional<Store::ServiceState>> Store::GetServiceState(std::string_view name) {
   Status s;
-  Statement* stmt =
-      Prepare("SELECT value, updated_at FROM service_state WHERE name = ?1", &s);
+  Statement* stmt = Prepare("SELECT value, updated_at FROM service_state WHERE name = ?1", &s);
   if (!stmt) return s;
   stmt->Bind(1, name);
   const int rc = stmt->Step();

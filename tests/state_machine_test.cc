@@ -1,6 +1,8 @@
 // Unit tests for lib/state_machine.h: the Replicate status mapping and the one
 // merge function (SPEC §4). Pure: no files, no clock, no network.
 #include <boost/test/unit_test.hpp>
+// (The test module itself is defined once, in tests/main_test.cc.)
+
 #include <cmath>
 #include <cstdint>
 #include <optional>
@@ -61,8 +63,7 @@ Observation LocalObs(JobStatus status) {
   return obs;
 }
 
-MergeResult Merge(const std::optional<Job>& current, const Observation& obs,
-                  int64_t now = kNow) {
+MergeResult Merge(const std::optional<Job>& current, const Observation& obs, int64_t now = kNow) {
   return MergeObservation(current, obs, Prices(), now);
 }
 
@@ -75,8 +76,8 @@ BOOST_AUTO_TEST_CASE(replicate_statuses_map_to_local_statuses) {
     const char* provider;
     const char* local;
   } cases[] = {
-      {"starting", "queued"},     {"processing", "running"}, {"succeeded", "completed"},
-      {"failed", "failed"},       {"canceled", "cancelled"},
+      {"starting", "queued"}, {"processing", "running"}, {"succeeded", "completed"},
+      {"failed", "failed"},   {"canceled", "cancelled"},
   };
   for (const auto& c : cases) {
     BOOST_TEST_CONTEXT("provider status " << c.provider) {

@@ -66,8 +66,7 @@ BOOST_AUTO_TEST_CASE(lowercase_t_and_z_and_space_separator) {
 }
 
 BOOST_AUTO_TEST_CASE(leap_days) {
-  BOOST_TEST(Show(ParseTimestamp("2024-02-29T23:59:59Z")) ==
-             Show(int64_t{1709251199} * 1000000));
+  BOOST_TEST(Show(ParseTimestamp("2024-02-29T23:59:59Z")) == Show(int64_t{1709251199} * 1000000));
   BOOST_TEST(ParseTimestamp("2000-02-29T00:00:00Z").has_value());
   BOOST_TEST(!ParseTimestamp("2023-02-29T00:00:00Z").has_value());
   BOOST_TEST(!ParseTimestamp("1900-02-29T00:00:00Z").has_value());
@@ -146,9 +145,7 @@ BOOST_AUTO_TEST_CASE(canonical_form_round_trips) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(now_is_after_2020) {
-  BOOST_TEST(NowMicros() > int64_t{1577836800} * 1000000);
-}
+BOOST_AUTO_TEST_CASE(now_is_after_2020) { BOOST_TEST(NowMicros() > int64_t{1577836800} * 1000000); }
 
 BOOST_AUTO_TEST_SUITE_END()
 
