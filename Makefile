@@ -17,8 +17,10 @@ FINAL_CXXFLAGS := -std=c++20 -Wall -Wextra -Wpedantic $(WERROR) -I. -DBOOST_TEST
 DEPFLAGS := -MMD -MP
 LDLIBS := -lsqlite3 -lyaml-cpp -lpthread
 BUILD := build
+# Parallel builds inside `make test` and `make run`; override with JOBS=1.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-DEB_PACKAGES := g++ make pkg-config libfcgi-dev libcurl4-openssl-dev rapidjson-dev \
+DEB_PACKAGES := g++ make libfcgi-dev libcurl4-openssl-dev rapidjson-dev \
   libsqlite3-dev libboost-test-dev libboost-dev libssl-dev libyaml-cpp-dev nginx supervisor \
   sqlite3 curl
 
@@ -70,7 +72,7 @@ deps:
 	fi
 
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@tests/run_suites $(UNIT_BIN) $(IT_BIN)
 
 unit-test: $(UNIT_BIN)
@@ -80,7 +82,7 @@ integration-test: $(FCGI_BIN) $(IT_BIN)
 	@tests/run_suites $(IT_BIN)
 
 run: deps
-	@$(MAKE) --no-print-directory $(FCGI_BIN)
+	@$(MAKE) --no-print-directory -j$(JOBS) $(FCGI_BIN)
 	@nginx/jobpulse-run
 
 clean:
