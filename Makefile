@@ -15,14 +15,14 @@ CXXFLAGS ?= -O2 -g
 WERROR := $(if $(filter true 1 yes,$(CI)),-Werror,)
 FINAL_CXXFLAGS := -std=c++20 -Wall -Wextra -Wpedantic $(WERROR) -I. -DBOOST_TEST_DYN_LINK $(CXXFLAGS)
 DEPFLAGS := -MMD -MP
-LDLIBS := -lsqlite3 -lyaml-cpp -lpthread
+LDLIBS := -lcurl -lssl -lcrypto -lsqlite3 -lyaml-cpp -lpthread
 BUILD := build
 # Parallel builds inside `make test` and `make run`; override with JOBS=1.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 DEB_PACKAGES := g++ make libfcgi-dev libcurl4-openssl-dev rapidjson-dev \
-  libsqlite3-dev libboost-test-dev libboost-dev libssl-dev libyaml-cpp-dev nginx supervisor \
-  sqlite3 curl
+  libsqlite3-dev libboost-test-dev libboost-dev libssl-dev libyaml-cpp-dev zlib1g-dev nginx \
+  supervisor sqlite3 curl
 
 LIB_SRCS := $(wildcard lib/*.cc)
 LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/%.o)
@@ -32,15 +32,18 @@ UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/%.o)
 IT_SRCS := $(wildcard tests/integration/*.cc)
 IT_OBJS := $(IT_SRCS:%.cc=$(BUILD)/%.o)
 FCGI_OBJS := $(BUILD)/fcgi/main.o
+SIM_SRCS := $(wildcard tests/replicate_sim/*.cc)
+SIM_OBJS := $(SIM_SRCS:%.cc=$(BUILD)/%.o)
 
 FCGI_BIN := $(BUILD)/jobpulse-fcgi
 UNIT_BIN := $(BUILD)/unit_tests
 IT_BIN := $(BUILD)/integration_tests
+SIM_BIN := $(BUILD)/replicate-sim
 
 .PHONY: all deps test unit-test integration-test run clean
 .DEFAULT_GOAL := all
 
-all: $(FCGI_BIN) $(UNIT_BIN) $(IT_BIN)
+all: $(FCGI_BIN) $(SIM_BIN) $(UNIT_BIN) $(IT_BIN)
 
 $(BUILD)/%.o: %.cc
 	@mkdir -p $(dir $@)
@@ -53,11 +56,14 @@ $(LIB_A): $(LIB_OBJS)
 $(FCGI_BIN): $(FCGI_OBJS) $(LIB_A)
 	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lfcgi $(LDLIBS)
 
+$(SIM_BIN): $(SIM_OBJS) $(LIB_A)
+	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lz $(LDLIBS)
+
 $(UNIT_BIN): $(UNIT_OBJS) $(LIB_A)
 	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lboost_unit_test_framework $(LDLIBS)
 
 $(IT_BIN): $(IT_OBJS) $(LIB_A)
-	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lcurl -lboost_unit_test_framework $(LDLIBS)
+	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lboost_unit_test_framework $(LDLIBS)
 
 # Installs only what is missing, only from Debian's archive.
 deps:
@@ -78,14 +84,14 @@ test: deps
 unit-test: $(UNIT_BIN)
 	@tests/run_suites $(UNIT_BIN)
 
-integration-test: $(FCGI_BIN) $(IT_BIN)
+integration-test: $(FCGI_BIN) $(SIM_BIN) $(IT_BIN)
 	@tests/run_suites $(IT_BIN)
 
 run: deps
-	@$(MAKE) --no-print-directory -j$(JOBS) $(FCGI_BIN)
+	@$(MAKE) --no-print-directory -j$(JOBS) $(FCGI_BIN) $(SIM_BIN)
 	@nginx/jobpulse-run
 
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IT_OBJS:.o=.d) $(FCGI_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IT_OBJS:.o=.d) $(FCGI_OBJS:.o=.d) $(SIM_OBJS:.o=.d)

@@ -1,20 +1,23 @@
 #include "lib/api.h"
 
+#include <rapidjson/document.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <exception>
 #include <string>
 #include <vector>
 
+#include "lib/heartbeat.h"
 #include "lib/json_writer.h"
+#include "lib/provider_sync.h"
 #include "lib/timestamp.h"
 
 namespace jobpulse {
 namespace {
 
 constexpr int64_t kMaxOffset = 1000000000000;
-// A worker whose heartbeat is older than this many of its cycles counts as down.
-constexpr int kHeartbeatCycles = 2;
+constexpr long kLogRefreshTimeoutMs = 10000;
 
 Status InvalidParameter(const std::string& name, const std::string& value,
                         const std::string& expected) {
@@ -64,6 +67,7 @@ Api::Api(Config config, StoreSource store, Clock clock)
     : config_(std::move(config)), store_(std::move(store)), clock_(std::move(clock)) {
   prices_.per_second = config_.replicate.hardware_prices.value;
   prices_.default_sku = config_.replicate.default_hardware.value;
+  for (const char* name : {"replicate"}) providers_[name] = MakeProvider(name, config_);
 }
 
 bool Api::IsValidJobId(std::string_view id) {
@@ -99,14 +103,21 @@ HttpResponse Api::Route(const HttpRequest& request) {
     if (seg.size() == 3) {
       return IsRead(request.method) ? ListJobs(request) : MethodNotAllowed(request, "GET, HEAD");
     }
+    // "sync" is an action, not a job id (provider ids never read "sync").
+    if (seg.size() == 4 && seg[3] == "sync") {
+      return request.method == "POST" ? Sync(request) : MethodNotAllowed(request, "POST");
+    }
     if (seg.size() > 5) return not_found();
     const std::string& job_id = seg[3];
     const std::string action = seg.size() == 5 ? seg[4] : "";
     const char* allow = action.empty()                                    ? "GET, HEAD, DELETE"
                         : action == "inline-progress" || action == "logs" ? "GET, HEAD"
+                        : action == "cancel"                              ? "POST"
                                                                           : nullptr;
     if (!allow) return not_found();
-    const bool allowed = IsRead(request.method) || (action.empty() && request.method == "DELETE");
+    const bool allowed = action == "cancel" ? request.method == "POST"
+                                            : IsRead(request.method) ||
+                                                  (action.empty() && request.method == "DELETE");
     if (!allowed) return MethodNotAllowed(request, allow);
     if (!IsValidJobId(job_id)) {
       return ErrorResponse(
@@ -116,8 +127,12 @@ HttpResponse Api::Route(const HttpRequest& request) {
     }
     if (action == "inline-progress") return InlineProgress(request, job_id);
     if (action == "logs") return Logs(request, job_id);
+    if (action == "cancel") return Cancel(job_id);
     if (request.method == "DELETE") return DeleteJob(job_id);
     return GetJob(request, job_id);
+  }
+  if (seg.size() == 5 && seg[2] == "providers" && seg[4] == "validate") {
+    return IsRead(request.method) ? Validate(seg[3]) : MethodNotAllowed(request, "GET, HEAD");
   }
   if (seg.size() == 3 && seg[2] == "metrics") {
     return IsRead(request.method) ? Metrics(request) : MethodNotAllowed(request, "GET, HEAD");
@@ -126,6 +141,96 @@ HttpResponse Api::Route(const HttpRequest& request) {
     return IsRead(request.method) ? Health() : MethodNotAllowed(request, "GET, HEAD");
   }
   return not_found();
+}
+
+Provider* Api::FindProvider(const std::string& name) {
+  const auto it = providers_.find(name);
+  return it == providers_.end() ? nullptr : it->second.get();
+}
+
+HttpResponse Api::Sync(const HttpRequest& request) {
+  std::string name = "replicate";
+  if (!request.body.empty()) {
+    rapidjson::Document doc;
+    doc.Parse(request.body.c_str(), request.body.size());
+    if (doc.HasParseError() || !doc.IsObject()) {
+      return ErrorResponse(Status::Error(Status::Code::kInvalidArgument, "invalid_json",
+                                         "the body must be a JSON object such as "
+                                         "{\"provider\":\"replicate\"}"));
+    }
+    const auto it = doc.FindMember("provider");
+    if (it != doc.MemberEnd() && !it->value.IsNull()) {
+      if (!it->value.IsString()) {
+        return ErrorResponse(InvalidParameter("provider", "", "expected a provider name"));
+      }
+      name = it->value.GetString();
+    }
+  }
+  Provider* provider = FindProvider(name);
+  if (!provider) {
+    return ErrorResponse(InvalidParameter("provider", name, "unknown provider"));
+  }
+  auto store = store_();
+  if (!store.ok()) return ErrorResponse(store.status());
+  auto counts = FullSync(**store, *provider, config_, prices_, clock_);
+  if (!counts.ok()) return ErrorResponse(counts.status());
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("synced").Int(counts->created);
+  w.Key("updated").Int(counts->updated);
+  w.Key("message").String("Discovered " + std::to_string(counts->created) + " new jobs from " +
+                          provider->display_name());
+  w.EndObject();
+  return JsonResponse(w.str());
+}
+
+HttpResponse Api::Cancel(const std::string& job_id) {
+  auto job = LoadJob(job_id);
+  if (!job.ok()) return ErrorResponse(job.status());
+  auto store = store_();
+  if (!store.ok()) return ErrorResponse(store.status());
+  Provider* provider = job->provider ? FindProvider(*job->provider) : nullptr;
+  auto cancelled = CancelJob(**store, provider, *job, prices_, clock_);
+  if (!cancelled.ok()) return ErrorResponse(cancelled.status());
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("success").Bool(cancelled->status == JobStatus::kCancelled);
+  w.Key("job_id").String(cancelled->job_id);
+  w.Key("status").String(JobStatusName(cancelled->status));
+  w.EndObject();
+  return JsonResponse(w.str());
+}
+
+HttpResponse Api::Validate(const std::string& provider_name) {
+  Provider* provider = FindProvider(provider_name);
+  if (!provider) {
+    return ErrorResponse(Status::Error(Status::Code::kNotFound, "unknown_provider",
+                                       "jobpulse knows no provider '" + provider_name + "'",
+                                       {{"provider", provider_name}}));
+  }
+  JsonWriter w;
+  w.BeginObject();
+  auto account = provider->configured() ? provider->Account()
+                                        : Result<ProviderAccount>(provider->NotConfigured());
+  w.Key("valid").Bool(account.ok());
+  w.Key("user_info");
+  if (account.ok()) {
+    w.BeginObject();
+    w.Key("username").String(account->username);
+    w.Key("name").String(account->name);
+    w.Key("github_url").String(account->github_url);
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+  w.Key("error");
+  if (account.ok()) {
+    w.Null();
+  } else {
+    w.String(account.status().message());
+  }
+  w.EndObject();
+  return JsonResponse(w.str());
 }
 
 HttpResponse Api::ListJobs(const HttpRequest& request) {
@@ -226,6 +331,10 @@ HttpResponse Api::DeleteJob(const std::string& job_id) {
 HttpResponse Api::InlineProgress(const HttpRequest& request, const std::string& job_id) {
   auto job = LoadJob(job_id);
   if (!job.ok()) return ErrorResponse(job.status());
+  auto store = store_();
+  if (!store.ok()) return ErrorResponse(store.status());
+  job = RefreshIfStale(**store, job->provider ? FindProvider(*job->provider) : nullptr, *job,
+                       config_, prices_, clock_);
   const Progress shown = ProgressForStatus(job->progress, job->status == JobStatus::kRunning);
   JsonWriter w;
   w.BeginObject();
@@ -239,12 +348,26 @@ HttpResponse Api::InlineProgress(const HttpRequest& request, const std::string& 
 
 HttpResponse Api::Logs(const HttpRequest& request, const std::string& job_id) {
   const QueryParams query(request.query);
-  if (const auto refresh = query.Get("refresh"); refresh && !ParseBool(*refresh)) {
-    return ErrorResponse(
-        InvalidParameter("refresh", *refresh, "expected true/false/1/0/yes/no/on/off"));
+  bool refresh = false;
+  if (const auto value = query.Get("refresh")) {
+    const auto parsed = ParseBool(*value);
+    if (!parsed) {
+      return ErrorResponse(
+          InvalidParameter("refresh", *value, "expected true/false/1/0/yes/no/on/off"));
+    }
+    refresh = *parsed;
   }
   auto job = LoadJob(job_id);
   if (!job.ok()) return ErrorResponse(job.status());
+  if (refresh && job->external_id) {
+    Provider* provider = job->provider ? FindProvider(*job->provider) : nullptr;
+    if (provider) {
+      auto store = store_();
+      if (!store.ok()) return ErrorResponse(store.status());
+      job = RefreshJob(**store, *provider, *job, kLogRefreshTimeoutMs, prices_, clock_);
+      if (!job.ok()) return ErrorResponse(job.status());
+    }
+  }
   JsonWriter w;
   w.BeginObject();
   w.Key("job_id").String(std::string_view(job->job_id));
@@ -321,26 +444,19 @@ HttpResponse Api::Health() {
   w.EndObject();
 
   w.Key("worker").BeginObject();
-  std::optional<Store::ServiceState> heartbeat;
+  std::optional<WorkerHeartbeat> beat;
   if (store) {
-    auto state = store->GetServiceState("worker_heartbeat");
-    if (state.ok()) heartbeat = *state;
+    auto read = ReadWorkerHeartbeat(*store, now, config_.polling_interval_seconds.value);
+    if (read.ok()) beat = *read;
   }
-  if (!heartbeat) {
+  if (!beat || !beat->seen) {
     w.Key("status").String("absent");
     w.Key("heartbeat_age_seconds").Null();
   } else {
-    // The heartbeat's value is the worker's cycle length in seconds.
-    const double age = static_cast<double>(now - heartbeat->updated_at) / 1e6;
-    // strtoll saturates instead of overflowing, and the limit is computed in
-    // double, so no reported value can wrap around into "down".
-    const long long reported = std::strtoll(heartbeat->value.c_str(), nullptr, 10);
-    const double cycle = reported > 0 ? static_cast<double>(reported)
-                                      : static_cast<double>(config_.polling_interval_seconds.value);
-    const bool live = age < kHeartbeatCycles * cycle;
-    if (!live) down = true;
-    w.Key("status").String(live ? "ok" : "down");
-    w.Key("heartbeat_age_seconds").Double(static_cast<double>(static_cast<int64_t>(age * 10)) / 10);
+    if (!beat->live) down = true;
+    w.Key("status").String(beat->live ? "ok" : "down");
+    w.Key("heartbeat_age_seconds")
+        .Double(static_cast<double>(static_cast<int64_t>(beat->age_seconds * 10)) / 10);
   }
   w.EndObject();
 

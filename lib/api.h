@@ -13,10 +13,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <memory>
+#include <string>
 
 #include "lib/config.h"
 #include "lib/cost.h"
 #include "lib/http.h"
+#include "lib/provider.h"
 #include "lib/status.h"
 #include "lib/store.h"
 
@@ -25,7 +29,8 @@ namespace jobpulse {
 class Api {
  public:
   // Returns the process's store, opening it on first use; an error makes every
-  // endpoint but health answer 503 until a later call succeeds.
+  // endpoint but health answer 503 until a later call succeeds. Providers are
+  // built from `config` (lib/provider.h).
   using StoreSource = std::function<Result<Store*>()>;
   using Clock = std::function<int64_t()>;  // microseconds since the epoch
 
@@ -42,6 +47,9 @@ class Api {
  private:
   HttpResponse Route(const HttpRequest& request);
   HttpResponse ListJobs(const HttpRequest& request);
+  HttpResponse Sync(const HttpRequest& request);
+  HttpResponse Cancel(const std::string& job_id);
+  HttpResponse Validate(const std::string& provider_name);
   HttpResponse GetJob(const HttpRequest& request, const std::string& job_id);
   HttpResponse DeleteJob(const std::string& job_id);
   HttpResponse InlineProgress(const HttpRequest& request, const std::string& job_id);
@@ -50,11 +58,14 @@ class Api {
   HttpResponse Health();
   // Loads a job or produces the 404; `response` is set on failure.
   Result<Job> LoadJob(const std::string& job_id);
+  // The provider a job or request names; nullptr when unknown.
+  Provider* FindProvider(const std::string& name);
 
   Config config_;
   PriceTable prices_;
   StoreSource store_;
   Clock clock_;
+  std::map<std::string, std::unique_ptr<Provider>> providers_;
 };
 
 }  // namespace jobpulse

@@ -99,9 +99,9 @@ MergeResult MergeObservation(const std::optional<Job>& current, const Observatio
 
   if (obs.logs) {
     job.logs_tail = LogTail(*obs.logs, kLogTailBytes);
-    job.logs_fetched_at = now;
     job.progress = DeriveRunningProgress(job.logs_tail);
   }
+  if (obs.logs || obs.fetched) job.logs_fetched_at = now;
   const bool running = job.status == JobStatus::kRunning;
   const Progress before = current ? current->progress : Progress{};
   if (running && (job.progress.stage != before.stage || job.progress.progress != before.progress)) {

@@ -58,6 +58,9 @@ struct Observation {
   std::optional<std::string> output_url;
   std::map<std::string, std::string> metadata;  // keys set here replace stored ones
   std::optional<std::string> logs;              // the full log text, when fetched
+  // True when this is the run itself, freshly fetched (a GET, a cancel, a
+  // webhook), not a list item: it marks the job's cache fresh (logs_fetched_at).
+  bool fetched = false;
 };
 
 struct MergeResult {

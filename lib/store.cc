@@ -1,6 +1,6 @@
 // The store's schema, migrations and locking.
 //
-// Schema (PRAGMA user_version = 1), all STRICT tables:
+// Schema (PRAGMA user_version = 2), all STRICT tables:
 //   jobs           one row per job. Timestamps are INTEGER microseconds since the
 //                  epoch (they sort and subtract cheaply; the API renders RFC 3339).
 //                  metadata is a JSON object of strings. stage/progress/last_log
@@ -12,7 +12,10 @@
 //                  reused even after the newest rows were pruned and SSE clients
 //                  can resume with Last-Event-ID.
 //   service_state  small named values shared between processes (the worker's
-//                  heartbeat, ...).
+//                  heartbeat, the last full sync's result, ...).
+//   leases         (v2) named, expiring locks held across processes: one
+//                  handler refreshes a stale job while the others answer from
+//                  the cache; one full sync runs at a time.
 // Migrations run in Open(): read user_version, and if it is behind, take the
 // write lock (BEGIN IMMEDIATE), read it again (another process may have just
 // migrated), apply the missing steps and set user_version, in one transaction.
@@ -85,6 +88,15 @@ CREATE TABLE service_state (
   name TEXT PRIMARY KEY,
   value TEXT NOT NULL,
   updated_at INTEGER NOT NULL
+) STRICT;
+)sql",
+    // 2: leases, so that one process among many does a provider call (a job's
+    // progress refresh, the full sync) while the others answer from the cache.
+    R"sql(
+CREATE TABLE leases (
+  name TEXT PRIMARY KEY,
+  owner TEXT NOT NULL,
+  expires_at INTEGER NOT NULL
 ) STRICT;
 )sql",
 };
@@ -708,6 +720,70 @@ Result<Metrics> Store::ComputeMetrics(int days, int64_t now) {
   if (rc != SQLITE_DONE) return Error(rc, "metrics by day");
   if (s = txn.Commit(); !s.ok()) return s;
   return m;
+}
+
+Result<std::vector<Job>> Store::ListActiveJobs(const std::optional<std::string>& provider) {
+  Status s;
+  Statement* stmt = Prepare(
+      std::string("SELECT ") + kJobColumns +
+          " FROM jobs WHERE job_type = 'cloud' AND status IN ('pending', 'uploading', 'queued', "
+          "'running') AND external_id IS NOT NULL AND (?1 IS NULL OR provider = ?1) "
+          "ORDER BY created_at, job_id",
+      &s);
+  if (!stmt) return s;
+  stmt->Bind(1, provider);
+  std::vector<Job> jobs;
+  for (;;) {
+    auto job = QueryOneJob(stmt);
+    if (!job.ok()) return job.status();
+    if (!job.value()) break;
+    jobs.push_back(std::move(*job.value()));
+  }
+  stmt->Reset();
+  return jobs;
+}
+
+Status Store::RecordProgressDemand(std::string_view job_id, int64_t now) {
+  Status s;
+  Statement* stmt = Prepare("UPDATE jobs SET progress_wanted_at = ?2 WHERE job_id = ?1", &s);
+  if (!stmt) return s;
+  stmt->Bind(1, job_id);
+  stmt->Bind(2, now);
+  const int rc = stmt->Step();
+  stmt->Reset();
+  return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "record progress demand");
+}
+
+Result<bool> Store::TryAcquireLease(std::string_view name, std::string_view owner,
+                                    int64_t ttl_micros, int64_t now) {
+  Status s;
+  // One statement, so taking a free or expired lease is atomic without an
+  // explicit transaction.
+  Statement* stmt = Prepare(
+      "INSERT INTO leases (name, owner, expires_at) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT(name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at "
+      "WHERE leases.expires_at <= ?4 OR leases.owner = excluded.owner",
+      &s);
+  if (!stmt) return s;
+  stmt->Bind(1, name);
+  stmt->Bind(2, owner);
+  stmt->Bind(3, now + ttl_micros);
+  stmt->Bind(4, now);
+  const int rc = stmt->Step();
+  stmt->Reset();
+  if (rc != SQLITE_DONE) return Error(rc, "acquire lease");
+  return sqlite3_changes(db_.get()) == 1;
+}
+
+Status Store::ReleaseLease(std::string_view name, std::string_view owner) {
+  Status s;
+  Statement* stmt = Prepare("DELETE FROM leases WHERE name = ?1 AND owner = ?2", &s);
+  if (!stmt) return s;
+  stmt->Bind(1, name);
+  stmt->Bind(2, owner);
+  const int rc = stmt->Step();
+  stmt->Reset();
+  return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "release lease");
 }
 
 Status Store::PutServiceState(std::string_view name, std::string_view value, int64_t now) {

@@ -84,7 +84,7 @@ struct Metrics {
 class Store {
  public:
   // The schema version Open() migrates to (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 1;
+  static constexpr int kSchemaVersion = 2;
 
   // Opens (creating the file and its parent directory if needed) and migrates.
   // Errors: kUnavailable "database_unavailable" when the file cannot be opened
@@ -125,6 +125,21 @@ class Store {
   // Appends an event not tied to one job's row (e.g. "jobs_synced").
   Result<int64_t> AppendEvent(std::string_view job_id, std::string_view type, std::string_view data,
                               int64_t now);
+
+  // Active cloud jobs (pending, uploading, queued, running) that have an
+  // external id, of `provider` when given; all of them, oldest first.
+  Result<std::vector<Job>> ListActiveJobs(const std::optional<std::string>& provider);
+
+  // Records that someone is watching a running job's progress (SPEC §5), so
+  // the worker's demand refresh fetches it. Not a status write: no event.
+  Status RecordProgressDemand(std::string_view job_id, int64_t now);
+
+  // A named lease shared by all processes: true when `owner` now holds `name`
+  // until now + ttl (it was free, expired, or already `owner`'s).
+  Result<bool> TryAcquireLease(std::string_view name, std::string_view owner, int64_t ttl_micros,
+                               int64_t now);
+  // Frees `name` if `owner` holds it; a lease held by someone else is left alone.
+  Status ReleaseLease(std::string_view name, std::string_view owner);
 
   // Small named values shared between processes (the worker heartbeat, ...).
   Status PutServiceState(std::string_view name, std::string_view value, int64_t now);

@@ -176,6 +176,12 @@ Stack::Stack(const StackOptions& options) {
                              "SIMPLETUNER_JOB_POLL_INTERVAL", "JOBPULSE_PORT"}) {
       unsetenv(name);
     }
+    if (!options.replicate_base_url.empty()) {
+      setenv("REPLICATE_BASE_URL", options.replicate_base_url.c_str(), 1);
+    }
+    if (!options.replicate_token.empty()) {
+      setenv("REPLICATE_API_TOKEN", options.replicate_token.c_str(), 1);
+    }
     const std::string conf = run_dir + "/supervisord.conf";
     execlp("supervisord", "supervisord", "-n", "-c", conf.c_str(), static_cast<char*>(nullptr));
     _exit(127);
@@ -228,6 +234,83 @@ std::string Stack::Url(const std::string& path_and_query) const {
 std::string Stack::Logs() const {
   return "--- supervisord ---\n" + ReadFile(dir_ + "/supervisord.out") + "--- fcgi ---\n" +
          ReadFile(dir_ + "/run/fcgi.log") + "--- nginx ---\n" + ReadFile(dir_ + "/run/nginx.log");
+}
+
+}  // namespace jobpulse::testing
+
+namespace jobpulse::testing {
+
+Simulator::Simulator(const std::vector<std::string>& extra_args) {
+  char tmpl[] = "/tmp/jobpulse-sim-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  const std::string port_file = dir_ + "/port";
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    const int fd = open((dir_ + "/sim.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd >= 0) {
+      dup2(fd, 1);
+      dup2(fd, 2);
+    }
+    const std::string bin = BinDir() + "/replicate-sim";
+    std::vector<std::string> args = {bin, "--port", "0", "--port-file", port_file};
+    args.insert(args.end(), extra_args.begin(), extra_args.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(bin.c_str(), argv.data());
+    _exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const std::string text = ReadFile(port_file);
+    if (!text.empty()) {
+      port_ = std::atoi(text.c_str());
+      if (port_ > 0) return;
+    }
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("replicate-sim exited: " + ReadFile(dir_ + "/sim.log"));
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  throw std::runtime_error("replicate-sim did not start within 10 s");
+}
+
+Simulator::~Simulator() {
+  if (pid_ > 0) {
+    kill(pid_, SIGTERM);
+    int status;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        kill(pid_, SIGKILL);
+        waitpid(pid_, &status, 0);
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  std::error_code ec;
+  if (!std::getenv("JOBPULSE_KEEP_TEST_DIRS")) std::filesystem::remove_all(dir_, ec);
+}
+
+std::string Simulator::base_url() const {
+  return "http://127.0.0.1:" + std::to_string(port_) + "/v1";
+}
+
+std::string Simulator::Control(const std::string& method, const std::string& path,
+                               const std::string& body, long* status) const {
+  const HttpResult r = Http(method, "http://127.0.0.1:" + std::to_string(port_) + "/_sim" + path,
+                            body, {"Content-Type: application/json"});
+  if (status) *status = r.status;
+  if (r.status < 200 || r.status >= 300) {
+    throw std::runtime_error("simulator control " + method + " " + path + " -> " +
+                             std::to_string(r.status) + " " + r.error + " " + r.body);
+  }
+  return r.body;
 }
 
 }  // namespace jobpulse::testing

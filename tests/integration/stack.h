@@ -21,6 +21,34 @@ struct StackOptions {
   int pool_size = 2;            // serving FastCGI processes
   int max_requests = 1000;      // JOBPULSE_MAX_REQUESTS (±25 % per process)
   std::string enterprise_yaml;  // written to the run dir and used when not empty
+  // REPLICATE_BASE_URL / REPLICATE_API_TOKEN for the handlers; empty = unset.
+  std::string replicate_base_url;
+  std::string replicate_token;
+};
+
+// The Replicate simulator (tests/replicate_sim) on a free 127.0.0.1 port,
+// stopped by the destructor.
+class Simulator {
+ public:
+  explicit Simulator(const std::vector<std::string>& extra_args = {});
+  ~Simulator();
+  Simulator(const Simulator&) = delete;
+  Simulator& operator=(const Simulator&) = delete;
+
+  int port() const { return port_; }
+  // "http://127.0.0.1:<port>/v1", what REPLICATE_BASE_URL should be.
+  std::string base_url() const;
+  static constexpr const char* kToken = "r8_sim_token";
+
+  // Calls the control API (a path under /_sim, e.g. "/runs") and returns the
+  // body; throws std::runtime_error unless the answer is 2xx.
+  std::string Control(const std::string& method, const std::string& path,
+                      const std::string& body = "", long* status = nullptr) const;
+
+ private:
+  std::string dir_;
+  int port_ = 0;
+  pid_t pid_ = -1;
 };
 
 class Stack {

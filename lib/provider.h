@@ -1,0 +1,69 @@
+// The provider interface: what jobpulse needs from a training cloud. Callers
+// (sync, refresh, cancel, validate, the worker) use only this, so a second
+// provider is a new implementation, not a change to them. Replicate's is
+// lib/replicate_client.h.
+//
+// Every call returns observations in the vocabulary of lib/state_machine.h,
+// ready for Store::Apply. Errors: kUnavailable "provider_not_configured" when
+// there is no credential; kUpstream "provider_error" for transport failures,
+// 5xx, rejected credentials and malformed answers; kRateLimited
+// "provider_rate_limited" with retry_after_seconds; kNotFound
+// "provider_not_found" for an unknown run.
+//
+// Thread-safety: one thread at a time per Provider object.
+#ifndef JOBPULSE_LIB_PROVIDER_H_
+#define JOBPULSE_LIB_PROVIDER_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lib/config.h"
+#include "lib/state_machine.h"
+#include "lib/status.h"
+
+namespace jobpulse {
+
+struct ProviderAccount {
+  std::string username;
+  std::string name;
+  std::optional<std::string> github_url;
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+
+  // "replicate": the value of jobs.provider.
+  virtual const std::string& name() const = 0;
+  // A display name for messages ("Replicate").
+  virtual const std::string& display_name() const = 0;
+  // False without a credential; every other call then fails with
+  // kUnavailable "provider_not_configured".
+  virtual bool configured() const = 0;
+  // The kUnavailable "provider_not_configured" status, naming the setting to set.
+  virtual Status NotConfigured() const = 0;
+
+  // The newest runs, newest first, following pagination until `max_runs`.
+  virtual Result<std::vector<Observation>> ListRecent(int max_runs) = 0;
+  // One run, with its logs.
+  virtual Result<Observation> Get(const std::string& external_id, long timeout_ms) = 0;
+  // Many runs with at most `max_parallel` requests in flight; results in the
+  // order of `external_ids`; runs not started within `budget_ms` fail with
+  // kUnavailable "not_reached".
+  virtual std::vector<Result<Observation>> GetMany(const std::vector<std::string>& external_ids,
+                                                   int max_parallel, long budget_ms) = 0;
+  // Asks the provider to cancel; returns the run as the provider now sees it.
+  virtual Result<Observation> Cancel(const std::string& external_id) = 0;
+  // Who the credential belongs to; the cheapest proof that it works.
+  virtual Result<ProviderAccount> Account() = 0;
+};
+
+// The provider called `name` built from the configuration, or nullptr when
+// jobpulse knows no such provider.
+std::unique_ptr<Provider> MakeProvider(const std::string& name, const Config& config);
+
+}  // namespace jobpulse
+
+#endif  // JOBPULSE_LIB_PROVIDER_H_

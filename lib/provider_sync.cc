@@ -1,0 +1,327 @@
+#include "lib/provider_sync.h"
+
+#include <rapidjson/document.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "lib/heartbeat.h"
+#include "lib/json_writer.h"
+#include "lib/log.h"
+#include "lib/timestamp.h"
+
+namespace jobpulse {
+namespace {
+
+constexpr int64_t kSecond = 1000000;
+constexpr int64_t kSyncLeaseTtl = 120 * kSecond;  // outlives any sync's provider timeouts
+constexpr int64_t kSyncWait = 10 * kSecond;
+constexpr int64_t kActiveFreshness = 5 * kSecond;
+constexpr long kActiveBudgetMs = 5000;
+constexpr long kInlineRefreshTimeoutMs = 3000;
+
+// Identifies this process (and call) as a lease owner.
+std::string LeaseOwner() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return "pid:" + std::to_string(getpid()) + ":" + std::to_string(rng());
+}
+
+void LogUnknownStatus(const ApplyOutcome& outcome, const std::string& provider) {
+  if (outcome.unknown_status) {
+    LogWarning("job " + outcome.job.job_id + ": unknown " + provider + " status '" +
+               *outcome.unknown_status + "' ignored");
+  }
+}
+
+Result<ApplyOutcome> ApplyAndLog(Store& store, const Observation& obs, const PriceTable& prices,
+                                 const Clock& clock) {
+  auto outcome = store.Apply(obs, prices, clock());
+  if (outcome.ok()) LogUnknownStatus(*outcome, obs.provider);
+  return outcome;
+}
+
+// The shared record of the last full sync of a provider, so that a caller
+// that waited for another process's sync can return the same answer.
+struct SyncRecord {
+  int64_t generation = 0;
+  Status status;
+  SyncCounts counts;
+};
+
+std::string SyncStateName(const Provider& provider) { return "sync_result:" + provider.name(); }
+
+SyncRecord ReadSyncRecord(Store& store, const Provider& provider) {
+  SyncRecord record;
+  auto state = store.GetServiceState(SyncStateName(provider));
+  if (!state.ok() || !*state) return record;
+  rapidjson::Document doc;
+  doc.Parse((*state)->value.c_str());
+  if (doc.HasParseError() || !doc.IsObject()) return record;
+  const auto get_int = [&](const char* key) -> int64_t {
+    const auto it = doc.FindMember(key);
+    return it != doc.MemberEnd() && it->value.IsInt64() ? it->value.GetInt64() : 0;
+  };
+  const auto get_string = [&](const char* key) -> std::string {
+    const auto it = doc.FindMember(key);
+    return it != doc.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
+  };
+  record.generation = get_int("generation");
+  record.counts.created = static_cast<int>(get_int("created"));
+  record.counts.updated = static_cast<int>(get_int("updated"));
+  if (const std::string error = get_string("error"); !error.empty()) {
+    record.status = Status::Error(static_cast<Status::Code>(get_int("code")), error,
+                                  get_string("message"), {{"provider", provider.name()}})
+                        .set_retry_after_seconds(static_cast<int>(get_int("retry_after")));
+  }
+  return record;
+}
+
+void WriteSyncRecord(Store& store, const Provider& provider, const SyncRecord& record,
+                     int64_t now) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("generation").Int(record.generation);
+  w.Key("created").Int(record.counts.created);
+  w.Key("updated").Int(record.counts.updated);
+  if (!record.status.ok()) {
+    w.Key("code").Int(static_cast<int64_t>(record.status.code()));
+    w.Key("error").String(record.status.error());
+    w.Key("message").String(record.status.message());
+    w.Key("retry_after").Int(record.status.retry_after_seconds());
+  }
+  w.EndObject();
+  if (Status s = store.PutServiceState(SyncStateName(provider), w.str(), now); !s.ok()) {
+    LogWarning("could not record the sync result: " + s.ToString());
+  }
+}
+
+Result<SyncCounts> RunFullSync(Store& store, Provider& provider, const Config& config,
+                               const PriceTable& prices, const Clock& clock) {
+  auto runs = provider.ListRecent(config.replicate.sync_max_jobs.value);
+  if (!runs.ok()) return runs.status();
+  const auto& models = config.replicate.sync_models.value;
+  SyncCounts counts;
+  // Oldest first, so the event log tells the story in order.
+  for (auto it = runs->rbegin(); it != runs->rend(); ++it) {
+    if (!models.empty()) {
+      const auto model = it->metadata.find("model");
+      if (model == it->metadata.end() ||
+          std::find(models.begin(), models.end(), model->second) == models.end()) {
+        continue;
+      }
+    }
+    auto outcome = ApplyAndLog(store, *it, prices, clock);
+    if (!outcome.ok()) return outcome.status();
+    if (outcome->created) {
+      ++counts.created;
+    } else if (outcome->changed) {
+      ++counts.updated;
+    }
+  }
+  JsonWriter w;
+  const int64_t now = clock();
+  w.BeginObject();
+  w.Key("type").String("jobs_synced");
+  w.Key("provider").String(provider.name());
+  w.Key("new").Int(counts.created);
+  w.Key("updated").Int(counts.updated);
+  w.Key("at").String(FormatTimestamp(now));
+  w.EndObject();
+  if (auto id = store.AppendEvent("", "jobs_synced", w.str(), now); !id.ok()) return id.status();
+  return counts;
+}
+
+}  // namespace
+
+Result<SyncCounts> FullSync(Store& store, Provider& provider, const Config& config,
+                            const PriceTable& prices, const Clock& clock) {
+  if (!provider.configured()) return provider.NotConfigured();
+  const std::string lease = "sync:" + provider.name();
+  const std::string owner = LeaseOwner();
+  const SyncRecord before = ReadSyncRecord(store, provider);
+  const int64_t give_up = clock() + kSyncWait;
+  for (;;) {
+    auto acquired = store.TryAcquireLease(lease, owner, kSyncLeaseTtl, clock());
+    if (!acquired.ok()) return acquired.status();
+    if (*acquired) break;
+    // Someone else is syncing: their answer is ours once they record it.
+    const SyncRecord latest = ReadSyncRecord(store, provider);
+    if (latest.generation > before.generation) {
+      if (!latest.status.ok()) return latest.status;
+      return latest.counts;
+    }
+    if (clock() >= give_up) {
+      return Status::Error(Status::Code::kUnavailable, "sync_in_progress",
+                           "another sync of " + provider.display_name() +
+                               " is still running; try again shortly",
+                           {{"provider", provider.name()}})
+          .set_retry_after_seconds(5);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+
+  auto result = RunFullSync(store, provider, config, prices, clock);
+  SyncRecord record;
+  record.generation = ReadSyncRecord(store, provider).generation + 1;
+  if (result.ok()) {
+    record.counts = *result;
+  } else {
+    record.status = result.status();
+  }
+  WriteSyncRecord(store, provider, record, clock());
+  if (Status s = store.ReleaseLease(lease, owner); !s.ok()) {
+    LogWarning("could not release " + lease + ": " + s.ToString());
+  }
+  return result;
+}
+
+ActiveSyncReport SyncActiveJobs(Store& store, Provider& provider, const Config& config,
+                                const PriceTable& prices, const Clock& clock) {
+  ActiveSyncReport report;
+  auto jobs = store.ListActiveJobs(provider.name());
+  if (!jobs.ok()) {
+    LogWarning("active sync: " + jobs.status().ToString());
+    return report;
+  }
+  const int64_t now = clock();
+  std::vector<std::string> ids;
+  for (const Job& job : *jobs) {
+    if (job.logs_fetched_at && now - *job.logs_fetched_at < kActiveFreshness) {
+      ++report.skipped;
+    } else {
+      ids.push_back(*job.external_id);
+    }
+  }
+  if (ids.empty()) return report;
+  if (!provider.configured()) {
+    report.skipped += static_cast<int>(ids.size());
+    return report;
+  }
+  auto results =
+      provider.GetMany(ids, config.replicate.max_concurrent_requests.value, kActiveBudgetMs);
+  for (size_t i = 0; i < results.size(); ++i) {
+    if (!results[i].ok()) {
+      if (results[i].status().error() == "not_reached") {
+        ++report.skipped;
+      } else {
+        ++report.failed;
+        LogWarning("active sync of " + ids[i] + ": " + results[i].status().ToString());
+      }
+      continue;
+    }
+    Observation obs = std::move(*results[i]);
+    obs.fetched = true;
+    auto outcome = ApplyAndLog(store, obs, prices, clock);
+    if (outcome.ok()) {
+      ++report.refreshed;
+    } else {
+      ++report.failed;
+      LogWarning("active sync of " + ids[i] + ": " + outcome.status().ToString());
+    }
+  }
+  return report;
+}
+
+Result<Job> RefreshJob(Store& store, Provider& provider, const Job& job, long timeout_ms,
+                       const PriceTable& prices, const Clock& clock) {
+  if (!job.external_id) return job;  // it has not reached the provider yet
+  auto fetched = provider.Get(*job.external_id, timeout_ms);
+  if (!fetched.ok()) return fetched.status();
+  Observation obs = std::move(*fetched);
+  obs.job_id = job.job_id;
+  obs.fetched = true;
+  auto outcome = ApplyAndLog(store, obs, prices, clock);
+  if (!outcome.ok()) return outcome.status();
+  return outcome->job;
+}
+
+Job RefreshIfStale(Store& store, Provider* provider, const Job& job, const Config& config,
+                   const PriceTable& prices, const Clock& clock) {
+  const int64_t max_age = int64_t{config.inline_progress_max_age_seconds.value} * kSecond;
+  const auto is_stale = [&](const Job& j, int64_t now) {
+    return j.status == JobStatus::kRunning && j.external_id &&
+           (!j.logs_fetched_at || now - *j.logs_fetched_at >= max_age);
+  };
+  const int64_t now = clock();
+  if (!provider || !provider->configured() || !is_stale(job, now)) return job;
+
+  auto beat = ReadWorkerHeartbeat(store, now, config.polling_interval_seconds.value);
+  if (beat.ok() && beat->live) {
+    // The worker's demand refresh fetches it within max_age; never wait here.
+    if (Status s = store.RecordProgressDemand(job.job_id, now); !s.ok()) {
+      LogWarning("could not record progress demand: " + s.ToString());
+    }
+    return job;
+  }
+  const std::string lease = "refresh:" + job.job_id;
+  const std::string owner = LeaseOwner();
+  // The lease outlives a failed call, so a failing provider costs at most one
+  // call per job per max_age, however many clients poll.
+  auto acquired = store.TryAcquireLease(lease, owner, max_age, now);
+  if (!acquired.ok() || !*acquired) return job;
+  // Another process may have refreshed between our read and the lease.
+  auto current = store.GetJob(job.job_id);
+  if (!current.ok() || !*current || !is_stale(**current, clock())) {
+    return current.ok() && *current ? **current : job;
+  }
+  auto refreshed = RefreshJob(store, *provider, **current, kInlineRefreshTimeoutMs, prices, clock);
+  if (!refreshed.ok()) {
+    LogWarning("inline-progress refresh of " + job.job_id + ": " + refreshed.status().ToString());
+    return **current;
+  }
+  return *refreshed;
+}
+
+Result<Job> CancelJob(Store& store, Provider* provider, const Job& job, const PriceTable& prices,
+                      const Clock& clock) {
+  if (IsTerminal(job.status)) {
+    return Status::Error(Status::Code::kConflict, "invalid_job_state",
+                         "Job " + job.job_id + " is already " + JobStatusName(job.status) +
+                             "; only pending, uploading, queued or running jobs can be cancelled",
+                         {{"job_id", job.job_id}, {"current_state", JobStatusName(job.status)}});
+  }
+  const auto cancel_locally = [&](const std::string& reason) -> Result<Job> {
+    Observation obs;
+    obs.source = Observation::Source::kLocal;
+    obs.job_id = job.job_id;
+    obs.provider = job.provider.value_or("");
+    obs.status = JobStatus::kCancelled;
+    obs.completed_at = clock();
+    obs.error_message = reason;
+    auto outcome = store.Apply(obs, prices, clock(), /*create_if_missing=*/false);
+    if (!outcome.ok()) return outcome.status();
+    return outcome->job;
+  };
+  if (!job.external_id) return cancel_locally("Cancelled before reaching the provider");
+  if (!provider) {
+    return Status::Error(Status::Code::kConflict, "unknown_provider",
+                         "Job " + job.job_id + " belongs to provider '" +
+                             job.provider.value_or("") + "', which jobpulse does not know",
+                         {{"job_id", job.job_id}});
+  }
+  auto cancelled = provider->Cancel(*job.external_id);
+  if (!cancelled.ok()) {
+    if (cancelled.status().code() == Status::Code::kNotFound) {
+      return cancel_locally("Cancelled; the provider no longer knows this run");
+    }
+    return cancelled.status();
+  }
+  Observation obs = std::move(*cancelled);
+  obs.job_id = job.job_id;
+  obs.fetched = true;
+  auto outcome = ApplyAndLog(store, obs, prices, clock);
+  if (!outcome.ok()) return outcome.status();
+  return outcome->job;
+}
+
+std::string FormatActiveSyncReport(const ActiveSyncReport& report) {
+  return "refreshed=" + std::to_string(report.refreshed) +
+         "; skipped=" + std::to_string(report.skipped) +
+         "; failed=" + std::to_string(report.failed);
+}
+
+}  // namespace jobpulse

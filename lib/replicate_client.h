@@ -1,0 +1,79 @@
+// The Replicate API client (reference/replicate.md) behind the Provider
+// interface: Bearer token, base URL from configuration (REPLICATE_BASE_URL),
+// pagination by following `next` (absolute or relative), connect and total
+// timeouts, gzip, problem+json errors mapped to Status, 429 with the
+// Retry-After header or the body's retry_after, and tolerant parsing of run
+// objects (0-9 fractional digits, missing or null fields, unknown statuses).
+//
+// The token is sent only in the Authorization header and never appears in a
+// Status message.
+//
+// Thread-safety: one thread at a time per client.
+#ifndef JOBPULSE_LIB_REPLICATE_CLIENT_H_
+#define JOBPULSE_LIB_REPLICATE_CLIENT_H_
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/http_client.h"
+#include "lib/provider.h"
+
+namespace jobpulse {
+
+// Turns one prediction or training object (JSON text) into an observation.
+// Errors: kUpstream "provider_error" when it is not a JSON object with a
+// string `id`. Unparseable timestamps are dropped, not errors.
+Result<Observation> ParseReplicateRun(std::string_view json);
+
+// The hardware SKU a SimpleTuner trainer model runs on, from its name
+// ("simpletuner/advanced-trainer-h100-x2" -> "gpu-h100-2x"); nullopt when the
+// name says nothing (the configured default_hardware then applies).
+std::optional<std::string> HardwareForModel(std::string_view model);
+
+// Seconds from a Retry-After header (delta-seconds or an HTTP-date, relative
+// to `now_seconds`); nullopt when absent or unparseable.
+std::optional<int> ParseRetryAfter(std::string_view header, int64_t now_seconds);
+
+// Maps a Replicate HTTP answer to a Status (ok for 2xx). `what` names the
+// call in messages ("list predictions").
+Status ReplicateStatusFor(const OutboundResponse& response, const std::string& what);
+
+class ReplicateClient : public Provider {
+ public:
+  ReplicateClient(std::optional<std::string> token, std::string base_url);
+
+  const std::string& name() const override;
+  const std::string& display_name() const override;
+  bool configured() const override { return token_.has_value(); }
+  Status NotConfigured() const override;
+
+  Result<std::vector<Observation>> ListRecent(int max_runs) override;
+  Result<Observation> Get(const std::string& external_id, long timeout_ms) override;
+  std::vector<Result<Observation>> GetMany(const std::vector<std::string>& external_ids,
+                                           int max_parallel, long budget_ms) override;
+  Result<Observation> Cancel(const std::string& external_id) override;
+  Result<ProviderAccount> Account() override;
+
+  // Replicate-specific calls.
+  Result<Observation> GetTraining(const std::string& id, long timeout_ms);
+  Result<std::vector<Observation>> ListTrainings(int max_runs);
+  // The signing secret for webhooks ("whsec_..."); a secret, never log it.
+  Result<std::string> WebhookSecret();
+
+ private:
+  OutboundRequest Request(const std::string& method, const std::string& path_or_url) const;
+  // GETs pages from `first_path` until `max_runs` runs or no `next`.
+  Result<std::vector<Observation>> ListPages(const std::string& first_path, int max_runs,
+                                             const std::string& what);
+  Result<Observation> GetRun(const std::string& path, long timeout_ms, const std::string& what);
+
+  std::optional<std::string> token_;
+  std::string base_url_;  // no trailing slash
+  HttpClient http_;
+};
+
+}  // namespace jobpulse
+
+#endif  // JOBPULSE_LIB_REPLICATE_CLIENT_H_

@@ -1,0 +1,410 @@
+// The provider-facing endpoints through nginx and the FastCGI pool against the
+// Replicate simulator (tests/replicate_sim): full sync, active sync, validate,
+// cancel, log refresh and the inline-progress refresh with its per-job lease.
+#include <rapidjson/document.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/test/unit_test.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lib/store.h"
+#include "tests/integration/stack.h"
+
+namespace jobpulse {
+namespace {
+
+using testing::Http;
+using testing::HttpResult;
+using testing::Simulator;
+using testing::Stack;
+
+constexpr int kMaxAgeSeconds = 2;
+
+rapidjson::Document Parse(const std::string& body) {
+  rapidjson::Document doc;
+  doc.Parse(body.c_str());
+  BOOST_TEST_REQUIRE(!doc.HasParseError(), "not JSON: " + body);
+  return doc;
+}
+
+std::string Str(const rapidjson::Value& v) {
+  return v.IsString() ? std::string(v.GetString(), v.GetStringLength()) : "<not a string>";
+}
+
+// One simulator and one stack wired to it, for the whole suite.
+struct ReplicateStack {
+  ReplicateStack() {
+    sim = std::make_unique<Simulator>();
+    testing::StackOptions options;
+    options.pool_size = 3;
+    options.replicate_base_url = sim->base_url();
+    options.replicate_token = Simulator::kToken;
+    options.enterprise_yaml =
+        "inline_progress:\n  max_age_seconds: " + std::to_string(kMaxAgeSeconds) + "\n";
+    stack = std::make_unique<Stack>(options);
+    auto opened = Store::Open(stack->db_path());
+    BOOST_TEST_REQUIRE(opened.ok(), opened.status().ToString());
+    store = std::move(opened.value());
+  }
+  ~ReplicateStack() {
+    store.reset();
+    stack.reset();
+    sim.reset();
+  }
+  static inline std::unique_ptr<Simulator> sim;
+  static inline std::unique_ptr<Stack> stack;
+  static inline std::unique_ptr<Store> store;
+};
+
+std::string Url(const std::string& path) { return ReplicateStack::stack->Url(path); }
+Simulator& Sim() { return *ReplicateStack::sim; }
+
+// Fresh simulator state for one test; the jobpulse database keeps earlier jobs,
+// so every test uses its own run ids.
+void ResetSim() {
+  Sim().Control("DELETE", "/faults");
+  Sim().Control("POST", "/reset");
+}
+
+void CreateRun(const std::string& id, const std::string& status,
+               const std::string& model = "simpletuner/advanced-trainer-l40s",
+               const std::string& created_at = "", const std::string& logs = "") {
+  std::string body = R"({"id":")" + id + R"(","status":")" + status + R"(","model":")" + model +
+                     R"(","kind":"training")";
+  if (!created_at.empty()) body += R"(,"created_at":")" + created_at + "\"";
+  if (!logs.empty()) body += R"(,"logs":")" + logs + "\"";
+  body += "}";
+  Sim().Control("POST", "/runs", body);
+}
+
+void SetRunStatus(const std::string& id, const std::string& status) {
+  Sim().Control("POST", "/runs/" + id + "/status", R"({"status":")" + status + "\"}");
+}
+
+void AppendLogs(const std::string& id, const std::string& text_json_escaped) {
+  Sim().Control("POST", "/runs/" + id + "/logs", R"({"append":")" + text_json_escaped + "\"}");
+}
+
+void InjectFault(const std::string& fault_json) { Sim().Control("POST", "/faults", fault_json); }
+
+// GETs of one run (predictions or trainings) the simulator has served.
+int64_t RunGets(const std::string& id) {
+  const auto doc = Parse(Sim().Control("GET", "/counters"));
+  const auto& runs = doc["runs"];
+  const auto it = runs.FindMember(id.c_str());
+  return it == runs.MemberEnd() ? 0 : it->value.GetInt64();
+}
+
+int64_t EndpointCount(const std::string& endpoint) {
+  const auto doc = Parse(Sim().Control("GET", "/counters"));
+  return doc["endpoints"][endpoint.c_str()].GetInt64();
+}
+
+HttpResult PostSync() {
+  return Http("POST", Url("/api/cloud/jobs/sync"), R"({"provider":"replicate"})",
+              {"Content-Type: application/json"});
+}
+
+std::string StatusOf(const std::string& id) {
+  const HttpResult r = Http("GET", Url("/api/cloud/jobs/" + id));
+  if (r.status != 200) return "http " + std::to_string(r.status);
+  return Str(Parse(r.body)["job"]["status"]);
+}
+
+void CheckEnvelope(const HttpResult& r, long status, const std::string& error) {
+  BOOST_TEST(r.status == status);
+  const auto doc = Parse(r.body);
+  BOOST_TEST_REQUIRE(doc.IsObject());
+  BOOST_TEST_REQUIRE(doc.HasMember("error"));
+  BOOST_TEST(Str(doc["error"]) == error);
+  BOOST_TEST(doc["message"].GetStringLength() > 0u);
+}
+
+int64_t JobCount() {
+  auto page = ReplicateStack::store->ListJobs(JobFilter{});
+  BOOST_TEST_REQUIRE(page.ok());
+  return page->total;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_SUITE(replicate_through_nginx, *boost::unit_test::fixture<ReplicateStack>())
+
+BOOST_AUTO_TEST_CASE(sync_imports_new_runs_across_pages_and_updates_known_ones) {
+  ResetSim();
+  Sim().Control("POST", "/config", R"({"page_size":2})");
+  for (int i = 0; i < 5; ++i) {
+    CreateRun("sync" + std::to_string(i), i < 2 ? "processing" : "starting",
+              "simpletuner/advanced-trainer-l40s", "2026-11-20T10:0" + std::to_string(i) + ":00Z");
+  }
+  HttpResult r = PostSync();
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body ==
+             R"({"synced":5,"updated":0,"message":"Discovered 5 new jobs from Replicate"})");
+  BOOST_TEST(EndpointCount("list_predictions") == 3);  // pages of 2, 2 and 1
+  BOOST_TEST(StatusOf("sync0") == "running");
+  BOOST_TEST(StatusOf("sync4") == "queued");
+
+  // Nothing changed: nothing new, nothing updated.
+  r = PostSync();
+  BOOST_TEST(r.body ==
+             R"({"synced":0,"updated":0,"message":"Discovered 0 new jobs from Replicate"})");
+
+  SetRunStatus("sync0", "succeeded");
+  SetRunStatus("sync4", "processing");
+  CreateRun("sync5", "starting");
+  r = PostSync();
+  BOOST_TEST(r.body ==
+             R"({"synced":1,"updated":2,"message":"Discovered 1 new jobs from Replicate"})");
+  BOOST_TEST(StatusOf("sync0") == "completed");
+  BOOST_TEST(StatusOf("sync4") == "running");
+
+  // The job record of a synced run.
+  const auto doc = Parse(Http("GET", Url("/api/cloud/jobs/sync0")).body);
+  const auto& job = doc["job"];
+  BOOST_TEST(Str(job["external_id"]) == "sync0");
+  BOOST_TEST(Str(job["provider"]) == "replicate");
+  BOOST_TEST(Str(job["hardware_type"]) == "gpu-l40s");
+  BOOST_TEST(Str(job["metadata"]["model"]) == "simpletuner/advanced-trainer-l40s");
+  BOOST_TEST(Str(job["created_at"]) == "2026-11-20T10:00:00.000000Z");
+  BOOST_TEST(!job["completed_at"].IsNull());
+  BOOST_TEST(job["cost_usd"].IsNumber());
+  Sim().Control("POST", "/config", R"({"page_size":100})");
+}
+
+BOOST_AUTO_TEST_CASE(concurrent_syncs_import_each_run_once_and_agree) {
+  ResetSim();
+  for (int i = 0; i < 30; ++i) CreateRun("conc" + std::to_string(i), "processing");
+  // Slow list pages, so the syncs overlap.
+  InjectFault(R"({"endpoint":"list_predictions","delay_ms":300})");
+  const int64_t before = JobCount();
+  HttpResult a, b;
+  std::thread ta([&] { a = PostSync(); });
+  std::thread tb([&] { b = PostSync(); });
+  ta.join();
+  tb.join();
+  BOOST_TEST(a.status == 200);
+  BOOST_TEST(b.status == 200);
+  BOOST_TEST(a.body ==
+             R"({"synced":30,"updated":0,"message":"Discovered 30 new jobs from Replicate"})");
+  BOOST_TEST(b.body == a.body);
+  BOOST_TEST(JobCount() == before + 30);
+  BOOST_TEST(EndpointCount("list_predictions") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(provider_failures_leave_the_store_unchanged) {
+  ResetSim();
+  CreateRun("fail0", "processing");
+  const int64_t before = JobCount();
+  for (const char* fault : {R"({"endpoint":"list_predictions","status":500})",
+                            R"({"endpoint":"list_predictions","malformed":true})",
+                            R"({"endpoint":"list_predictions","drop":true})"}) {
+    BOOST_TEST_CONTEXT(fault) {
+      InjectFault(fault);
+      const HttpResult r = PostSync();
+      CheckEnvelope(r, 502, "provider_error");
+      BOOST_TEST(JobCount() == before);
+      Sim().Control("DELETE", "/faults");
+    }
+  }
+  BOOST_TEST(StatusOf("fail0") == "http 404");
+}
+
+BOOST_AUTO_TEST_CASE(provider_429_becomes_429_with_retry_after) {
+  ResetSim();
+  CreateRun("rl0", "processing");
+  InjectFault(R"({"endpoint":"list_predictions","status":429,"retry_after":7})");
+  HttpResult r = PostSync();
+  CheckEnvelope(r, 429, "provider_rate_limited");
+  BOOST_TEST(r.Header("retry-after") == "7");
+  // Only the body says when: still honoured.
+  InjectFault(R"({"endpoint":"list_predictions","status":429,"retry_after":4,)"
+              R"("retry_after_header":false})");
+  r = PostSync();
+  CheckEnvelope(r, 429, "provider_rate_limited");
+  BOOST_TEST(r.Header("retry-after") == "4");
+  BOOST_TEST(StatusOf("rl0") == "http 404");
+}
+
+BOOST_AUTO_TEST_CASE(sync_active_refreshes_every_active_job_and_only_those) {
+  ResetSim();
+  for (int i = 0; i < 6; ++i) CreateRun("act" + std::to_string(i), "processing");
+  CreateRun("act-done", "succeeded");
+  BOOST_TEST_REQUIRE(PostSync().status == 200);
+  for (int i = 0; i < 3; ++i) SetRunStatus("act" + std::to_string(i), "succeeded");
+  Sim().Control("POST", "/counters/reset");
+  // Every active job in the store is refreshed, also those of earlier tests;
+  // what matters here is which runs the simulator saw.
+  std::this_thread::sleep_for(std::chrono::milliseconds(5100));  // past the 5 s freshness
+  HttpResult r = Http("GET", Url("/api/cloud/jobs?sync_active=true&provider=replicate&limit=1"));
+  BOOST_TEST(r.status == 200);
+  const std::string header = r.Header("x-sync-active");
+  BOOST_TEST_MESSAGE("X-Sync-Active: " << header);
+  BOOST_TEST(header.rfind("refreshed=", 0) == 0u);
+  for (int i = 0; i < 6; ++i) BOOST_TEST(RunGets("act" + std::to_string(i)) == 1);
+  BOOST_TEST(RunGets("act-done") == 0);
+  for (int i = 0; i < 3; ++i) BOOST_TEST(StatusOf("act" + std::to_string(i)) == "completed");
+  BOOST_TEST(StatusOf("act3") == "running");
+
+  // Right after, every active job is fresh: nothing is fetched again.
+  Sim().Control("POST", "/counters/reset");
+  r = Http("GET", Url("/api/cloud/jobs?sync_active=true&provider=replicate"));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(EndpointCount("get_prediction") == 0);
+  BOOST_TEST(r.Header("x-sync-active").find("refreshed=0;") == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(validate_reports_a_good_and_a_bad_token) {
+  ResetSim();
+  HttpResult r = Http("GET", Url("/api/cloud/providers/replicate/validate"));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body == R"({"valid":true,"user_info":{"username":"simuser","name":"Sim User",)"
+                       R"("github_url":"https://github.com/simuser"},"error":null})");
+  Sim().Control("POST", "/config", R"({"tokens":["r8_some_other_token"]})");
+  r = Http("GET", Url("/api/cloud/providers/replicate/validate"));
+  BOOST_TEST(r.status == 200);
+  const auto doc = Parse(r.body);
+  BOOST_TEST(!doc["valid"].GetBool());
+  BOOST_TEST(doc["user_info"].IsNull());
+  BOOST_TEST(Str(doc["error"]).find("rejected the API token") != std::string::npos);
+  BOOST_TEST(r.body.find(Simulator::kToken) == std::string::npos);
+  ResetSim();
+  CheckEnvelope(Http("GET", Url("/api/cloud/providers/nope/validate")), 404, "unknown_provider");
+}
+
+BOOST_AUTO_TEST_CASE(cancel_a_running_job_and_refuse_a_finished_one) {
+  ResetSim();
+  CreateRun("can-run", "processing");
+  CreateRun("can-done", "succeeded");
+  BOOST_TEST_REQUIRE(PostSync().status == 200);
+  HttpResult r = Http("POST", Url("/api/cloud/jobs/can-run/cancel"));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body == R"({"success":true,"job_id":"can-run","status":"cancelled"})");
+  BOOST_TEST(EndpointCount("cancel_prediction") == 1);
+  const auto sim_run = Parse(Sim().Control("GET", "/runs/can-run"));
+  BOOST_TEST(Str(sim_run["status"]) == "canceled");
+  const auto job = Parse(Http("GET", Url("/api/cloud/jobs/can-run")).body);
+  BOOST_TEST(Str(job["job"]["status"]) == "cancelled");
+  BOOST_TEST(!job["job"]["completed_at"].IsNull());
+
+  r = Http("POST", Url("/api/cloud/jobs/can-done/cancel"));
+  CheckEnvelope(r, 409, "invalid_job_state");
+  BOOST_TEST(EndpointCount("cancel_prediction") == 1);
+  CheckEnvelope(Http("POST", Url("/api/cloud/jobs/no-such/cancel")), 404, "job_not_found");
+  CheckEnvelope(Http("GET", Url("/api/cloud/jobs/can-run/cancel")), 405, "method_not_allowed");
+}
+
+BOOST_AUTO_TEST_CASE(fifty_concurrent_pollers_of_a_stale_job_cost_one_provider_get) {
+  ResetSim();
+  CreateRun("poll0", "processing", "simpletuner/advanced-trainer-l40s", "",
+            "Loading model\\nStep 10/100 - loss: 0.5\\n");
+  BOOST_TEST_REQUIRE(PostSync().status == 200);  // list items carry no logs: stale at once
+  Sim().Control("POST", "/counters/reset");
+  // A slow provider keeps the lease holder busy while the others arrive.
+  InjectFault(R"({"endpoint":"get_prediction","delay_ms":200})");
+  std::vector<HttpResult> results(50);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 50; ++i) {
+    threads.emplace_back(
+        [&, i] { results[i] = Http("GET", Url("/api/cloud/jobs/poll0/inline-progress")); });
+  }
+  for (auto& t : threads) t.join();
+  int ok = 0;
+  for (const auto& r : results) ok += r.status == 200;
+  BOOST_TEST(ok == 50);
+  BOOST_TEST(RunGets("poll0") == 1);
+  // The refreshed answer carries the parsed logs.
+  const HttpResult r = Http("GET", Url("/api/cloud/jobs/poll0/inline-progress"));
+  BOOST_TEST(r.body ==
+             R"({"job_id":"poll0","stage":"Training","last_log":"Step 10/100 - loss: 0.5",)"
+             R"("progress":10.0})");
+  BOOST_TEST(RunGets("poll0") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(stage_and_progress_follow_the_simulator_logs) {
+  ResetSim();
+  CreateRun("follow0", "processing");
+  BOOST_TEST_REQUIRE(PostSync().status == 200);
+  const std::string url = Url("/api/cloud/jobs/follow0/inline-progress");
+  const auto poll_after_max_age = [&](const std::string& append) {
+    AppendLogs("follow0", append);
+    std::this_thread::sleep_for(std::chrono::milliseconds(kMaxAgeSeconds * 1000 + 100));
+    return Http("GET", url).body;
+  };
+  BOOST_TEST(poll_after_max_age("Loading model weights...\\n") ==
+             R"({"job_id":"follow0","stage":"Preprocessing","last_log":"Loading model weights...",)"
+             R"("progress":null})");
+  BOOST_TEST(poll_after_max_age("Epoch 1/4 Steps: 12%|#| 120/1000 [00:40<04:53]\\n") ==
+             R"({"job_id":"follow0","stage":"Training","last_log":)"
+             R"("Epoch 1/4 Steps: 12%|#| 120/1000 [00:40<04:53]","progress":12.0})");
+  BOOST_TEST(poll_after_max_age("Step 500/1000 - loss: 0.08\\nRunning validation\\n") ==
+             R"({"job_id":"follow0","stage":"Validation","last_log":"Running validation",)"
+             R"("progress":50.0})");
+  // The refresh that sees the run finish makes the job terminal: no stage, no progress.
+  SetRunStatus("follow0", "succeeded");
+  BOOST_TEST(poll_after_max_age("done\\n") ==
+             R"({"job_id":"follow0","stage":null,"last_log":"done","progress":null})");
+  BOOST_TEST(StatusOf("follow0") == "completed");
+}
+
+BOOST_AUTO_TEST_CASE(logs_refresh_fetches_first) {
+  ResetSim();
+  CreateRun("logs0", "processing", "simpletuner/advanced-trainer-l40s", "", "first\\n");
+  BOOST_TEST_REQUIRE(PostSync().status == 200);
+  HttpResult r = Http("GET", Url("/api/cloud/jobs/logs0/logs"));
+  BOOST_TEST(r.body == R"({"job_id":"logs0","logs":""})");
+  r = Http("GET", Url("/api/cloud/jobs/logs0/logs?refresh=true"));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body == R"({"job_id":"logs0","logs":"first\n"})");
+  InjectFault(R"({"endpoint":"get_prediction","status":503})");
+  CheckEnvelope(Http("GET", Url("/api/cloud/jobs/logs0/logs?refresh=1")), 502, "provider_error");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// Without REPLICATE_API_TOKEN every provider call is a clear 503.
+BOOST_AUTO_TEST_CASE(without_a_token_provider_endpoints_answer_503) {
+  testing::StackOptions options;
+  options.pool_size = 1;
+  Stack stack(options);
+  const HttpResult r =
+      Http("POST", stack.Url("/api/cloud/jobs/sync"), "", {"Content-Type: application/json"});
+  BOOST_TEST(r.status == 503);
+  const auto doc = Parse(r.body);
+  BOOST_TEST(Str(doc["error"]) == "provider_not_configured");
+  BOOST_TEST(Str(doc["message"]).find("REPLICATE_API_TOKEN") != std::string::npos);
+  const auto validate =
+      Parse(Http("GET", stack.Url("/api/cloud/providers/replicate/validate")).body);
+  BOOST_TEST(!validate["valid"].GetBool());
+  BOOST_TEST(Str(validate["error"]).find("REPLICATE_API_TOKEN") != std::string::npos);
+}
+
+// sync_models limits what a full sync imports.
+BOOST_AUTO_TEST_CASE(sync_honours_sync_models) {
+  Simulator sim;
+  sim.Control("POST", "/runs", R"({"id":"mine1","model":"me/flux-lora","status":"processing"})");
+  sim.Control("POST", "/runs", R"({"id":"mine2","model":"me/flux-lora","status":"succeeded"})");
+  sim.Control("POST", "/runs", R"({"id":"other1","model":"acme/llm","status":"processing"})");
+  testing::StackOptions options;
+  options.pool_size = 1;
+  options.replicate_base_url = sim.base_url();
+  options.replicate_token = Simulator::kToken;
+  options.enterprise_yaml = "providers:\n  replicate:\n    sync_models: [me/flux-lora]\n";
+  Stack stack(options);
+  const HttpResult r =
+      Http("POST", stack.Url("/api/cloud/jobs/sync"), "", {"Content-Type: application/json"});
+  BOOST_TEST(r.body ==
+             R"({"synced":2,"updated":0,"message":"Discovered 2 new jobs from Replicate"})");
+  BOOST_TEST(Http("GET", stack.Url("/api/cloud/jobs/other1")).status == 404);
+  BOOST_TEST(Http("GET", stack.Url("/api/cloud/jobs/mine2")).status == 200);
+}
+
+}  // namespace jobpulse
