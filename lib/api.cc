@@ -280,18 +280,35 @@ HttpResponse Api::ListJobs(const HttpRequest& request) {
     }
     filter.offset = *parsed;
   }
-  if (const auto sync_active = query.Get("sync_active")) {
-    // Validated now; the provider refresh it asks for arrives with the provider client.
-    if (!ParseBool(*sync_active)) {
+  bool sync_active = false;
+  if (const auto value = query.Get("sync_active")) {
+    const auto parsed = ParseBool(*value);
+    if (!parsed) {
       return ErrorResponse(
-          InvalidParameter("sync_active", *sync_active, "expected true/false/1/0/yes/no/on/off"));
+          InvalidParameter("sync_active", *value, "expected true/false/1/0/yes/no/on/off"));
     }
+    sync_active = *parsed;
   }
   auto store = store_();
   if (!store.ok()) return ErrorResponse(store.status());
+  std::optional<ActiveSyncReport> report;
+  // Active jobs are cloud jobs; a request for local jobs has nothing to refresh.
+  if (sync_active && filter.job_type.value_or("cloud") == "cloud") {
+    report = ActiveSyncReport{};
+    for (auto& [name, provider] : providers_) {
+      if (filter.provider && *filter.provider != name) continue;
+      const ActiveSyncReport one = SyncActiveJobs(**store, *provider, config_, prices_, clock_);
+      report->refreshed += one.refreshed;
+      report->skipped += one.skipped;
+      report->failed += one.failed;
+    }
+  }
   auto page = (*store)->ListJobs(filter);
   if (!page.ok()) return ErrorResponse(page.status());
-  return WithETag(request, JsonResponse(JobsPageJson(*page, filter, prices_, clock_())));
+  HttpResponse response =
+      WithETag(request, JsonResponse(JobsPageJson(*page, filter, prices_, clock_())));
+  if (report) response.headers.emplace_back("X-Sync-Active", FormatActiveSyncReport(*report));
+  return response;
 }
 
 Result<Job> Api::LoadJob(const std::string& job_id) {

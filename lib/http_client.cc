@@ -92,8 +92,8 @@ Result<OutboundResponse> Finish(Transfer* t, CURLcode rc, const OutboundRequest&
   if (rc != CURLE_OK) {
     // The URL carries no secret (tokens travel in headers), so it may be named.
     std::string detail = t->error[0] ? t->error : curl_easy_strerror(rc);
-    return Status::Error(Status::Code::kUpstream, "provider_unreachable",
-                         request.method + " " + request.url + " failed: " + detail);
+    return Status::Error(Status::Code::kUpstream, "provider_error",
+                         request.method + " " + request.url + " failed (unreachable): " + detail);
   }
   curl_easy_getinfo(t->easy.get(), CURLINFO_RESPONSE_CODE, &t->response.status);
   return std::move(t->response);

@@ -7,7 +7,7 @@
 // budget is spent.
 //
 // Every request has a connect and a total timeout and accepts gzip. Transport
-// failures come back as Status kUpstream "provider_unreachable"; HTTP error
+// failures come back as Status kUpstream "provider_error"; HTTP error
 // statuses are not errors here (the caller interprets them).
 //
 // Thread-safety: an HttpClient is used by one thread at a time; separate

@@ -144,15 +144,24 @@ Result<SyncCounts> FullSync(Store& store, Provider& provider, const Config& conf
   const std::string owner = LeaseOwner();
   const SyncRecord before = ReadSyncRecord(store, provider);
   const int64_t give_up = clock() + kSyncWait;
+  // A sync that finished after we arrived answered our question too.
+  const auto finished_since_we_came = [&]() -> std::optional<Result<SyncCounts>> {
+    const SyncRecord latest = ReadSyncRecord(store, provider);
+    if (latest.generation <= before.generation) return std::nullopt;
+    if (!latest.status.ok()) return Result<SyncCounts>(latest.status);
+    return Result<SyncCounts>(latest.counts);
+  };
   for (;;) {
+    if (auto done = finished_since_we_came()) return std::move(*done);
     auto acquired = store.TryAcquireLease(lease, owner, kSyncLeaseTtl, clock());
     if (!acquired.ok()) return acquired.status();
-    if (*acquired) break;
-    // Someone else is syncing: their answer is ours once they record it.
-    const SyncRecord latest = ReadSyncRecord(store, provider);
-    if (latest.generation > before.generation) {
-      if (!latest.status.ok()) return latest.status;
-      return latest.counts;
+    if (*acquired) {
+      // It may have finished between our check and the lease.
+      if (auto done = finished_since_we_came()) {
+        store.ReleaseLease(lease, owner);
+        return std::move(*done);
+      }
+      break;
     }
     if (clock() >= give_up) {
       return Status::Error(Status::Code::kUnavailable, "sync_in_progress",

@@ -11,6 +11,21 @@ void Take(std::optional<T>& field, const std::optional<T>& value, bool overwrite
   if (value && (!field || overwrite)) field = value;
 }
 
+// Replicate reports one instant with 0 to 9 fractional digits, varying between
+// responses, so provider timestamps less than a second apart are the same one
+// and must not count as a change.
+constexpr int64_t kTimestampResolution = 1000000;
+
+void TakeTime(std::optional<int64_t>& field, const std::optional<int64_t>& value, bool overwrite) {
+  if (!value) return;
+  if (!field) {
+    field = value;
+  } else if (overwrite &&
+             (*field - *value >= kTimestampResolution || *value - *field >= kTimestampResolution)) {
+    field = value;
+  }
+}
+
 // The fields a client sees; bookkeeping (fetch times, version) left out.
 bool VisibleFieldsDiffer(const Job& a, const Job& b) {
   Job x = a;
@@ -75,9 +90,13 @@ MergeResult MergeObservation(const std::optional<Job>& current, const Observatio
 
   const bool from_provider = obs.source == Observation::Source::kProvider;
   // Provider clocks are the truth for timestamps; our own only fill gaps.
-  if (from_provider && obs.created_at) job.created_at = *obs.created_at;
-  Take(job.started_at, obs.started_at, from_provider && !was_terminal);
-  Take(job.completed_at, obs.completed_at, from_provider && !was_terminal);
+  if (from_provider && !r.created) {
+    std::optional<int64_t> created = job.created_at;
+    TakeTime(created, obs.created_at, true);
+    job.created_at = *created;
+  }
+  TakeTime(job.started_at, obs.started_at, from_provider && !was_terminal);
+  TakeTime(job.completed_at, obs.completed_at, from_provider && !was_terminal);
 
   // After a terminal status only these four may still be filled, and only if null.
   const bool overwrite = from_provider && !was_terminal;

@@ -1,0 +1,294 @@
+#include "tests/replicate_sim/demo.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "lib/json_writer.h"
+#include "lib/timestamp.h"
+
+namespace replicate_sim {
+namespace {
+
+constexpr int kMaxDemoRuns = 8;
+constexpr int kActive = 3;
+constexpr int kTotalSteps = 1000;
+constexpr int kEpochs = 4;
+constexpr int kImages = 400;
+// Progress fractions at which the phases of a run change.
+constexpr double kPreprocessEnd = 0.12;
+constexpr double kTrainEnd = 0.96;
+constexpr int64_t kSecond = 1000000;
+
+std::string Printf(const char* format, auto... args) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, format, args...);
+  return buf;
+}
+
+int StepAt(double f) {
+  const double x = (f - kPreprocessEnd) / (kTrainEnd - kPreprocessEnd);
+  return static_cast<int>(std::clamp(x, 0.0, 1.0) * kTotalSteps);
+}
+
+// A decaying curve with a little deterministic wobble, so successive values are
+// not suspiciously monotonic but the same step always reports the same loss.
+double LossAt(int step) {
+  return (0.03 + 0.13 * std::exp(-step / 450.0)) * (1 + 0.05 * std::sin(step * 12.9898));
+}
+
+std::string Clock(double seconds) {
+  const int s = std::max(0, static_cast<int>(seconds));
+  return Printf("%02d:%02d", s / 60, s % 60);
+}
+
+// One tqdm progress line, as SimpleTuner prints it.
+std::string ProgressLine(int step, double f, double duration_s) {
+  static const char* kEighths[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
+  const int epoch = std::clamp((std::max(step, 1) - 1) / (kTotalSteps / kEpochs) + 1, 1, kEpochs);
+  const int percent = step * 100 / kTotalSteps;
+  const int eighths = step * 10 * 8 / kTotalSteps;  // a 10-cell bar in 1/8 cells
+  std::string bar;
+  for (int i = 0; i < eighths / 8; ++i) bar += "█";
+  bar += kEighths[eighths % 8];
+  const int cells = eighths / 8 + (eighths % 8 ? 1 : 0);
+  bar += std::string(10 - cells, ' ');
+  const double elapsed = std::max(0.0, (f - kPreprocessEnd) * duration_s);
+  const double rate = elapsed > 0 ? step / elapsed : 0;
+  const double remaining = rate > 0 ? (kTotalSteps - step) / rate : 0;
+  return Printf("Epoch %d/%d Steps: %3d%%|%s| %d/%d [%s<%s, %.1fit/s] loss=%.4f\n", epoch, kEpochs,
+                percent, bar.c_str(), step, kTotalSteps, Clock(elapsed).c_str(),
+                Clock(remaining).c_str(), rate, LossAt(step));
+}
+
+// Log text for progress moving from `from` to `to` (fractions of the processing
+// time; from < 0 means the run just started processing).
+std::string LogsBetween(double from, double to, double duration_s) {
+  std::string out;
+  if (from < 0) {
+    out += "Loading model weights...\n";
+    out += "Loading pipeline components: text_encoder, tokenizer, vae, transformer\n";
+    out += Printf("Preprocessing dataset: 0/%d images\n", kImages);
+    from = 0;
+  }
+  if (to <= from) return out;
+  if (from < kPreprocessEnd) {
+    const double upto = std::min(to, kPreprocessEnd);
+    const int images = static_cast<int>(upto / kPreprocessEnd * kImages) / 40 * 40;
+    if (images > 0 && images < kImages) {
+      out += Printf("Preprocessing dataset: %d/%d images\n", images, kImages);
+    }
+    if (to >= kPreprocessEnd) {
+      out += Printf("Preprocessing dataset: %d/%d images\n", kImages, kImages);
+      out += "Warming up learning rate\n";
+    }
+  }
+  if (to > kPreprocessEnd) {
+    const int first = StepAt(std::max(from, kPreprocessEnd));
+    const int last = StepAt(to);
+    // Milestones every 250 steps, each preceded by the progress bar at that step.
+    for (int b = (first / 250 + 1) * 250; b <= last; b += 250) {
+      const double fb = kPreprocessEnd + (kTrainEnd - kPreprocessEnd) * b / kTotalSteps;
+      out += ProgressLine(b, fb, duration_s);
+      out += Printf("Step %d/%d - loss: %.4f\n", b, kTotalSteps, LossAt(b));
+      if (b < kTotalSteps) out += "Running validation: generating 4 images\n";
+      if (b % 500 == 0 && b < kTotalSteps) {
+        out += Printf("Saving checkpoint to /output/checkpoint-%d\n", b);
+      }
+    }
+    if (last % 250 != 0 && last > first) out += ProgressLine(last, to, duration_s);
+  }
+  if (from < kTrainEnd && to >= kTrainEnd) {
+    out += "Saving final model to /output/final\n";
+    out += "Uploading weights (pytorch_lora_weights.safetensors, 171.2 MB)\n";
+  }
+  if (to >= 1.0) out += "Training complete.\n";
+  return out;
+}
+
+// The log a run would have accumulated by progress `upto`, built tick by tick
+// (2 s apart) so seeded runs look like they were polled all along.
+std::string BackfillLogs(double upto, double duration_s) {
+  const double tick = 2.0 / duration_s;
+  std::string out = LogsBetween(-1, 0, duration_s);
+  for (double f = 0; f < upto;) {
+    const double next = std::min(upto, f + tick);
+    out += LogsBetween(f, next, duration_s);
+    f = next;
+  }
+  return out;
+}
+
+std::string DemoInput(int n) {
+  jobpulse::JsonWriter w;
+  w.BeginObject()
+      .Key("hub_model_id")
+      .String("simuser/lora-demo-" + std::to_string(n))
+      .Key("max_train_steps")
+      .Int(kTotalSteps)
+      .Key("learning_rate")
+      .Double(1e-4)
+      .EndObject();
+  return w.str();
+}
+
+Run NewRun(int n, int64_t created_at) {
+  Run run;
+  run.id = RandomRunId();
+  run.training = true;
+  run.model = kDefaultModel;
+  run.version = VersionForModel(run.model);
+  run.input_json = DemoInput(n);
+  run.created_at = created_at;
+  return run;
+}
+
+}  // namespace
+
+Demo::Demo(SimState& state) : state_(state) {}
+
+Demo::~Demo() { Stop(); }
+
+double Demo::Uniform(double lo, double hi) {
+  return std::uniform_real_distribution<double>(lo, hi)(rng_);
+}
+
+void Demo::Seed() {
+  const int64_t now = jobpulse::NowMicros();
+  std::lock_guard<std::mutex> lock(state_.mu);
+
+  // Finished an hour ago, with its whole log.
+  Run history = NewRun(++spawned_, now - 65 * 60 * kSecond);
+  ApplyStatus(history, "processing", history.created_at + 40 * kSecond);
+  history.logs = BackfillLogs(1.0, 150);
+  ApplyStatus(history, "succeeded", *history.started_at + 150 * kSecond);
+  history_id_ = history.id;
+
+  // Mid-run: started a minute ago, logs backfilled up to now.
+  Run running = NewRun(++spawned_, now - 75 * kSecond);
+  ApplyStatus(running, "processing", now - 65 * kSecond);
+  Plan running_plan{running.id, *running.started_at, 160, false, 0.6, -1};
+  running_plan.logged = 65.0 / running_plan.duration_s;
+  running.logs = BackfillLogs(running_plan.logged, running_plan.duration_s);
+
+  // Just queued.
+  Run queued = NewRun(++spawned_, now);
+  Plan queued_plan{queued.id, now + 10 * kSecond, 140, false, 0.6, -1};
+
+  // Will die of an out-of-memory error about a minute from now.
+  Run doomed = NewRun(++spawned_, now - 40 * kSecond);
+  ApplyStatus(doomed, "processing", now - 32 * kSecond);
+  Plan doomed_plan{doomed.id, *doomed.started_at, 150, true, 0.6, -1};
+  doomed_plan.logged = 32.0 / doomed_plan.duration_s;
+  doomed.logs = BackfillLogs(doomed_plan.logged, doomed_plan.duration_s);
+
+  for (Run* run : {&history, &running, &queued, &doomed}) {
+    demo_ids_.insert(run->id);
+    state_.runs[run->id] = std::move(*run);
+  }
+  plans_ = {running_plan, queued_plan, doomed_plan};
+}
+
+void Demo::Start() {
+  thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!cv_.wait_for(lock, std::chrono::seconds(2), [this] { return stop_; })) {
+      lock.unlock();
+      {
+        std::lock_guard<std::mutex> state_lock(state_.mu);
+        Tick(jobpulse::NowMicros());
+      }
+      lock.lock();
+    }
+  });
+}
+
+void Demo::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Demo::Tick(int64_t now) {
+  for (auto it = plans_.begin(); it != plans_.end();) {
+    const auto run = state_.runs.find(it->id);
+    // Gone (POST /_sim/reset) or finished by someone else (a cancel): replace it.
+    const bool gone = run == state_.runs.end() || IsTerminal(run->second.status);
+    if (gone || Advance(run->second, *it, now)) {
+      it = plans_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (int i = static_cast<int>(plans_.size()); i < kActive; ++i) Spawn(now);
+  Prune();
+}
+
+bool Demo::Advance(Run& run, Plan& plan, int64_t now) {
+  if (run.status == "starting") {
+    if (now < plan.processing_at) return false;
+    ApplyStatus(run, "processing", now);
+  }
+  // A status set through the control API (an unknown one, say) is left alone.
+  if (run.status != "processing") return false;
+  const double elapsed = static_cast<double>(now - *run.started_at) / kSecond;
+  double f = std::min(1.0, elapsed / plan.duration_s);
+  if (plan.fail && f >= plan.fail_at) {
+    run.logs += LogsBetween(plan.logged, plan.fail_at, plan.duration_s);
+    run.logs += "Traceback (most recent call last):\n";
+    run.logs += "  File \"/src/simpletuner/train.py\", line 412, in train\n";
+    run.logs +=
+        "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB. GPU 0 has a "
+        "total capacity of 44.52 GiB of which 1.21 GiB is free.\n";
+    run.error = "CUDA out of memory";
+    ApplyStatus(run, "failed", now);
+    return true;
+  }
+  run.logs += LogsBetween(plan.logged, f, plan.duration_s);
+  plan.logged = f;
+  if (f >= 1.0) {
+    ApplyStatus(run, "succeeded", now);
+    return true;
+  }
+  return false;
+}
+
+void Demo::Spawn(int64_t now) {
+  Run run = NewRun(++spawned_, now);
+  Plan plan;
+  plan.id = run.id;
+  plan.processing_at = now + static_cast<int64_t>(Uniform(8, 12) * kSecond);
+  plan.duration_s = Uniform(120, 160);
+  // Every fourth new run fails, so the failure path keeps showing up too.
+  plan.fail = spawned_ % 4 == 0;
+  plan.fail_at = Uniform(0.5, 0.7);
+  demo_ids_.insert(run.id);
+  plans_.push_back(plan);
+  state_.runs[run.id] = std::move(run);
+}
+
+void Demo::Prune() {
+  // Forget ids removed by a reset, then drop the oldest finished demo runs (but
+  // never the seeded hour-old one) until at most kMaxDemoRuns remain.
+  for (auto it = demo_ids_.begin(); it != demo_ids_.end();) {
+    it = state_.runs.count(*it) ? std::next(it) : demo_ids_.erase(it);
+  }
+  while (static_cast<int>(demo_ids_.size()) > kMaxDemoRuns) {
+    const Run* oldest = nullptr;
+    for (const std::string& id : demo_ids_) {
+      const Run& run = state_.runs.at(id);
+      if (id == history_id_ || !IsTerminal(run.status)) continue;
+      if (!oldest || run.created_at < oldest->created_at) oldest = &run;
+    }
+    if (!oldest) return;
+    const std::string id = oldest->id;
+    demo_ids_.erase(id);
+    state_.runs.erase(id);
+  }
+}
+
+}  // namespace replicate_sim

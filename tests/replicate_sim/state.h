@@ -1,0 +1,63 @@
+// Everything the simulator remembers between requests: runs, injected faults,
+// request counters and the live configuration, behind one mutex. Requests are
+// tiny, so a single lock costs nothing and rules out lock-ordering bugs.
+#ifndef JOBPULSE_TESTS_REPLICATE_SIM_STATE_H_
+#define JOBPULSE_TESTS_REPLICATE_SIM_STATE_H_
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tests/replicate_sim/model.h"
+
+namespace replicate_sim {
+
+// Endpoint names used by faults and counters.
+inline constexpr const char* kEndpointNames[] = {
+    "list_predictions", "get_prediction", "cancel_prediction", "list_trainings", "get_training",
+    "cancel_training",  "account",        "webhook_secret",    "hardware"};
+
+struct Config {
+  int page_size = 100;
+  int latency_ms = 0;  // added to every /v1 request
+  bool gzip = false;
+  std::vector<std::string> tokens;
+  std::string webhook_secret;
+};
+
+struct Fault {
+  std::string endpoint;  // one of kEndpointNames or "*"
+  int status = 0;        // 0: answer normally (after any delay)
+  int retry_after = 1;
+  bool retry_after_given = false;  // non-429 faults send Retry-After only when asked
+  bool retry_after_header = true;
+  bool retry_after_body = true;
+  int delay_ms = 0;
+  bool malformed = false;
+  bool drop = false;
+  int64_t remaining = -1;  // requests left to affect; -1 until cleared
+};
+
+struct SimState {
+  std::mutex mu;
+  // Everything below is guarded by mu.
+  std::map<std::string, Run> runs;
+  std::vector<Fault> faults;  // oldest first; the newest match wins
+  uint64_t total_requests = 0;
+  std::map<std::string, uint64_t> endpoint_counts;
+  std::map<std::string, uint64_t> run_counts;
+  Config config;
+  Config initial_config;  // what the command line said; POST /_sim/reset restores it
+  std::string base_url;   // fixed once listening
+};
+
+// Takes the newest fault matching `endpoint`, consuming one use of its count.
+// Caller holds state.mu.
+std::optional<Fault> TakeFault(SimState& state, const std::string& endpoint);
+
+}  // namespace replicate_sim
+
+#endif  // JOBPULSE_TESTS_REPLICATE_SIM_STATE_H_
