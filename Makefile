@@ -32,6 +32,8 @@ UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/%.o)
 IT_SRCS := $(wildcard tests/integration/*.cc)
 IT_OBJS := $(IT_SRCS:%.cc=$(BUILD)/%.o)
 FCGI_OBJS := $(BUILD)/fcgi/main.o
+BENCH_SRCS := $(wildcard tests/bench/*.cc)
+BENCH_BINS := $(BENCH_SRCS:tests/bench/%.cc=$(BUILD)/bench_%)
 SIM_SRCS := $(wildcard tests/replicate_sim/*.cc)
 SIM_OBJS := $(SIM_SRCS:%.cc=$(BUILD)/%.o)
 
@@ -40,7 +42,7 @@ UNIT_BIN := $(BUILD)/unit_tests
 IT_BIN := $(BUILD)/integration_tests
 SIM_BIN := $(BUILD)/replicate-sim
 
-.PHONY: all deps test unit-test integration-test run clean
+.PHONY: all deps test unit-test integration-test bench run clean
 .DEFAULT_GOAL := all
 
 all: $(FCGI_BIN) $(SIM_BIN) $(UNIT_BIN) $(IT_BIN)
@@ -58,6 +60,10 @@ $(FCGI_BIN): $(FCGI_OBJS) $(LIB_A)
 
 $(SIM_BIN): $(SIM_OBJS) $(LIB_A)
 	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lz $(LDLIBS)
+
+# Each benchmark is one file linked with the integration tests' stack helpers.
+$(BUILD)/bench_%: $(BUILD)/tests/bench/%.o $(BUILD)/tests/integration/stack.o $(LIB_A)
+	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 $(UNIT_BIN): $(UNIT_OBJS) $(LIB_A)
 	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lboost_unit_test_framework $(LDLIBS)
@@ -87,6 +93,11 @@ unit-test: $(UNIT_BIN)
 integration-test: $(FCGI_BIN) $(SIM_BIN) $(IT_BIN)
 	@tests/run_suites $(IT_BIN)
 
+# Speed and cost targets of SPEC section 10, measured on this machine.
+bench: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(FCGI_BIN) $(SIM_BIN) $(BENCH_BINS)
+	@for b in $(BENCH_BINS); do JOBPULSE_ROOT=$(CURDIR) JOBPULSE_BIN_DIR=$(abspath $(BUILD)) $$b || exit 1; done
+
 run: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(FCGI_BIN) $(SIM_BIN)
 	@nginx/jobpulse-run
@@ -94,4 +105,5 @@ run: deps
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IT_OBJS:.o=.d) $(FCGI_OBJS:.o=.d) $(SIM_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IT_OBJS:.o=.d) $(FCGI_OBJS:.o=.d) $(SIM_OBJS:.o=.d) \
+  $(BENCH_SRCS:%.cc=$(BUILD)/%.d)

@@ -54,6 +54,10 @@ struct Job {
   // The last provider status we could not map, so it is logged once per job.
   std::optional<std::string> unknown_provider_status;
 
+  // The poller's backoff after failed fetches (reset by a successful one).
+  int poll_failures = 0;
+  std::optional<int64_t> next_poll_at;
+
   int64_t version = 0;  // bumped by every write; compare-and-set key
   int64_t updated_at = 0;
 

@@ -33,6 +33,8 @@ bool VisibleFieldsDiffer(const Job& a, const Job& b) {
   x.progress_wanted_at = b.progress_wanted_at;
   x.last_progress_event_at = b.last_progress_event_at;
   x.unknown_provider_status = b.unknown_provider_status;
+  x.poll_failures = b.poll_failures;
+  x.next_poll_at = b.next_poll_at;
   x.version = b.version;
   x.updated_at = b.updated_at;
   return !(x == b);
@@ -121,6 +123,10 @@ MergeResult MergeObservation(const std::optional<Job>& current, const Observatio
     job.progress = DeriveRunningProgress(job.logs_tail);
   }
   if (obs.logs || obs.fetched) job.logs_fetched_at = now;
+  if (obs.fetched) {
+    job.poll_failures = 0;
+    job.next_poll_at.reset();
+  }
   const bool running = job.status == JobStatus::kRunning;
   const Progress before = current ? current->progress : Progress{};
   if (running && (job.progress.stage != before.stage || job.progress.progress != before.progress)) {

@@ -1,6 +1,6 @@
 // The store's schema, migrations and locking.
 //
-// Schema (PRAGMA user_version = 2), all STRICT tables:
+// Schema (PRAGMA user_version = 3), all STRICT tables:
 //   jobs           one row per job. Timestamps are INTEGER microseconds since the
 //                  epoch (they sort and subtract cheaply; the API renders RFC 3339).
 //                  metadata is a JSON object of strings. stage/progress/last_log
@@ -16,6 +16,11 @@
 //   leases         (v2) named, expiring locks held across processes: one
 //                  handler refreshes a stale job while the others answer from
 //                  the cache; one full sync runs at a time.
+//   webhook_inbox  (v3) raw webhook deliveries keyed by webhook-id, stored by
+//                  the handler before it answers 200 and applied by the worker
+//                  in the same transaction as the merge (applied_at), so each is
+//                  applied exactly once. jobs gains poll_failures/next_poll_at
+//                  (v3), the poller's per-job backoff.
 // Migrations run in Open(): read user_version, and if it is behind, take the
 // write lock (BEGIN IMMEDIATE), read it again (another process may have just
 // migrated), apply the missing steps and set user_version, in one transaction.
@@ -99,6 +104,24 @@ CREATE TABLE leases (
   expires_at INTEGER NOT NULL
 ) STRICT;
 )sql",
+    // 3: the webhook inbox (a delivery acknowledged with 200 is stored before
+    // the answer, applied later by the worker) and the poller's per-job backoff.
+    R"sql(
+CREATE TABLE webhook_inbox (
+  webhook_id TEXT PRIMARY KEY,
+  provider TEXT NOT NULL,
+  body TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  applied_at INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT,
+  rejected_at INTEGER
+) STRICT;
+CREATE INDEX webhook_inbox_pending ON webhook_inbox(received_at)
+  WHERE applied_at IS NULL AND rejected_at IS NULL;
+ALTER TABLE jobs ADD COLUMN poll_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN next_poll_at INTEGER;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion);
 
@@ -106,7 +129,8 @@ constexpr const char* kJobColumns =
     "job_id, job_type, provider, external_id, status, config_name, created_at, started_at, "
     "completed_at, cost_usd, hardware_type, error_message, output_url, user_id, metadata, "
     "stage, progress, last_log, logs_tail, logs_fetched_at, progress_wanted_at, "
-    "last_progress_event_at, unknown_provider_status, version, updated_at";
+    "last_progress_event_at, unknown_provider_status, version, updated_at, poll_failures, "
+    "next_poll_at";
 
 std::string MetadataToJson(const std::map<std::string, std::string>& metadata) {
   JsonWriter w;
@@ -401,6 +425,8 @@ Result<std::optional<Job>> Store::QueryOneJob(Statement* stmt) {
   job.unknown_provider_status = stmt->OptText(c++);
   job.version = stmt->Int(c++);
   job.updated_at = stmt->Int(c++);
+  job.poll_failures = static_cast<int>(stmt->Int(c++));
+  job.next_poll_at = stmt->OptInt(c++);
   return std::optional<Job>(std::move(job));
 }
 
@@ -536,7 +562,35 @@ Result<ApplyOutcome> Store::Apply(const Observation& obs, const PriceTable& pric
   Transaction txn(this);
   Status s = txn.Begin(/*immediate=*/true);
   if (!s.ok()) return s;
+  auto outcome = ApplyInTransaction(obs, prices, now, create_if_missing);
+  if (!outcome.ok()) return outcome;
+  if (s = txn.Commit(); !s.ok()) return s;
+  return outcome;
+}
 
+Result<ApplyOutcome> Store::ApplyDelivery(std::string_view webhook_id, const Observation& obs,
+                                          const PriceTable& prices, int64_t now) {
+  Transaction txn(this);
+  Status s = txn.Begin(/*immediate=*/true);
+  if (!s.ok()) return s;
+  auto outcome = ApplyInTransaction(obs, prices, now, /*create_if_missing=*/true);
+  if (!outcome.ok()) return outcome;
+  // Marked in the same transaction as the merge: a crash applies it fully or not at all.
+  Statement* stmt = Prepare(
+      "UPDATE webhook_inbox SET applied_at = ?2, last_error = NULL WHERE webhook_id = ?1", &s);
+  if (!stmt) return s;
+  stmt->Bind(1, webhook_id);
+  stmt->Bind(2, now);
+  const int rc = stmt->Step();
+  stmt->Reset();
+  if (rc != SQLITE_DONE) return Error(rc, "mark delivery applied");
+  if (s = txn.Commit(); !s.ok()) return s;
+  return outcome;
+}
+
+Result<ApplyOutcome> Store::ApplyInTransaction(const Observation& obs, const PriceTable& prices,
+                                               int64_t now, bool create_if_missing) {
+  Status s;
   std::optional<Job> current;
   if (obs.job_id) {
     auto found = GetJob(*obs.job_id);
@@ -574,7 +628,7 @@ Result<ApplyOutcome> Store::Apply(const Observation& obs, const PriceTable& pric
   if (merged.created) {
     stmt = Prepare(std::string("INSERT INTO jobs (") + kJobColumns +
                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                       "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+                       "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
                    &s);
   } else {
     // Compare-and-set: the row must still be the one MergeObservation saw.
@@ -585,7 +639,8 @@ Result<ApplyOutcome> Store::Apply(const Observation& obs, const PriceTable& pric
         "user_id = ?14, metadata = ?15, stage = ?16, progress = ?17, last_log = ?18, "
         "logs_tail = ?19, logs_fetched_at = ?20, progress_wanted_at = ?21, "
         "last_progress_event_at = ?22, unknown_provider_status = ?23, version = ?24, "
-        "updated_at = ?25 WHERE job_id = ?1 AND version = ?26",
+        "updated_at = ?25, poll_failures = ?26, next_poll_at = ?27 WHERE job_id = ?1 AND "
+        "version = ?28",
         &s);
   }
   if (!stmt) return s;
@@ -615,6 +670,8 @@ Result<ApplyOutcome> Store::Apply(const Observation& obs, const PriceTable& pric
   stmt->Bind(c++, job.unknown_provider_status);
   stmt->Bind(c++, job.version);
   stmt->Bind(c++, job.updated_at);
+  stmt->Bind(c++, job.poll_failures);
+  stmt->Bind(c++, job.next_poll_at);
   if (!merged.created) stmt->Bind(c++, expected_version);
   const int rc = stmt->Step();
   stmt->Reset();
@@ -638,7 +695,6 @@ Result<ApplyOutcome> Store::Apply(const Observation& obs, const PriceTable& pric
     auto id = InsertEvent(job.job_id, "job_progress", ProgressEventJson(job, now), now);
     if (!id.ok()) return id.status();
   }
-  if (s = txn.Commit(); !s.ok()) return s;
   outcome.job = std::move(job);
   return outcome;
 }
@@ -784,6 +840,114 @@ Status Store::ReleaseLease(std::string_view name, std::string_view owner) {
   const int rc = stmt->Step();
   stmt->Reset();
   return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "release lease");
+}
+
+Result<bool> Store::InsertDelivery(std::string_view webhook_id, std::string_view provider,
+                                   std::string_view body, int64_t now) {
+  Status s;
+  Statement* stmt = Prepare(
+      "INSERT INTO webhook_inbox (webhook_id, provider, body, received_at) VALUES (?1, ?2, ?3, ?4) "
+      "ON CONFLICT(webhook_id) DO NOTHING",
+      &s);
+  if (!stmt) return s;
+  stmt->Bind(1, webhook_id);
+  stmt->Bind(2, provider);
+  stmt->Bind(3, body);
+  stmt->Bind(4, now);
+  const int rc = stmt->Step();
+  stmt->Reset();
+  if (rc != SQLITE_DONE) return Error(rc, "store webhook delivery");
+  return sqlite3_changes(db_.get()) == 1;
+}
+
+Result<std::vector<Store::Delivery>> Store::PendingDeliveries(int limit) {
+  Status s;
+  Statement* stmt = Prepare(
+      "SELECT webhook_id, provider, body, received_at, attempts FROM webhook_inbox "
+      "WHERE applied_at IS NULL AND rejected_at IS NULL ORDER BY received_at, webhook_id LIMIT ?1",
+      &s);
+  if (!stmt) return s;
+  stmt->Bind(1, limit);
+  std::vector<Delivery> out;
+  int rc;
+  while ((rc = stmt->Step()) == SQLITE_ROW) {
+    out.push_back({stmt->Text(0), stmt->Text(1), stmt->Text(2), stmt->Int(3),
+                   static_cast<int>(stmt->Int(4))});
+  }
+  stmt->Reset();
+  if (rc != SQLITE_DONE) return Error(rc, "read webhook inbox");
+  return out;
+}
+
+Status Store::RecordDeliveryFailure(std::string_view webhook_id, std::string_view error,
+                                    int max_attempts, int64_t now) {
+  Status s;
+  Statement* stmt = Prepare(
+      "UPDATE webhook_inbox SET attempts = attempts + 1, last_error = ?2, "
+      "rejected_at = CASE WHEN attempts + 1 >= ?3 THEN ?4 ELSE NULL END WHERE webhook_id = ?1",
+      &s);
+  if (!stmt) return s;
+  stmt->Bind(1, webhook_id);
+  stmt->Bind(2, error);
+  stmt->Bind(3, max_attempts);
+  stmt->Bind(4, now);
+  const int rc = stmt->Step();
+  stmt->Reset();
+  return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "record delivery failure");
+}
+
+Result<Store::InboxCounts> Store::CountDeliveries() {
+  Status s;
+  Statement* stmt = Prepare(
+      "SELECT count(*) FILTER (WHERE applied_at IS NULL AND rejected_at IS NULL), "
+      "count(applied_at), count(rejected_at) FROM webhook_inbox",
+      &s);
+  if (!stmt) return s;
+  const int rc = stmt->Step();
+  InboxCounts counts;
+  if (rc == SQLITE_ROW) counts = {stmt->Int(0), stmt->Int(1), stmt->Int(2)};
+  stmt->Reset();
+  if (rc != SQLITE_ROW) return Error(rc, "count webhook inbox");
+  return counts;
+}
+
+Status Store::RecordPollFailure(std::string_view job_id, int failures, int64_t next_poll_at) {
+  Status s;
+  Statement* stmt =
+      Prepare("UPDATE jobs SET poll_failures = ?2, next_poll_at = ?3 WHERE job_id = ?1", &s);
+  if (!stmt) return s;
+  stmt->Bind(1, job_id);
+  stmt->Bind(2, failures);
+  stmt->Bind(3, next_poll_at);
+  const int rc = stmt->Step();
+  stmt->Reset();
+  return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "record poll failure");
+}
+
+Result<int64_t> Store::OldestEventId() {
+  Status s;
+  Statement* stmt = Prepare("SELECT coalesce(min(id), 0) FROM events", &s);
+  if (!stmt) return s;
+  const int rc = stmt->Step();
+  const int64_t id = rc == SQLITE_ROW ? stmt->Int(0) : 0;
+  stmt->Reset();
+  if (rc != SQLITE_ROW) return Error(rc, "oldest event");
+  return id;
+}
+
+Result<int64_t> Store::PruneEvents(int64_t max_events, int64_t older_than) {
+  Status s;
+  Statement* stmt = Prepare(
+      "DELETE FROM events WHERE created_at < ?2 OR id <= (SELECT coalesce(max(id), 0) FROM events) "
+      "- ?1",
+      &s);
+  if (!stmt) return s;
+  stmt->Bind(1, max_events);
+  stmt->Bind(2, older_than);
+  const int rc = stmt->Step();
+  stmt->Reset();
+  if (rc != SQLITE_DONE) return Error(rc, "prune events");
+  return static_cast<int64_t>(sqlite3_changes(db_.get()));
 }
 
 Status Store::PutServiceState(std::string_view name, std::string_view value, int64_t now) {

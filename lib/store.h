@@ -84,7 +84,7 @@ struct Metrics {
 class Store {
  public:
   // The schema version Open() migrates to (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 2;
+  static constexpr int kSchemaVersion = 3;
 
   // Opens (creating the file and its parent directory if needed) and migrates.
   // Errors: kUnavailable "database_unavailable" when the file cannot be opened
@@ -112,6 +112,11 @@ class Store {
   // `create_if_missing` is false; database errors as above.
   Result<ApplyOutcome> Apply(const Observation& obs, const PriceTable& prices, int64_t now,
                              bool create_if_missing = true);
+
+  // Applies a webhook delivery's observation and marks the inbox row applied,
+  // in one transaction. Errors as Apply.
+  Result<ApplyOutcome> ApplyDelivery(std::string_view webhook_id, const Observation& obs,
+                                     const PriceTable& prices, int64_t now);
 
   // Deletes a terminal job. Errors: kNotFound "job_not_found";
   // kConflict "invalid_job_state" when the job is still active.
@@ -141,6 +146,39 @@ class Store {
   // Frees `name` if `owner` holds it; a lease held by someone else is left alone.
   Status ReleaseLease(std::string_view name, std::string_view owner);
 
+  // The webhook inbox (SPEC §7). InsertDelivery returns false when the
+  // webhook_id is already stored (a duplicate delivery), true when inserted.
+  struct Delivery {
+    std::string webhook_id;
+    std::string provider;
+    std::string body;
+    int64_t received_at = 0;
+    int attempts = 0;
+  };
+  Result<bool> InsertDelivery(std::string_view webhook_id, std::string_view provider,
+                              std::string_view body, int64_t now);
+  // Deliveries neither applied nor rejected, oldest first.
+  Result<std::vector<Delivery>> PendingDeliveries(int limit);
+  // Counts a failed attempt; after `max_attempts` the delivery is rejected
+  // (kept with its error for inspection, never applied).
+  Status RecordDeliveryFailure(std::string_view webhook_id, std::string_view error,
+                               int max_attempts, int64_t now);
+  struct InboxCounts {
+    int64_t pending = 0;
+    int64_t applied = 0;
+    int64_t rejected = 0;
+  };
+  Result<InboxCounts> CountDeliveries();
+
+  // The poller's backoff for a job after a failed fetch.
+  Status RecordPollFailure(std::string_view job_id, int failures, int64_t next_poll_at);
+
+  // The smallest retained event id (0 when the log is empty).
+  Result<int64_t> OldestEventId();
+  // Keeps at most `max_events` newest events and none older than `older_than`;
+  // returns how many were deleted.
+  Result<int64_t> PruneEvents(int64_t max_events, int64_t older_than);
+
   // Small named values shared between processes (the worker heartbeat, ...).
   Status PutServiceState(std::string_view name, std::string_view value, int64_t now);
   struct ServiceState {
@@ -162,6 +200,8 @@ class Store {
   Statement* Prepare(const std::string& sql, Status* status);
   Status Error(int rc, const char* what) const;
   Result<std::optional<Job>> QueryOneJob(Statement* stmt);
+  Result<ApplyOutcome> ApplyInTransaction(const Observation& obs, const PriceTable& prices,
+                                          int64_t now, bool create_if_missing);
   Result<int64_t> InsertEvent(std::string_view job_id, std::string_view type, std::string_view data,
                               int64_t now);
 
