@@ -10,6 +10,7 @@
 
 #include "lib/heartbeat.h"
 #include "lib/json_writer.h"
+#include "lib/poller.h"
 #include "lib/provider_sync.h"
 #include "lib/timestamp.h"
 
@@ -136,6 +137,9 @@ HttpResponse Api::Route(const HttpRequest& request) {
   }
   if (seg.size() == 3 && seg[2] == "metrics") {
     return IsRead(request.method) ? Metrics(request) : MethodNotAllowed(request, "GET, HEAD");
+  }
+  if (seg.size() == 4 && seg[2] == "polling" && seg[3] == "status") {
+    return IsRead(request.method) ? PollingStatus() : MethodNotAllowed(request, "GET, HEAD");
   }
   if (seg.size() == 3 && seg[2] == "health") {
     return IsRead(request.method) ? Health() : MethodNotAllowed(request, "GET, HEAD");
@@ -432,6 +436,56 @@ HttpResponse Api::Metrics(const HttpRequest& request) {
 // Components: the database (down -> 503), the worker (absent is fine: handlers
 // work without it, SPEC §5; a heartbeat that went stale -> 503) and the
 // provider (configured or not; its circuit state is kept by the worker).
+// What the worker last reported (it writes "poller_status" every cycle), over
+// what this configuration implies when no worker has reported yet.
+HttpResponse Api::PollingStatus() {
+  const PollingDecision decision = DecidePolling(config_);
+  std::optional<std::string> reported;
+  auto store = store_();
+  if (store.ok()) {
+    auto state = (*store)->GetServiceState("poller_status");
+    if (state.ok() && *state) reported = (*state)->value;
+  }
+  rapidjson::Document doc;
+  if (reported) doc.Parse(reported->c_str());
+  const bool have = reported && !doc.HasParseError() && doc.IsObject();
+  const auto field = [&](const char* key) -> const rapidjson::Value* {
+    if (!have) return nullptr;
+    const auto it = doc.FindMember(key);
+    return it == doc.MemberEnd() ? nullptr : &it->value;
+  };
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("enabled").Bool(decision.enabled);
+  w.Key("source").String(decision.source);
+  w.Key("interval_seconds").Int(decision.interval_seconds);
+  w.Key("interval_source").String(decision.interval_source);
+  w.Key("webhook_configured").Bool(decision.webhook_configured);
+  const rapidjson::Value* at = field("last_cycle_at");
+  w.Key("last_cycle_at");
+  if (at && at->IsString()) {
+    w.String(std::string_view(at->GetString(), at->GetStringLength()));
+  } else {
+    w.Null();
+  }
+  const rapidjson::Value* jobs = field("last_cycle_jobs");
+  w.Key("last_cycle_jobs");
+  if (jobs && jobs->IsInt64()) {
+    w.Int(jobs->GetInt64());
+  } else {
+    w.Null();
+  }
+  const rapidjson::Value* error = field("last_error");
+  w.Key("last_error");
+  if (error && error->IsString()) {
+    w.String(std::string_view(error->GetString(), error->GetStringLength()));
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  return JsonResponse(w.str());
+}
+
 HttpResponse Api::Health() {
   const int64_t now = clock_();
   bool down = false;

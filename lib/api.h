@@ -56,6 +56,7 @@ class Api {
   HttpResponse Logs(const HttpRequest& request, const std::string& job_id);
   HttpResponse Metrics(const HttpRequest& request);
   HttpResponse Health();
+  HttpResponse PollingStatus();
   // Loads a job or produces the 404; `response` is set on failure.
   Result<Job> LoadJob(const std::string& job_id);
   // The provider a job or request names; nullptr when unknown.
