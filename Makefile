@@ -32,12 +32,14 @@ UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/%.o)
 IT_SRCS := $(wildcard tests/integration/*.cc)
 IT_OBJS := $(IT_SRCS:%.cc=$(BUILD)/%.o)
 FCGI_OBJS := $(BUILD)/fcgi/main.o
+WORKER_OBJS := $(BUILD)/worker/main.o
 BENCH_SRCS := $(wildcard tests/bench/*.cc)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.cc=$(BUILD)/bench_%)
 SIM_SRCS := $(wildcard tests/replicate_sim/*.cc)
 SIM_OBJS := $(SIM_SRCS:%.cc=$(BUILD)/%.o)
 
 FCGI_BIN := $(BUILD)/jobpulse-fcgi
+WORKER_BIN := $(BUILD)/jobpulse-worker
 UNIT_BIN := $(BUILD)/unit_tests
 IT_BIN := $(BUILD)/integration_tests
 SIM_BIN := $(BUILD)/replicate-sim
@@ -45,7 +47,7 @@ SIM_BIN := $(BUILD)/replicate-sim
 .PHONY: all deps test unit-test integration-test bench run clean
 .DEFAULT_GOAL := all
 
-all: $(FCGI_BIN) $(SIM_BIN) $(UNIT_BIN) $(IT_BIN)
+all: $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(UNIT_BIN) $(IT_BIN)
 
 $(BUILD)/%.o: %.cc
 	@mkdir -p $(dir $@)
@@ -57,6 +59,9 @@ $(LIB_A): $(LIB_OBJS)
 
 $(FCGI_BIN): $(FCGI_OBJS) $(LIB_A)
 	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lfcgi $(LDLIBS)
+
+$(WORKER_BIN): $(WORKER_OBJS) $(LIB_A)
+	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 $(SIM_BIN): $(SIM_OBJS) $(LIB_A)
 	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lz $(LDLIBS)
@@ -90,20 +95,20 @@ test: deps
 unit-test: $(UNIT_BIN)
 	@tests/run_suites $(UNIT_BIN)
 
-integration-test: $(FCGI_BIN) $(SIM_BIN) $(IT_BIN)
+integration-test: $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(IT_BIN)
 	@tests/run_suites $(IT_BIN)
 
 # Speed and cost targets of SPEC section 10, measured on this machine.
 bench: deps
-	@$(MAKE) --no-print-directory -j$(JOBS) $(FCGI_BIN) $(SIM_BIN) $(BENCH_BINS)
+	@$(MAKE) --no-print-directory -j$(JOBS) $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do JOBPULSE_ROOT=$(CURDIR) JOBPULSE_BIN_DIR=$(abspath $(BUILD)) $$b || exit 1; done
 
 run: deps
-	@$(MAKE) --no-print-directory -j$(JOBS) $(FCGI_BIN) $(SIM_BIN)
+	@$(MAKE) --no-print-directory -j$(JOBS) $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN)
 	@nginx/jobpulse-run
 
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IT_OBJS:.o=.d) $(FCGI_OBJS:.o=.d) $(SIM_OBJS:.o=.d) \
+-include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IT_OBJS:.o=.d) $(FCGI_OBJS:.o=.d) $(WORKER_OBJS:.o=.d) $(SIM_OBJS:.o=.d) \
   $(BENCH_SRCS:%.cc=$(BUILD)/%.d)

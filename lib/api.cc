@@ -1,6 +1,8 @@
 #include "lib/api.h"
 
 #include <rapidjson/document.h>
+#include <rapidjson/memorystream.h>
+#include <rapidjson/reader.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -10,15 +12,22 @@
 
 #include "lib/heartbeat.h"
 #include "lib/json_writer.h"
+#include "lib/log.h"
+#include "lib/notify.h"
 #include "lib/poller.h"
 #include "lib/provider_sync.h"
 #include "lib/timestamp.h"
+#include "lib/webhook_signature.h"
 
 namespace jobpulse {
 namespace {
 
+constexpr int64_t kSecond = 1000000;
 constexpr int64_t kMaxOffset = 1000000000000;
 constexpr long kLogRefreshTimeoutMs = 10000;
+// How long a webhook secret fetched from the provider is trusted (SPEC §2, as
+// SimpleTuner does): a rotated secret is picked up within this time.
+constexpr int64_t kWebhookSecretTtl = 300 * kSecond;
 
 Status InvalidParameter(const std::string& name, const std::string& value,
                         const std::string& expected) {
@@ -47,6 +56,40 @@ HttpResponse WithETag(const HttpRequest& request, HttpResponse response) {
 }
 
 bool IsRead(const std::string& method) { return method == "GET" || method == "HEAD"; }
+
+// True when `body` is one JSON object and nothing else. A SAX pass that builds
+// nothing, since a run's full logs can make a delivery megabytes long.
+bool IsJsonObject(std::string_view body) {
+  size_t first = 0;
+  while (first < body.size() && (body[first] == ' ' || body[first] == '\t' || body[first] == '\n' ||
+                                 body[first] == '\r')) {
+    ++first;
+  }
+  if (first == body.size() || body[first] != '{') return false;
+  rapidjson::MemoryStream stream(body.data(), body.size());
+  rapidjson::BaseReaderHandler<> ignore;
+  rapidjson::Reader reader;
+  return !reader.Parse<rapidjson::kParseValidateEncodingFlag>(stream, ignore).IsError();
+}
+
+// The stable name of a failed check, for the 401 envelope's details.
+const char* WebhookCheckName(WebhookCheck check) {
+  switch (check) {
+    case WebhookCheck::kOk:
+      return "ok";
+    case WebhookCheck::kMissingHeaders:
+      return "missing_headers";
+    case WebhookCheck::kBadSecret:
+      return "bad_secret";
+    case WebhookCheck::kBadTimestamp:
+      return "bad_timestamp";
+    case WebhookCheck::kStaleTimestamp:
+      return "stale_timestamp";
+    case WebhookCheck::kBadSignature:
+      return "bad_signature";
+  }
+  return "unknown";
+}
 
 std::string JobsPageJson(const JobPage& page, const JobFilter& filter, const PriceTable& prices,
                          int64_t now) {
@@ -98,6 +141,9 @@ HttpResponse Api::Route(const HttpRequest& request) {
     return ErrorResponse(Status::Error(Status::Code::kNotFound, "not_found",
                                        "no such endpoint: " + request.method + " " + request.path));
   };
+  if (seg.size() == 3 && seg[0] == "api" && seg[1] == "webhooks" && seg[2] == "replicate") {
+    return request.method == "POST" ? ReplicateWebhook(request) : MethodNotAllowed(request, "POST");
+  }
   if (seg.size() < 3 || seg[0] != "api" || seg[1] != "cloud") return not_found();
 
   if (seg[2] == "jobs") {
@@ -145,6 +191,95 @@ HttpResponse Api::Route(const HttpRequest& request) {
     return IsRead(request.method) ? Health() : MethodNotAllowed(request, "GET, HEAD");
   }
   return not_found();
+}
+
+// SPEC §7. Authenticate first, so unauthenticated junk gets 401 whatever it
+// contains; then store the raw body for the worker and answer at once. The only
+// provider call is the occasional secret fetch (see WebhookSecret).
+HttpResponse Api::ReplicateWebhook(const HttpRequest& request) {
+  Provider* provider = FindProvider("replicate");
+  auto store = store_();
+  if (!store.ok()) return ErrorResponse(store.status());
+  const int64_t now = clock_();
+  const std::string* id_header = request.Header("webhook-id");
+  const std::string_view webhook_id = id_header ? std::string_view(*id_header) : "";
+  if (config_.replicate.webhook_require_signature.value) {
+    auto secret = WebhookSecret(**store, *provider);
+    if (!secret.ok()) return ErrorResponse(secret.status());
+    const std::string* timestamp = request.Header("webhook-timestamp");
+    const std::string* signature = request.Header("webhook-signature");
+    const WebhookCheck check = VerifyWebhook(
+        *secret, webhook_id, timestamp ? *timestamp : "", signature ? *signature : "", request.body,
+        now / kSecond, config_.replicate.webhook_timestamp_tolerance_seconds.value);
+    if (check == WebhookCheck::kBadSecret) {
+      // Our configuration, not the sender, is wrong: 503, like no secret at all.
+      LogError(
+          "webhook rejected: the Replicate webhook secret does not decode "
+          "(providers.replicate.webhook_secret / REPLICATE_WEBHOOK_SECRET)");
+      return ErrorResponse(
+          Status::Error(Status::Code::kUnavailable, "webhook_secret_unavailable",
+                        "the configured Replicate webhook secret is not a valid whsec_ secret; set "
+                        "providers.replicate.webhook_secret (REPLICATE_WEBHOOK_SECRET)"));
+    }
+    if (check != WebhookCheck::kOk) {
+      return ErrorResponse(Status::Error(
+          Status::Code::kUnauthenticated, "invalid_signature",
+          std::string("webhook signature check failed: ") + WebhookCheckMessage(check),
+          {{"check", WebhookCheckName(check)}}));
+    }
+  } else if (webhook_id.empty()) {
+    return ErrorResponse(
+        Status::Error(Status::Code::kInvalidArgument, "missing_webhook_id",
+                      "the webhook-id header is required to recognise repeated deliveries"));
+  }
+  if (!IsJsonObject(request.body)) {
+    return ErrorResponse(
+        Status::Error(Status::Code::kInvalidArgument, "invalid_json",
+                      "the body must be a JSON object (a Replicate prediction or training)"));
+  }
+  auto inserted = (*store)->InsertDelivery(webhook_id, "replicate", request.body, now);
+  if (!inserted.ok()) return ErrorResponse(inserted.status());
+  // A duplicate was poked for when it was first stored.
+  if (*inserted) PokeWorker(WorkerPokeSocketPath(config_.database_path.value));
+  return JsonResponse(*inserted ? R"({"status":"received"})" : R"({"status":"duplicate"})");
+}
+
+// The cache lives in the database, not in this process, because handlers are
+// many and short-lived: one fetch serves the whole pool for the TTL. A fetched
+// secret that does not decode is not cached, so the next delivery asks again.
+Result<std::string> Api::WebhookSecret(Store& store, Provider& provider) {
+  if (provider.name() == "replicate" && config_.replicate.webhook_secret.value) {
+    return *config_.replicate.webhook_secret.value;
+  }
+  const std::string key = "webhook_secret:" + provider.name();
+  const int64_t now = clock_();
+  auto cached = store.GetServiceState(key);
+  if (cached.ok() && *cached) {
+    const int64_t age = now - (*cached)->updated_at;
+    if (age >= 0 && age < kWebhookSecretTtl) return (*cached)->value;
+  }
+  // A cache that cannot be read is only a slower path: fetch anyway.
+  auto fetched = provider.WebhookSecret();
+  if (!fetched.ok()) {
+    LogWarning("cannot get the " + provider.display_name() +
+               " webhook secret: " + fetched.status().ToString());
+    return Status::Error(Status::Code::kUnavailable, "webhook_secret_unavailable",
+                         "no " + provider.display_name() +
+                             " webhook secret: set providers.replicate.webhook_secret "
+                             "(REPLICATE_WEBHOOK_SECRET), or an API token to fetch it; fetching "
+                             "failed: " +
+                             fetched.status().message());
+  }
+  if (!DecodeWebhookSecret(*fetched)) {
+    LogWarning(provider.display_name() + " returned a webhook secret that is not whsec_ base64");
+    return Status::Error(
+        Status::Code::kUnavailable, "webhook_secret_unavailable",
+        provider.display_name() + " returned a webhook secret that is not a valid whsec_ secret");
+  }
+  if (Status s = store.PutServiceState(key, *fetched, now); !s.ok()) {
+    LogWarning("cannot cache the " + provider.display_name() + " webhook secret: " + s.ToString());
+  }
+  return fetched;
 }
 
 Provider* Api::FindProvider(const std::string& name) {

@@ -57,6 +57,11 @@ class Api {
   HttpResponse Metrics(const HttpRequest& request);
   HttpResponse Health();
   HttpResponse PollingStatus();
+  HttpResponse ReplicateWebhook(const HttpRequest& request);
+  // The secret that verifies `provider`'s webhooks: the configured one, else
+  // the provider's, cached in the store for 300 s.
+  // Errors: kUnavailable "webhook_secret_unavailable".
+  Result<std::string> WebhookSecret(Store& store, Provider& provider);
   // Loads a job or produces the 404; `response` is set on failure.
   Result<Job> LoadJob(const std::string& job_id);
   // The provider a job or request names; nullptr when unknown.

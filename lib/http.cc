@@ -39,6 +39,8 @@ int HttpStatusFor(Status::Code code) {
       return 200;
     case Status::Code::kInvalidArgument:
       return 400;
+    case Status::Code::kUnauthenticated:
+      return 401;
     case Status::Code::kNotFound:
       return 404;
     case Status::Code::kMethodNotAllowed:
@@ -61,6 +63,13 @@ int HttpStatusFor(Status::Code code) {
 }
 
 }  // namespace
+
+const std::string* HttpRequest::Header(std::string_view lower_name) const {
+  for (const auto& [key, value] : headers) {
+    if (EqualsIgnoreCase(key, lower_name)) return &value;
+  }
+  return nullptr;
+}
 
 const std::string* HttpResponse::Header(std::string_view name) const {
   for (const auto& [key, value] : headers) {

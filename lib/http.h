@@ -22,6 +22,13 @@ struct HttpRequest {
   std::string query;   // raw, without the '?'
   std::string if_none_match;
   std::string body;
+  // Request headers as (name, value), names lower-case with '-' ("webhook-id"),
+  // as the front end found them (FastCGI/CGI HTTP_* params, CONTENT_TYPE).
+  std::vector<std::pair<std::string, std::string>> headers;
+
+  // The first value of the header `lower_name` (compared case-insensitively),
+  // or nullptr.
+  const std::string* Header(std::string_view lower_name) const;
 };
 
 struct HttpResponse {

@@ -51,6 +51,9 @@ struct Job {
   std::optional<int64_t> logs_fetched_at;
   std::optional<int64_t> progress_wanted_at;
   std::optional<int64_t> last_progress_event_at;
+  // The stage and progress the last job_progress event announced.
+  std::optional<std::string> announced_stage;
+  std::optional<double> announced_progress;
   // The last provider status we could not map, so it is logged once per job.
   std::optional<std::string> unknown_provider_status;
 

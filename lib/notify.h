@@ -11,6 +11,15 @@
 
 namespace jobpulse {
 
+// Where the worker listens for pokes: "worker.poke" next to the database file
+// (`database.path`), e.g. "var/jobpulse.db" -> "var/worker.poke". The handler
+// and the worker derive it from the same setting, so nothing else has to be
+// configured, and the socket lives where both already need write access. A
+// path without a directory gives "worker.poke" (relative to the working
+// directory, like the database itself). Unix socket paths are limited to 107
+// bytes; past that Open fails and pokes are dropped (the worker still polls).
+std::string WorkerPokeSocketPath(const std::string& database_path);
+
 // Sends one byte to `socket_path` without blocking; a missing or busy worker
 // (ENOENT, ECONNREFUSED, EAGAIN) is ignored. Never fails.
 void PokeWorker(const std::string& socket_path);
@@ -34,6 +43,10 @@ class PokeListener {
  private:
   int fd_ = -1;
   std::string path_;
+  // The bound file's identity: the destructor unlinks `path_` only while it is
+  // still our socket, not one a newer listener has put in its place.
+  unsigned long long dev_ = 0;
+  unsigned long long ino_ = 0;
 };
 
 }  // namespace jobpulse

@@ -58,6 +58,13 @@ class Provider {
   virtual Result<Observation> Cancel(const std::string& external_id) = 0;
   // Who the credential belongs to; the cheapest proof that it works.
   virtual Result<ProviderAccount> Account() = 0;
+  // The secret that signs this provider's webhooks ("whsec_..."), fetched from
+  // the provider; a secret, never log it. Providers without signed webhooks
+  // keep this default: kUnavailable "webhooks_unsupported".
+  virtual Result<std::string> WebhookSecret() {
+    return Status::Error(Status::Code::kUnavailable, "webhooks_unsupported",
+                         display_name() + " does not sign webhooks");
+  }
 };
 
 // The provider called `name` built from the configuration, or nullptr when

@@ -12,6 +12,7 @@
 #include "lib/heartbeat.h"
 #include "lib/json_writer.h"
 #include "lib/log.h"
+#include "lib/notify.h"
 #include "lib/timestamp.h"
 
 namespace jobpulse {
@@ -264,6 +265,7 @@ Job RefreshIfStale(Store& store, Provider* provider, const Job& job, const Confi
     if (Status s = store.RecordProgressDemand(job.job_id, now); !s.ok()) {
       LogWarning("could not record progress demand: " + s.ToString());
     }
+    PokeWorker(WorkerPokeSocketPath(store.path()));
     return job;
   }
   const std::string lease = "refresh:" + job.job_id;

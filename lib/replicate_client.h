@@ -55,12 +55,12 @@ class ReplicateClient : public Provider {
                                            int max_parallel, long budget_ms) override;
   Result<Observation> Cancel(const std::string& external_id) override;
   Result<ProviderAccount> Account() override;
+  // GET /webhooks/default/secret.
+  Result<std::string> WebhookSecret() override;
 
   // Replicate-specific calls.
   Result<Observation> GetTraining(const std::string& id, long timeout_ms);
   Result<std::vector<Observation>> ListTrainings(int max_runs);
-  // The signing secret for webhooks ("whsec_..."); a secret, never log it.
-  Result<std::string> WebhookSecret();
 
  private:
   OutboundRequest Request(const std::string& method, const std::string& path_or_url) const;

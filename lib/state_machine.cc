@@ -32,6 +32,8 @@ bool VisibleFieldsDiffer(const Job& a, const Job& b) {
   x.logs_fetched_at = b.logs_fetched_at;
   x.progress_wanted_at = b.progress_wanted_at;
   x.last_progress_event_at = b.last_progress_event_at;
+  x.announced_stage = b.announced_stage;
+  x.announced_progress = b.announced_progress;
   x.unknown_provider_status = b.unknown_provider_status;
   x.poll_failures = b.poll_failures;
   x.next_poll_at = b.next_poll_at;
@@ -131,11 +133,19 @@ MergeResult MergeObservation(const std::optional<Job>& current, const Observatio
   const Progress before = current ? current->progress : Progress{};
   if (running && (job.progress.stage != before.stage || job.progress.progress != before.progress)) {
     r.progress_changed = true;
-    if (!job.last_progress_event_at ||
-        now - *job.last_progress_event_at >= kProgressEventMinGapMicros) {
-      r.emit_progress_event = true;
-      job.last_progress_event_at = now;
-    }
+  }
+  // Compared with what the last event said, not with the previous row: a
+  // change held back by the one-per-second limit goes out with the next
+  // observation instead of being lost.
+  const bool unannounced = job.progress.stage != job.announced_stage ||
+                           job.progress.progress != job.announced_progress;
+  if (running && unannounced &&
+      (!job.last_progress_event_at ||
+       now - *job.last_progress_event_at >= kProgressEventMinGapMicros)) {
+    r.emit_progress_event = true;
+    job.last_progress_event_at = now;
+    job.announced_stage = job.progress.stage;
+    job.announced_progress = job.progress.progress;
   }
 
   r.changed = !current || VisibleFieldsDiffer(*current, job);

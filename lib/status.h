@@ -1,7 +1,7 @@
 // Status and Result<T>: how errors cross module boundaries in jobpulse.
 //
 // A Status is either ok or carries a Code (the class of failure, which the
-// HTTP layer maps to a status code in exactly one place, lib/http_error.h), a
+// HTTP layer maps to a status code in exactly one place, lib/http.cc ErrorResponse), a
 // stable machine-readable error string for the SPEC §9 envelope ("job_not_found",
 // "invalid_parameter", ...), a human message and optional string details.
 //
@@ -22,6 +22,7 @@ class Status {
   enum class Code {
     kOk = 0,
     kInvalidArgument,   // 400: the caller sent something we reject
+    kUnauthenticated,   // 401: a credential or signature is missing or wrong
     kNotFound,          // 404
     kMethodNotAllowed,  // 405
     kConflict,          // 409: the resource is in the wrong state

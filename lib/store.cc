@@ -121,6 +121,8 @@ CREATE INDEX webhook_inbox_pending ON webhook_inbox(received_at)
   WHERE applied_at IS NULL AND rejected_at IS NULL;
 ALTER TABLE jobs ADD COLUMN poll_failures INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN next_poll_at INTEGER;
+ALTER TABLE jobs ADD COLUMN announced_stage TEXT;
+ALTER TABLE jobs ADD COLUMN announced_progress REAL;
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion);
@@ -130,7 +132,7 @@ constexpr const char* kJobColumns =
     "completed_at, cost_usd, hardware_type, error_message, output_url, user_id, metadata, "
     "stage, progress, last_log, logs_tail, logs_fetched_at, progress_wanted_at, "
     "last_progress_event_at, unknown_provider_status, version, updated_at, poll_failures, "
-    "next_poll_at";
+    "next_poll_at, announced_stage, announced_progress";
 
 std::string MetadataToJson(const std::map<std::string, std::string>& metadata) {
   JsonWriter w;
@@ -427,6 +429,8 @@ Result<std::optional<Job>> Store::QueryOneJob(Statement* stmt) {
   job.updated_at = stmt->Int(c++);
   job.poll_failures = static_cast<int>(stmt->Int(c++));
   job.next_poll_at = stmt->OptInt(c++);
+  job.announced_stage = stmt->OptText(c++);
+  job.announced_progress = stmt->OptReal(c++);
   return std::optional<Job>(std::move(job));
 }
 
@@ -628,7 +632,7 @@ Result<ApplyOutcome> Store::ApplyInTransaction(const Observation& obs, const Pri
   if (merged.created) {
     stmt = Prepare(std::string("INSERT INTO jobs (") + kJobColumns +
                        ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                       "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+                       "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
                    &s);
   } else {
     // Compare-and-set: the row must still be the one MergeObservation saw.
@@ -639,8 +643,8 @@ Result<ApplyOutcome> Store::ApplyInTransaction(const Observation& obs, const Pri
         "user_id = ?14, metadata = ?15, stage = ?16, progress = ?17, last_log = ?18, "
         "logs_tail = ?19, logs_fetched_at = ?20, progress_wanted_at = ?21, "
         "last_progress_event_at = ?22, unknown_provider_status = ?23, version = ?24, "
-        "updated_at = ?25, poll_failures = ?26, next_poll_at = ?27 WHERE job_id = ?1 AND "
-        "version = ?28",
+        "updated_at = ?25, poll_failures = ?26, next_poll_at = ?27, announced_stage = ?28, "
+        "announced_progress = ?29 WHERE job_id = ?1 AND version = ?30",
         &s);
   }
   if (!stmt) return s;
@@ -672,6 +676,8 @@ Result<ApplyOutcome> Store::ApplyInTransaction(const Observation& obs, const Pri
   stmt->Bind(c++, job.updated_at);
   stmt->Bind(c++, job.poll_failures);
   stmt->Bind(c++, job.next_poll_at);
+  stmt->Bind(c++, job.announced_stage);
+  stmt->Bind(c++, job.announced_progress);
   if (!merged.created) stmt->Bind(c++, expected_version);
   const int rc = stmt->Step();
   stmt->Reset();

@@ -141,10 +141,12 @@ Stack::Stack(const StackOptions& options) {
   db_path_ = dir_ + "/jobpulse.db";
   port_ = FreePort();
   const std::string run_dir = dir_ + "/run";
-  if (RunCommand({RepoRoot() + "/nginx/gen-config", "--run-dir", run_dir, "--port",
-                  std::to_string(port_), "--root", RepoRoot(), "--bin-dir", BinDir(), "--pool-size",
-                  std::to_string(options.pool_size)},
-                 dir_ + "/gen-config.log") != 0) {
+  std::vector<std::string> gen = {RepoRoot() + "/nginx/gen-config", "--run-dir", run_dir,
+                                  "--port", std::to_string(port_), "--root", RepoRoot(),
+                                  "--bin-dir", BinDir(), "--pool-size",
+                                  std::to_string(options.pool_size)};
+  if (options.with_worker) gen.push_back("--worker");
+  if (RunCommand(gen, dir_ + "/gen-config.log") != 0) {
     throw std::runtime_error("gen-config failed: " + ReadFile(dir_ + "/gen-config.log"));
   }
   std::string yaml_path;
@@ -182,6 +184,7 @@ Stack::Stack(const StackOptions& options) {
     if (!options.replicate_token.empty()) {
       setenv("REPLICATE_API_TOKEN", options.replicate_token.c_str(), 1);
     }
+    for (const auto& [name, value] : options.extra_env) setenv(name.c_str(), value.c_str(), 1);
     const std::string conf = run_dir + "/supervisord.conf";
     execlp("supervisord", "supervisord", "-n", "-c", conf.c_str(), static_cast<char*>(nullptr));
     _exit(127);
@@ -233,7 +236,8 @@ std::string Stack::Url(const std::string& path_and_query) const {
 
 std::string Stack::Logs() const {
   return "--- supervisord ---\n" + ReadFile(dir_ + "/supervisord.out") + "--- fcgi ---\n" +
-         ReadFile(dir_ + "/run/fcgi.log") + "--- nginx ---\n" + ReadFile(dir_ + "/run/nginx.log");
+         ReadFile(dir_ + "/run/fcgi.log") + "--- nginx ---\n" + ReadFile(dir_ + "/run/nginx.log") +
+         "--- worker ---\n" + ReadFile(dir_ + "/run/worker.log");
 }
 
 }  // namespace jobpulse::testing

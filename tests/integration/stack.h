@@ -24,6 +24,10 @@ struct StackOptions {
   // REPLICATE_BASE_URL / REPLICATE_API_TOKEN for the handlers; empty = unset.
   std::string replicate_base_url;
   std::string replicate_token;
+  // Run the worker under supervisord too (its SSE socket is dir()/run/events.sock).
+  bool with_worker = false;
+  // More environment for every program (e.g. SIMPLETUNER_JOB_POLL_INTERVAL).
+  std::vector<std::pair<std::string, std::string>> extra_env;
 };
 
 // The Replicate simulator (tests/replicate_sim) on a free 127.0.0.1 port,

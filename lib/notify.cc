@@ -1,0 +1,125 @@
+#include "lib/notify.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+
+namespace jobpulse {
+namespace {
+
+// Fills `addr` for `path`; false when the path does not fit sun_path (with its
+// terminating NUL), which the kernel would otherwise reject or truncate.
+bool MakeAddress(const std::string& path, sockaddr_un* addr) {
+  std::memset(addr, 0, sizeof(*addr));
+  addr->sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof(addr->sun_path)) return false;
+  std::memcpy(addr->sun_path, path.data(), path.size());
+  return true;
+}
+
+Status SocketError(const std::string& what, const std::string& path, int err) {
+  return Status::Error(Status::Code::kUnavailable, "poke_socket_unavailable",
+                       what + " " + path + ": " + std::strerror(err), {{"path", path}});
+}
+
+}  // namespace
+
+std::string WorkerPokeSocketPath(const std::string& database_path) {
+  const std::filesystem::path dir = std::filesystem::path(database_path).parent_path();
+  return dir.empty() ? std::string("worker.poke") : (dir / "worker.poke").string();
+}
+
+void PokeWorker(const std::string& socket_path) {
+  sockaddr_un addr;
+  if (!MakeAddress(socket_path, &addr)) return;
+  // A fresh socket per poke: a handler pokes at most once per request, and an
+  // unconnected socket cannot be left pointing at a listener that restarted.
+  const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  const char byte = 1;
+  // Every failure is fine: ENOENT/ECONNREFUSED (no worker), EAGAIN (its queue
+  // is full, so it has pokes to read anyway). The worker also polls the tables.
+  ssize_t sent;
+  do {
+    sent = sendto(fd, &byte, 1, MSG_DONTWAIT | MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+                  sizeof(addr));
+  } while (sent < 0 && errno == EINTR);
+  close(fd);
+}
+
+PokeListener::~PokeListener() {
+  if (fd_ < 0) return;
+  close(fd_);
+  struct stat st;
+  if (lstat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) {
+    unlink(path_.c_str());
+  }
+}
+
+Status PokeListener::Open(const std::string& socket_path) {
+  if (fd_ >= 0) {
+    return Status::Error(Status::Code::kInternal, "poke_socket_open",
+                         "the poke listener is already open at " + path_);
+  }
+  sockaddr_un addr;
+  if (!MakeAddress(socket_path, &addr)) {
+    return Status::Error(Status::Code::kUnavailable, "poke_socket_unavailable",
+                         "poke socket path is empty or longer than " +
+                             std::to_string(sizeof(addr.sun_path) - 1) + " bytes: " + socket_path,
+                         {{"path", socket_path}});
+  }
+  struct stat st;
+  if (lstat(socket_path.c_str(), &st) == 0) {
+    // Only a socket is ours to replace (left by a worker that was killed);
+    // any other file there is someone else's.
+    if (!S_ISSOCK(st.st_mode)) {
+      return Status::Error(Status::Code::kUnavailable, "poke_socket_unavailable",
+                           "poke socket path exists and is not a socket: " + socket_path,
+                           {{"path", socket_path}});
+    }
+    if (unlink(socket_path.c_str()) != 0 && errno != ENOENT) {
+      return SocketError("cannot remove the stale poke socket", socket_path, errno);
+    }
+  }
+  const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return SocketError("cannot create the poke socket for", socket_path, errno);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    const int err = errno;
+    close(fd);
+    return SocketError("cannot bind the poke socket", socket_path, err);
+  }
+  // Only the service's own user may poke (handlers and worker run as one user).
+  if (chmod(socket_path.c_str(), 0600) != 0 || lstat(socket_path.c_str(), &st) != 0) {
+    const int err = errno;
+    close(fd);
+    unlink(socket_path.c_str());
+    return SocketError("cannot set up the poke socket", socket_path, err);
+  }
+  fd_ = fd;
+  path_ = socket_path;
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
+  return Status::Ok();
+}
+
+bool PokeListener::Drain() {
+  if (fd_ < 0) return false;
+  bool any = false;
+  char buf[64];
+  for (;;) {
+    const ssize_t n = recv(fd_, buf, sizeof(buf), MSG_DONTWAIT);
+    if (n >= 0) {
+      any = true;
+      continue;
+    }
+    if (errno == EINTR) continue;
+    return any;  // EAGAIN: nothing left; anything else: nothing readable either
+  }
+}
+
+}  // namespace jobpulse

@@ -1,0 +1,750 @@
+// SSE server: plain Asio on a unix socket with a hand-written HTTP/1.1
+// request-head parser (we only ever need the request line and two headers, so
+// Beast's parser and its per-connection buffers would cost memory for nothing).
+//
+// Everything below Impl's "io thread only" line runs on the one io thread, so
+// none of it needs locks. Memory per idle stream is the socket, one Conn and
+// its small frame queue; event frames are built once per poll and shared by
+// every client through shared_ptr<const std::string>.
+#include "lib/sse_server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <string_view>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+// clang-format off
+// <utility> must come before the Asio headers: with GCC 12, Boost 1.74's Asio
+// uses std::exchange without including it (asio#944).
+#include <utility>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+// clang-format on
+
+#include "lib/json_writer.h"
+#include "lib/log.h"
+#include "lib/store.h"
+
+namespace jobpulse {
+namespace {
+
+namespace asio = boost::asio;
+using Local = asio::local::stream_protocol;
+using Frame = std::shared_ptr<const std::string>;
+using ErrorCode = boost::system::error_code;
+
+constexpr size_t kMaxHeadBytes = 16 * 1024;
+constexpr size_t kHeadReadChunk = 1024;
+constexpr auto kHeadTimeout = std::chrono::seconds(10);
+constexpr int kReplayBatch = 500;
+constexpr int kLiveBatch = 1000;
+// Live batches read per poll before yielding the io thread to other work.
+constexpr int kLiveBatchesPerPoll = 8;
+// Frames handed to one writev; Asio caps an iovec list at 64 anyway.
+constexpr size_t kMaxWriteBuffers = 32;
+// A queue vector grown by a burst is given back once it drains, so an idle
+// client does not keep a burst-sized array.
+constexpr size_t kKeepQueueCapacity = 16;
+const char kHeartbeat[] = ": heartbeat\n\n";
+
+Status Unavailable(std::string message) {
+  return Status::Error(Status::Code::kUnavailable, "sse_unavailable", std::move(message));
+}
+
+// "id: <id>\ndata: <json>\n\n". Stored JSON is compact and has no raw line
+// breaks, but a stray one would end the SSE field early, so each line gets
+// its own data: field (EventSource joins them back with '\n').
+std::string EventFrame(int64_t id, std::string_view data) {
+  std::string frame = "id: " + std::to_string(id) + "\n";
+  frame.reserve(frame.size() + data.size() + 8);
+  size_t start = 0;
+  while (true) {
+    size_t end = data.find_first_of("\r\n", start);
+    frame += "data: ";
+    frame.append(data.substr(start, end == std::string_view::npos ? end : end - start));
+    frame += '\n';
+    if (end == std::string_view::npos) break;
+    if (data[end] == '\r' && end + 1 < data.size() && data[end + 1] == '\n') ++end;
+    start = end + 1;
+  }
+  frame += '\n';
+  return frame;
+}
+
+std::string TypeMessage(std::string_view type, std::optional<int64_t> last_event_id) {
+  JsonWriter json;
+  json.BeginObject().Key("type").String(type);
+  if (last_event_id) json.Key("last_event_id").Int(*last_event_id);
+  json.EndObject();
+  return "data: " + json.str() + "\n\n";
+}
+
+std::string ErrorResponse(std::string_view status_line, std::string_view error,
+                          std::string_view message, std::string_view extra_headers,
+                          std::optional<std::string_view> parameter = std::nullopt) {
+  JsonWriter json;
+  json.BeginObject().Key("error").String(error).Key("message").String(message);
+  if (parameter) json.Key("details").BeginObject().Key("parameter").String(*parameter).EndObject();
+  json.EndObject();
+  const std::string& body = json.str();
+  std::string out = "HTTP/1.1 ";
+  out.append(status_line);
+  out += "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+         "\r\nCache-Control: no-store\r\nConnection: close\r\n";
+  out.append(extra_headers);
+  out += "\r\n";
+  out += body;
+  return out;
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+std::optional<int64_t> ParseEventId(std::string_view s) {
+  int64_t value = 0;
+  if (s.empty()) return std::nullopt;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), value);
+  if (ec != std::errc() || end != s.data() + s.size() || value < 0) return std::nullopt;
+  return value;
+}
+
+struct RequestHead {
+  std::string_view method;
+  std::string_view path;
+  std::string_view query;
+  std::string_view real_ip;
+  std::optional<std::string_view> last_event_id_header;
+};
+
+// Parses "METHOD SP target SP HTTP/1.x" and the header lines; false when the
+// head is not HTTP/1.x.
+bool ParseHead(std::string_view head, RequestHead* out) {
+  size_t line_end = head.find('\n');
+  std::string_view line = Trim(head.substr(0, line_end));
+  const size_t sp1 = line.find(' ');
+  const size_t sp2 = line.rfind(' ');
+  if (sp1 == std::string_view::npos || sp2 == sp1) return false;
+  out->method = line.substr(0, sp1);
+  std::string_view target = line.substr(sp1 + 1, sp2 - sp1 - 1);
+  if (line.substr(sp2 + 1).substr(0, 7) != "HTTP/1.") return false;
+  const size_t question = target.find('?');
+  out->path = target.substr(0, question);
+  if (question != std::string_view::npos) out->query = target.substr(question + 1);
+  while (line_end != std::string_view::npos) {
+    const size_t start = line_end + 1;
+    line_end = head.find('\n', start);
+    line = head.substr(start, line_end == std::string_view::npos ? line_end : line_end - start);
+    const size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    const std::string_view name = line.substr(0, colon);
+    const std::string_view value = Trim(line.substr(colon + 1));
+    if (EqualsIgnoreCase(name, "x-real-ip")) {
+      out->real_ip = value;
+    } else if (EqualsIgnoreCase(name, "last-event-id")) {
+      out->last_event_id_header = value;
+    }
+  }
+  return true;
+}
+
+// The value of `key` in a query string, when present.
+std::optional<std::string_view> QueryParam(std::string_view query, std::string_view key) {
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    const std::string_view pair = query.substr(0, amp);
+    const size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == key) {
+      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    }
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+// The newest event id, found with index lookups only (the store has no such
+// query): "some event has id > x" holds exactly for x < newest, so search for
+// the first x where it fails. About 2*log2(newest - oldest) point queries.
+Result<int64_t> FindNewestEventId(Store& store) {
+  auto oldest = store.OldestEventId();
+  if (!oldest.ok()) return oldest.status();
+  if (*oldest == 0) return int64_t{0};
+  auto exists_after = [&store](int64_t x) -> Result<bool> {
+    auto events = store.EventsAfter(x, 1);
+    if (!events.ok()) return events.status();
+    return !events->empty();
+  };
+  int64_t lo = *oldest - 1;  // an event exists after lo
+  int64_t hi = 0;            // none exists after hi
+  for (int64_t step = 1024;; step = std::min(step * 2, std::numeric_limits<int64_t>::max() / 4)) {
+    const int64_t probe =
+        lo > std::numeric_limits<int64_t>::max() - step ? std::numeric_limits<int64_t>::max()
+                                                        : lo + step;
+    auto found = exists_after(probe);
+    if (!found.ok()) return found.status();
+    if (!*found) {
+      hi = probe;
+      break;
+    }
+    lo = probe;
+  }
+  while (hi - lo > 1) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    auto found = exists_after(mid);
+    if (!found.ok()) return found.status();
+    (*found ? lo : hi) = mid;
+  }
+  return hi;
+}
+
+}  // namespace
+
+struct SseServer::Impl {
+  // One accepted socket: first reading its request head, then (if it is an
+  // accepted stream) an event stream until either side closes.
+  struct Conn : std::enable_shared_from_this<Conn> {
+    explicit Conn(asio::io_context& io) : socket(io) {}
+    Local::socket socket;
+    std::string head;  // the request head while it is read; empty afterwards
+    std::unique_ptr<asio::steady_timer> head_timer;
+    std::string ip;  // the per-IP slot this stream holds
+    bool streaming = false;
+    bool live = false;  // false while Last-Event-ID replay is catching up
+    bool writing = false;
+    bool closed = false;
+    int64_t cursor = 0;  // newest event id queued for this client
+    // Frames not yet fully written: queue[queue_head..], the first one from
+    // byte `offset`. `unsent` counts those bytes.
+    std::vector<Frame> queue;
+    size_t queue_head = 0;
+    size_t offset = 0;
+    size_t unsent = 0;
+    // Slow-client check (see CheckSlowClients): bytes unsent at the last
+    // poll tick and bytes written since.
+    size_t unsent_at_tick = 0;
+    size_t sent_since_tick = 0;
+    std::array<char, 16> sink;  // the EOF-watching read discards into this
+  };
+  using ConnPtr = std::shared_ptr<Conn>;
+
+  explicit Impl(SseOptions o) : options(std::move(o)) {}
+
+  const SseOptions options;
+  std::atomic<int64_t> clients{0};
+  std::atomic<int64_t> rejected{0};
+  std::atomic<int64_t> dropped_slow{0};
+  std::atomic<int64_t> last_event_id{0};
+  std::atomic<bool> notify_pending{false};
+
+  std::mutex lifecycle_mu;  // serializes Start and Stop
+  bool running = false;
+  std::unique_ptr<asio::io_context> io;
+  std::thread thread;
+
+  // ---- io thread only (set up by Start before the thread exists) ----
+  std::unique_ptr<Store> store;
+  std::unique_ptr<Local::acceptor> acceptor;
+  std::unique_ptr<asio::steady_timer> poll_timer;
+  std::unique_ptr<asio::steady_timer> heartbeat_timer;
+  std::unique_ptr<asio::steady_timer> accept_retry_timer;
+  Frame heartbeat = std::make_shared<const std::string>(kHeartbeat);
+  bool stopping = false;
+  bool store_failing = false;
+  int64_t newest = 0;                  // newest event id fanned out
+  std::unordered_set<ConnPtr> conns;   // every open socket, so Stop can close them
+  std::unordered_map<std::string, int> per_ip;
+  int64_t streams = 0;
+
+  void Accept() {
+    auto conn = std::make_shared<Conn>(*io);
+    acceptor->async_accept(conn->socket, [this, conn](const ErrorCode& ec) {
+      if (stopping || ec == asio::error::operation_aborted) return;
+      if (ec) {
+        // Typically EMFILE: retrying at once would spin, so back off a little.
+        LogWarning("sse: accept failed: " + ec.message());
+        accept_retry_timer->expires_after(std::chrono::milliseconds(100));
+        accept_retry_timer->async_wait([this](const ErrorCode& e) {
+          if (!e && !stopping) Accept();
+        });
+        return;
+      }
+      conns.insert(conn);
+      conn->head_timer = std::make_unique<asio::steady_timer>(*io, kHeadTimeout);
+      conn->head_timer->async_wait([this, conn](const ErrorCode& e) {
+        if (!e && !conn->streaming) Close(conn);
+      });
+      ReadHead(conn);
+      Accept();
+    });
+  }
+
+  void ReadHead(const ConnPtr& conn) {
+    const size_t old_size = conn->head.size();
+    conn->head.resize(std::min(old_size + kHeadReadChunk, kMaxHeadBytes));
+    conn->socket.async_read_some(
+        asio::buffer(conn->head.data() + old_size, conn->head.size() - old_size),
+        [this, conn, old_size](const ErrorCode& ec, size_t n) {
+          if (conn->closed) return;
+          if (ec) return Close(conn);
+          conn->head.resize(old_size + n);
+          const size_t from = old_size >= 3 ? old_size - 3 : 0;
+          size_t end = conn->head.find("\r\n\r\n", from);
+          if (end == std::string::npos) end = conn->head.find("\n\n", from ? from - 0 : 0);
+          if (end != std::string::npos) return OnHead(conn, end);
+          if (conn->head.size() >= kMaxHeadBytes) {
+            return Reply(conn, ErrorResponse("431 Request Header Fields Too Large",
+                                             "request_too_large", "Request head over 16 KiB", ""));
+          }
+          ReadHead(conn);
+        });
+  }
+
+  void OnHead(const ConnPtr& conn, size_t head_end) {
+    conn->head_timer.reset();  // cancels the timeout
+    RequestHead req;
+    if (!ParseHead(std::string_view(conn->head).substr(0, head_end), &req)) {
+      return Reply(conn, ErrorResponse("400 Bad Request", "invalid_request",
+                                       "Malformed HTTP request", ""));
+    }
+    if (req.path != "/api/events") {
+      return Reply(conn, ErrorResponse("404 Not Found", "not_found",
+                                       "Only /api/events is served here", ""));
+    }
+    if (req.method != "GET") {
+      return Reply(conn, ErrorResponse("405 Method Not Allowed", "method_not_allowed",
+                                       "/api/events only accepts GET", "Allow: GET\r\n"));
+    }
+    // The header wins over the query: EventSource sends the header on its
+    // reconnects while the URL still carries the id the page started from.
+    std::optional<int64_t> resume;
+    if (req.last_event_id_header) {
+      resume = ParseEventId(*req.last_event_id_header);  // garbage = no resume
+    } else if (auto param = QueryParam(req.query, "last_event_id")) {
+      resume = ParseEventId(*param);
+      if (!resume) {
+        return Reply(conn, ErrorResponse("400 Bad Request", "invalid_parameter",
+                                         "last_event_id must be a non-negative integer", "",
+                                         "last_event_id"));
+      }
+    }
+    std::string ip = req.real_ip.empty() ? std::string("unix") : std::string(req.real_ip);
+    conn->head.clear();
+    conn->head.shrink_to_fit();
+    BeginStream(conn, std::move(ip), resume);
+  }
+
+  // Writes a whole non-stream response, then closes.
+  void Reply(const ConnPtr& conn, std::string response) {
+    conn->head_timer.reset();
+    auto body = std::make_shared<const std::string>(std::move(response));
+    asio::async_write(conn->socket, asio::buffer(*body),
+                      [this, conn, body](const ErrorCode&, size_t) { Close(conn); });
+  }
+
+  void BeginStream(const ConnPtr& conn, std::string ip, std::optional<int64_t> resume) {
+    // Read the log first so `newest` is current: a client without
+    // Last-Event-ID then starts after every event committed before it came.
+    Poll();
+    if (streams >= options.max_connections || per_ip[ip] >= options.max_per_ip) {
+      if (per_ip[ip] == 0) per_ip.erase(ip);
+      rejected.fetch_add(1);
+      return Reply(conn, ErrorResponse(
+                             "429 Too Many Requests", "too_many_connections",
+                             streams >= options.max_connections
+                                 ? "Too many event streams are open; retry later"
+                                 : "Too many event streams from this address; retry later",
+                             "Retry-After: " + std::to_string(options.retry_after_seconds) +
+                                 "\r\n"));
+    }
+    ++per_ip[ip];
+    conn->ip = std::move(ip);
+    conn->streaming = true;
+    clients.store(++streams);
+
+    std::string start =
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+        "X-Accel-Buffering: no\r\nConnection: keep-alive\r\n\r\nretry: " +
+        std::to_string(options.retry_ms) + "\n\n" + TypeMessage("connected", newest);
+    conn->cursor = newest;
+    conn->live = true;
+    if (resume) {
+      auto oldest = store->OldestEventId();
+      if (!oldest.ok()) {
+        LogWarning("sse: " + oldest.status().ToString());
+        return Close(conn);  // it reconnects with the same id
+      }
+      // An id past the newest one (log non-empty) comes from another
+      // database: the client's view cannot be patched either.
+      if (*oldest > 0 && (*resume < *oldest - 1 || *resume > newest)) {
+        start += TypeMessage("reset", std::nullopt);
+      } else if (*resume < newest) {
+        conn->cursor = *resume;
+        conn->live = false;
+      }
+    }
+    Enqueue(*conn, std::make_shared<const std::string>(std::move(start)));
+    if (!conn->live) Replay(conn);
+    Flush(conn);
+    WatchForEof(conn);
+  }
+
+  // Queues Last-Event-ID catch-up frames up to `newest`, half a backlog at a
+  // time (the next part is read when the queue drains), so a long replay
+  // neither trips the slow-client check nor holds much memory.
+  void Replay(const ConnPtr& conn) {
+    while (!conn->live && conn->unsent < options.max_backlog_bytes / 2) {
+      auto events = store->EventsAfter(conn->cursor, kReplayBatch);
+      if (!events.ok()) {
+        LogWarning("sse: replay: " + events.status().ToString());
+        return Close(conn);
+      }
+      bool done = events->size() < static_cast<size_t>(kReplayBatch);
+      for (const Event& e : *events) {
+        if (e.id > newest) {
+          done = true;  // the live fan-out delivers the rest
+          break;
+        }
+        if (conn->unsent >= options.max_backlog_bytes / 2) {
+          done = false;
+          break;
+        }
+        Enqueue(*conn, std::make_shared<const std::string>(EventFrame(e.id, e.data)));
+        conn->cursor = e.id;
+      }
+      if (done) {
+        conn->cursor = newest;
+        conn->live = true;
+      }
+    }
+  }
+
+  // Keeps one read outstanding so a client that goes away frees its slot at
+  // once, not at the next write. Whatever a client sends is discarded.
+  void WatchForEof(const ConnPtr& conn) {
+    conn->socket.async_read_some(asio::buffer(conn->sink), [this, conn](const ErrorCode& ec, size_t) {
+      if (conn->closed) return;
+      if (ec) return Close(conn);
+      WatchForEof(conn);
+    });
+  }
+
+  static void Enqueue(Conn& conn, Frame frame) {
+    conn.unsent += frame->size();
+    conn.queue.push_back(std::move(frame));
+  }
+
+  void Flush(const ConnPtr& conn) {
+    if (conn->writing || conn->closed || conn->queue_head == conn->queue.size()) return;
+    // A buffer sequence over the first frames of the queue, without
+    // allocating: writev takes as many as the socket accepts.
+    struct Buffers {
+      std::array<asio::const_buffer, kMaxWriteBuffers> items;
+      size_t count = 0;
+      const asio::const_buffer* begin() const { return items.data(); }
+      const asio::const_buffer* end() const { return items.data() + count; }
+    } buffers;
+    for (size_t i = conn->queue_head; i < conn->queue.size() && buffers.count < kMaxWriteBuffers;
+         ++i) {
+      const std::string& frame = *conn->queue[i];
+      const size_t skip = i == conn->queue_head ? conn->offset : 0;
+      buffers.items[buffers.count++] = asio::buffer(frame.data() + skip, frame.size() - skip);
+    }
+    conn->writing = true;
+    conn->socket.async_write_some(buffers, [this, conn](const ErrorCode& ec, size_t n) {
+      conn->writing = false;
+      if (conn->closed) return;
+      if (ec) return Close(conn);
+      Consume(*conn, n);
+      if (!conn->live && conn->queue_head == conn->queue.size()) Replay(conn);
+      Flush(conn);
+    });
+  }
+
+  static void Consume(Conn& conn, size_t n) {
+    conn.unsent -= n;
+    conn.sent_since_tick += n;
+    while (n > 0) {
+      const size_t left = conn.queue[conn.queue_head]->size() - conn.offset;
+      if (n < left) {
+        conn.offset += n;
+        break;
+      }
+      n -= left;
+      conn.offset = 0;
+      conn.queue[conn.queue_head++].reset();
+    }
+    if (conn.queue_head == conn.queue.size()) {
+      conn.queue.clear();
+      conn.queue_head = 0;
+      if (conn.queue.capacity() > kKeepQueueCapacity) conn.queue.shrink_to_fit();
+    } else if (conn.queue_head > 64 && conn.queue_head * 2 > conn.queue.size()) {
+      conn.queue.erase(conn.queue.begin(), conn.queue.begin() + conn.queue_head);
+      conn.queue_head = 0;
+    }
+  }
+
+  void Close(ConnPtr conn) {
+    if (conn->closed) return;
+    conn->closed = true;
+    ErrorCode ignored;
+    conn->socket.close(ignored);  // cancels the outstanding read and write
+    conn->head_timer.reset();
+    conn->queue.clear();
+    conn->queue.shrink_to_fit();
+    conn->unsent = 0;
+    if (conn->streaming) {
+      auto it = per_ip.find(conn->ip);
+      if (it != per_ip.end() && --it->second <= 0) per_ip.erase(it);
+      clients.store(--streams);
+    }
+    conns.erase(conn);
+  }
+
+  // Reads new rows once for everybody and fans their frames out to the live
+  // streams. A replaying stream is left alone; it catches up by itself.
+  void Poll() {
+    if (stopping) return;
+    for (int batch = 0; batch < kLiveBatchesPerPoll; ++batch) {
+      auto events = store->EventsAfter(newest, kLiveBatch);
+      if (!events.ok()) {
+        if (!store_failing) LogWarning("sse: reading events: " + events.status().ToString());
+        store_failing = true;
+        return;
+      }
+      if (store_failing) LogInfo("sse: reading events works again");
+      store_failing = false;
+      if (events->empty()) return;
+      std::vector<std::pair<int64_t, Frame>> frames;
+      frames.reserve(events->size());
+      for (const Event& e : *events) {
+        frames.emplace_back(e.id, std::make_shared<const std::string>(EventFrame(e.id, e.data)));
+      }
+      newest = frames.back().first;
+      last_event_id.store(newest);
+      for (const ConnPtr& conn : conns) {
+        if (!conn->streaming || !conn->live) continue;
+        for (const auto& [id, frame] : frames) {
+          if (id > conn->cursor) Enqueue(*conn, frame);
+        }
+        conn->cursor = newest;
+        Flush(conn);
+      }
+      if (events->size() < static_cast<size_t>(kLiveBatch)) return;
+    }
+    PostPoll();  // more than a poll's worth is waiting: continue after other handlers
+  }
+
+  void PostPoll() {
+    if (notify_pending.exchange(true)) return;
+    asio::post(*io, [this] {
+      notify_pending.store(false);
+      Poll();
+    });
+  }
+
+  // A client is cut off when more than max_backlog_bytes of what it was
+  // already owing at the previous tick are still unsent. Judging only data
+  // older than one tick lets a reading client absorb any burst (one poll can
+  // queue far more than the limit to everyone at once), while one that stopped
+  // reading goes within two ticks of passing the limit.
+  void CheckSlowClients() {
+    std::vector<ConnPtr> slow;
+    for (const ConnPtr& conn : conns) {
+      if (!conn->streaming) continue;
+      const size_t stale = conn->unsent_at_tick > conn->sent_since_tick
+                               ? conn->unsent_at_tick - conn->sent_since_tick
+                               : 0;
+      if (stale > options.max_backlog_bytes) {
+        slow.push_back(conn);
+      } else {
+        conn->unsent_at_tick = conn->unsent;
+        conn->sent_since_tick = 0;
+      }
+    }
+    for (ConnPtr& conn : slow) {
+      LogInfo("sse: dropping a slow client (" + conn->ip + ", " + std::to_string(conn->unsent) +
+              " bytes unsent)");
+      dropped_slow.fetch_add(1);
+      Close(std::move(conn));
+    }
+  }
+
+  void SchedulePollTick() {
+    poll_timer->expires_after(std::chrono::milliseconds(std::max(1, options.poll_interval_ms)));
+    poll_timer->async_wait([this](const ErrorCode& ec) {
+      if (ec || stopping) return;
+      CheckSlowClients();
+      Poll();
+      SchedulePollTick();
+    });
+  }
+
+  void ScheduleHeartbeat() {
+    heartbeat_timer->expires_after(std::chrono::seconds(std::max(1, options.heartbeat_seconds)));
+    heartbeat_timer->async_wait([this](const ErrorCode& ec) {
+      if (ec || stopping) return;
+      for (const ConnPtr& conn : conns) {
+        if (!conn->streaming) continue;
+        Enqueue(*conn, heartbeat);
+        Flush(conn);
+      }
+      ScheduleHeartbeat();
+    });
+  }
+
+  void Shutdown() {
+    stopping = true;
+    ErrorCode ignored;
+    acceptor->close(ignored);
+    poll_timer->cancel();
+    heartbeat_timer->cancel();
+    accept_retry_timer->cancel();
+    std::vector<ConnPtr> all(conns.begin(), conns.end());
+    for (ConnPtr& conn : all) Close(std::move(conn));
+  }
+};
+
+SseServer::SseServer(SseOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+SseServer::~SseServer() { Stop(); }
+
+Status SseServer::Start() {
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lock(m.lifecycle_mu);
+  if (m.running) return Status::Ok();
+  const std::string& path = m.options.socket_path;
+  if (path.empty()) return Unavailable("sse: no socket path configured");
+
+  auto store = Store::Open(m.options.database_path);
+  if (!store.ok()) return Unavailable("sse: " + store.status().ToString());
+  auto newest = FindNewestEventId(**store);
+  if (!newest.ok()) return Unavailable("sse: " + newest.status().ToString());
+
+  auto io = std::make_unique<asio::io_context>(1);
+  auto acceptor = std::make_unique<Local::acceptor>(*io);
+  ErrorCode ec;
+  {
+    // Only a file nobody answers on is stale; a live server keeps its socket.
+    Local::socket probe(*io);
+    probe.connect(Local::endpoint(path), ec);
+    if (!ec) return Unavailable("sse: another process is serving " + path);
+  }
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return Unavailable("sse: cannot remove stale " + path + ": " + std::strerror(errno));
+  }
+  const Local::endpoint endpoint(path);
+  acceptor->open(endpoint.protocol(), ec);
+  if (!ec) acceptor->bind(endpoint, ec);
+  if (ec) return Unavailable("sse: cannot bind " + path + ": " + ec.message());
+  // chmod before listen(): until then nobody can connect, so no client ever
+  // sees looser permissions.
+  if (::chmod(path.c_str(), 0600) != 0) {
+    const std::string why = std::strerror(errno);
+    ::unlink(path.c_str());
+    return Unavailable("sse: cannot chmod " + path + ": " + why);
+  }
+  acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    ::unlink(path.c_str());
+    return Unavailable("sse: cannot listen on " + path + ": " + ec.message());
+  }
+
+  m.store = std::move(store.value());
+  m.newest = *newest;
+  m.last_event_id.store(*newest);
+  m.stopping = false;
+  m.store_failing = false;
+  m.poll_timer = std::make_unique<asio::steady_timer>(*io);
+  m.heartbeat_timer = std::make_unique<asio::steady_timer>(*io);
+  m.accept_retry_timer = std::make_unique<asio::steady_timer>(*io);
+  m.acceptor = std::move(acceptor);
+  m.io = std::move(io);
+  m.Accept();
+  m.SchedulePollTick();
+  m.ScheduleHeartbeat();
+  m.thread = std::thread([&m] {
+    try {
+      m.io->run();
+    } catch (const std::exception& e) {
+      LogError(std::string("sse: io thread stopped: ") + e.what());
+    }
+  });
+  m.running = true;
+  return Status::Ok();
+}
+
+void SseServer::Notify() {
+  Impl& m = *impl_;
+  // Several notifies before the io thread gets to them make one poll. The
+  // lock keeps Stop from destroying the io_context under us.
+  std::lock_guard<std::mutex> lock(m.lifecycle_mu);
+  if (!m.running) return;
+  m.PostPoll();
+}
+
+void SseServer::Stop() {
+  Impl& m = *impl_;
+  std::lock_guard<std::mutex> lock(m.lifecycle_mu);
+  if (!m.running) return;
+  asio::post(*m.io, [&m] { m.Shutdown(); });
+  m.thread.join();
+  // Handlers still queued (if run() ended early) hold Conns; they go with the
+  // io_context, before the Store they might otherwise outlive.
+  m.conns.clear();
+  m.per_ip.clear();
+  m.acceptor.reset();
+  m.poll_timer.reset();
+  m.heartbeat_timer.reset();
+  m.accept_retry_timer.reset();
+  m.io.reset();
+  m.store.reset();
+  m.streams = 0;
+  m.clients.store(0);
+  m.notify_pending.store(false);
+  ::unlink(m.options.socket_path.c_str());
+  m.running = false;
+}
+
+SseStats SseServer::stats() const {
+  SseStats s;
+  s.clients = impl_->clients.load();
+  s.rejected = impl_->rejected.load();
+  s.dropped_slow = impl_->dropped_slow.load();
+  s.last_event_id = impl_->last_event_id.load();
+  return s;
+}
+
+}  // namespace jobpulse

@@ -1,0 +1,348 @@
+// The worker's loop.
+//
+// Where work comes from. Everything the worker does is found in the database,
+// so nothing is lost when it restarts:
+//  - the poll cycle: every active cloud job, every interval, when polling is
+//    on (SPEC §6); jobs in backoff (next_poll_at in the future) wait;
+//  - demand: running jobs someone watches (progress_wanted_at in the last
+//    30 s) whose cache is older than inline_progress.max_age_seconds;
+//  - the webhook inbox: deliveries the handlers stored and acknowledged;
+//  - the safety net, when polling is off: active jobs not heard of for 10 min
+//    (Replicate never retries non-terminal webhooks).
+// Handlers poke a datagram socket after storing a delivery or demand; the
+// loop also wakes at least every second, so a lost poke only delays.
+//
+// Ordering. One thread does it all, in this order per wake-up: heartbeat,
+// inbox, demand, poll or safety net, housekeeping. Provider calls happen
+// outside any transaction; each result is merged through Store::Apply (one
+// BEGIN IMMEDIATE transaction per job), and the SSE server is notified after
+// writes. The SSE server runs on its own thread with its own connection.
+//
+// Retries. A job whose fetch fails backs off exponentially with jitter (cap 10
+// min); five consecutive failures open the provider's circuit for 30 s; a 429
+// pauses every call to that provider until its Retry-After. A delivery that
+// cannot be applied is retried three times, then rejected with its error.
+//
+// Shutdown. SIGTERM requests a stop; the step in progress finishes (a poll
+// chunk is bounded by the request timeouts), then the SSE server and the
+// sockets close. supervisord restarts the worker if it dies.
+//
+// Visibility. The startup line "job status polling: ..."; a heartbeat row
+// that GET /api/cloud/health reads; a poller_status row (last cycle, jobs,
+// last error) behind GET /api/cloud/polling/status; the circuit state; log
+// lines on stderr for every failure.
+#include "lib/worker.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "lib/heartbeat.h"
+#include "lib/json_writer.h"
+#include "lib/log.h"
+#include "lib/provider_sync.h"
+#include "lib/timestamp.h"
+#include "lib/webhook_inbox.h"
+
+namespace jobpulse {
+namespace {
+
+constexpr int64_t kSecond = 1000000;
+// The heartbeat is written at least every second; declaring a 10 s cycle
+// keeps the worker "live" through a long poll chunk.
+constexpr int kHeartbeatCycleSeconds = 10;
+constexpr int64_t kDemandWindow = 30 * kSecond;
+constexpr int64_t kSafetyNetAge = 600 * kSecond;
+constexpr int64_t kSafetyNetEvery = 60 * kSecond;
+constexpr int64_t kHousekeepingEvery = 60 * kSecond;
+constexpr long kChunkBudgetMs = 20000;
+constexpr int kInboxBatch = 500;
+
+}  // namespace
+
+std::string DefaultEventsSocket(const std::string& database_path) {
+  const auto dir = std::filesystem::path(database_path).parent_path();
+  return (dir.empty() ? std::filesystem::path(".") : dir).string() + "/events.sock";
+}
+
+Worker::Worker(Config config, WorkerOptions options)
+    : config_(std::move(config)), options_(std::move(options)), rng_(std::random_device{}()) {
+  prices_.per_second = config_.replicate.hardware_prices.value;
+  prices_.default_sku = config_.replicate.default_hardware.value;
+  polling_ = DecidePolling(config_);
+  for (const char* name : {"replicate"}) {
+    providers_[name] = MakeProvider(name, config_);
+    circuits_[name] = ProviderCircuit();
+  }
+}
+
+Worker::~Worker() {
+  if (sse_) sse_->Stop();
+  for (int fd : stop_pipe_) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+int64_t Worker::Now() const { return NowMicros(); }
+
+void Worker::RequestStop() {
+  stop_ = true;
+  if (stop_pipe_[1] >= 0) {
+    const char byte = 1;
+    const ssize_t n = write(stop_pipe_[1], &byte, 1);
+    (void)n;  // a full pipe already holds a wake-up
+  }
+}
+
+Status Worker::Start() {
+  if (pipe2(stop_pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
+    return Status::Error(Status::Code::kUnavailable, "worker_unavailable", "pipe failed");
+  }
+  auto store = Store::Open(config_.database_path.value);
+  if (!store.ok()) return store.status();
+  store_ = std::move(store.value());
+  if (Status s = poke_.Open(options_.poke_socket); !s.ok()) return s;
+  LogInfo(DescribePolling(polling_));
+  if (options_.serve_events && !options_.events_socket.empty()) {
+    SseOptions sse;
+    sse.socket_path = options_.events_socket;
+    sse.database_path = config_.database_path.value;
+    sse.max_connections = config_.sse_max_connections.value;
+    sse.max_per_ip = config_.sse_max_connections_per_ip.value;
+    sse.heartbeat_seconds = config_.sse_heartbeat_seconds.value;
+    sse_ = std::make_unique<SseServer>(sse);
+    if (Status s = sse_->Start(); !s.ok()) return s;
+    LogInfo("serving events on " + options_.events_socket);
+  }
+  const int64_t now = Now();
+  next_poll_at_ = now;
+  next_safety_net_at_ = now + kSafetyNetEvery;
+  next_housekeeping_at_ = now;
+  Heartbeat();
+  WriteStatus("");
+  return Status::Ok();
+}
+
+Status Worker::Run() {
+  while (!stop_) {
+    pollfd fds[2] = {{poke_.fd(), POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+    const int64_t now = Now();
+    int64_t wait = kSecond;
+    if (polling_.enabled) wait = std::min(wait, std::max<int64_t>(0, next_poll_at_ - now));
+    ::poll(fds, 2, static_cast<int>(wait / 1000));
+    if (stop_) break;
+    poke_.Drain();
+    Heartbeat();
+    InboxPass();
+    DemandRefresh();
+    if (polling_.enabled) {
+      if (Now() >= next_poll_at_) {
+        next_poll_at_ = Now() + int64_t{polling_.interval_seconds} * kSecond;
+        PollCycle();
+      }
+    } else if (Now() >= next_safety_net_at_) {
+      next_safety_net_at_ = Now() + kSafetyNetEvery;
+      SafetyNet();
+    }
+    Housekeeping();
+  }
+  LogInfo("worker stopping");
+  if (sse_) sse_->Stop();
+  return Status::Ok();
+}
+
+Status Worker::RunOnce() {
+  InboxPass();
+  const Cycle cycle = PollCycle();
+  LogInfo("one poll cycle: " + std::to_string(cycle.jobs) + " active jobs, " +
+          std::to_string(cycle.refreshed) + " refreshed, " + std::to_string(cycle.failed) +
+          " failed");
+  return Status::Ok();
+}
+
+void Worker::Heartbeat() {
+  if (Status s = WriteWorkerHeartbeat(*store_, kHeartbeatCycleSeconds, Now()); !s.ok()) {
+    LogWarning("heartbeat: " + s.ToString());
+  }
+}
+
+void Worker::WriteStatus(const std::string& last_error) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("last_cycle_at");
+  if (last_cycle_at_) {
+    w.String(FormatTimestamp(last_cycle_at_));
+  } else {
+    w.Null();
+  }
+  w.Key("last_cycle_jobs").Int(last_cycle_jobs_);
+  w.Key("last_error");
+  if (last_error.empty()) {
+    w.Null();
+  } else {
+    w.String(last_error);
+  }
+  w.EndObject();
+  if (Status s = store_->PutServiceState("poller_status", w.str(), Now()); !s.ok()) {
+    LogWarning("poller status: " + s.ToString());
+  }
+  for (const auto& [name, circuit] : circuits_) {
+    const Status s =
+        store_->PutServiceState("circuit:" + name, circuit.open(Now()) ? "open" : "closed", Now());
+    if (!s.ok()) LogWarning("circuit state: " + s.ToString());
+  }
+}
+
+Worker::Cycle Worker::FetchJobs(Provider& provider, const std::vector<Job>& jobs) {
+  Cycle cycle;
+  cycle.jobs = static_cast<int>(jobs.size());
+  ProviderCircuit& circuit = circuits_[provider.name()];
+  if (!provider.configured()) return cycle;
+  const int chunk = std::max(1, config_.replicate.max_concurrent_requests.value);
+  bool wrote = false;
+  for (size_t start = 0; start < jobs.size() && !stop_; start += chunk) {
+    if (!circuit.AllowsCalls(Now())) break;  // paused or open: the rest waits
+    std::vector<std::string> ids;
+    const size_t end = std::min(jobs.size(), start + chunk);
+    for (size_t i = start; i < end; ++i) ids.push_back(*jobs[i].external_id);
+    auto results = provider.GetMany(ids, chunk, kChunkBudgetMs);
+    for (size_t i = 0; i < results.size(); ++i) {
+      const Job& job = jobs[start + i];
+      if (results[i].ok()) {
+        circuit.RecordSuccess();
+        Observation obs = std::move(*results[i]);
+        obs.job_id = job.job_id;
+        obs.fetched = true;
+        auto outcome = store_->Apply(obs, prices_, Now());
+        if (outcome.ok()) {
+          ++cycle.refreshed;
+          wrote = true;
+          if (outcome->unknown_status) {
+            LogWarning("job " + job.job_id + ": unknown " + provider.name() + " status '" +
+                       *outcome->unknown_status + "' ignored");
+          }
+        } else {
+          ++cycle.failed;
+          last_error_ = outcome.status().ToString();
+          LogWarning("job " + job.job_id + ": " + last_error_);
+        }
+        continue;
+      }
+      const Status& error = results[i].status();
+      if (error.error() == "not_reached") continue;  // budget spent; next cycle
+      ++cycle.failed;
+      last_error_ = error.ToString();
+      if (error.code() == Status::Code::kRateLimited) {
+        circuit.PauseFor(error.retry_after_seconds(), Now());
+        LogWarning(provider.display_name() + " rate limited us; pausing " +
+                   std::to_string(error.retry_after_seconds()) + " s");
+        continue;
+      }
+      const int failures = job.poll_failures + 1;
+      const int64_t backoff = PollBackoffMicros(failures, polling_.interval_seconds, rng_);
+      if (Status s = store_->RecordPollFailure(job.job_id, failures, Now() + backoff); !s.ok()) {
+        LogWarning("backoff of " + job.job_id + ": " + s.ToString());
+      }
+      LogWarning("job " + job.job_id + ": " + error.ToString() + " (failure " +
+                 std::to_string(failures) + ", next try in " + std::to_string(backoff / kSecond) +
+                 " s)");
+      if (circuit.RecordFailure(Now())) {
+        LogWarning(provider.display_name() + " circuit open for 30 s after repeated failures");
+      }
+    }
+  }
+  if (wrote && sse_) sse_->Notify();
+  return cycle;
+}
+
+Worker::Cycle Worker::PollCycle() {
+  Cycle total;
+  last_error_.clear();
+  const int64_t now = Now();
+  for (auto& [name, provider] : providers_) {
+    auto jobs = store_->ListActiveJobs(name);
+    if (!jobs.ok()) {
+      last_error_ = jobs.status().ToString();
+      LogWarning("poll cycle: " + last_error_);
+      continue;
+    }
+    std::vector<Job> due;
+    for (Job& job : *jobs) {
+      if (!job.next_poll_at || *job.next_poll_at <= now) due.push_back(std::move(job));
+    }
+    const Cycle cycle = FetchJobs(*provider, due);
+    total.jobs += static_cast<int>(jobs->size());
+    total.refreshed += cycle.refreshed;
+    total.failed += cycle.failed;
+  }
+  last_cycle_at_ = Now();
+  last_cycle_jobs_ = total.jobs;
+  WriteStatus(last_error_);
+  return total;
+}
+
+void Worker::DemandRefresh() {
+  const int64_t now = Now();
+  const int64_t max_age = int64_t{config_.inline_progress_max_age_seconds.value} * kSecond;
+  for (auto& [name, provider] : providers_) {
+    auto jobs = store_->ListActiveJobs(name);
+    if (!jobs.ok()) continue;
+    std::vector<Job> wanted;
+    for (Job& job : *jobs) {
+      const bool watched = job.progress_wanted_at && now - *job.progress_wanted_at <= kDemandWindow;
+      const bool stale = !job.logs_fetched_at || now - *job.logs_fetched_at >= max_age;
+      const bool backing_off = job.next_poll_at && *job.next_poll_at > now;
+      if (job.status == JobStatus::kRunning && watched && stale && !backing_off) {
+        wanted.push_back(std::move(job));
+      }
+    }
+    if (!wanted.empty()) FetchJobs(*provider, wanted);
+  }
+}
+
+void Worker::SafetyNet() {
+  const int64_t now = Now();
+  for (auto& [name, provider] : providers_) {
+    auto jobs = store_->ListActiveJobs(name);
+    if (!jobs.ok()) continue;
+    std::vector<Job> quiet;
+    for (Job& job : *jobs) {
+      const int64_t heard = std::max(job.updated_at, job.logs_fetched_at.value_or(0));
+      if (now - heard >= kSafetyNetAge) quiet.push_back(std::move(job));
+    }
+    if (!quiet.empty()) {
+      LogInfo("safety net: reconciling " + std::to_string(quiet.size()) +
+              " active jobs not heard of for 10 minutes");
+      FetchJobs(*provider, quiet);
+    }
+  }
+}
+
+void Worker::InboxPass() {
+  auto report =
+      ApplyPendingDeliveries(*store_, prices_, [this] { return Now(); }, kInboxBatch);
+  if (!report.ok()) {
+    LogWarning("webhook inbox: " + report.status().ToString());
+    return;
+  }
+  if (report->applied > 0 && sse_) sse_->Notify();
+}
+
+void Worker::Housekeeping() {
+  const int64_t now = Now();
+  if (now < next_housekeeping_at_) return;
+  next_housekeeping_at_ = now + kHousekeepingEvery;
+  const int64_t cutoff = now - int64_t{config_.sse_retention_hours.value} * 3600 * kSecond;
+  auto pruned = store_->PruneEvents(config_.sse_retention_events.value, cutoff);
+  if (!pruned.ok()) {
+    LogWarning("event pruning: " + pruned.status().ToString());
+  } else if (*pruned > 0) {
+    LogInfo("pruned " + std::to_string(*pruned) + " old events");
+  }
+  WriteStatus(last_error_);
+}
+
+}  // namespace jobpulse

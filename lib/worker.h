@@ -1,0 +1,97 @@
+// The long-running worker (SPEC §1, §6, §7, §8): it keeps jobs current without
+// any client asking, applies webhook deliveries, and feeds the SSE server.
+// worker/main.cc is a thin shell around Worker::Run. See worker.cc for the
+// design (where work comes from, ordering, retries, shutdown, visibility).
+//
+// Thread-safety: Run() and RunOnce() on one thread; RequestStop() from any
+// thread or a signal handler (it only writes to a pipe).
+#ifndef JOBPULSE_LIB_WORKER_H_
+#define JOBPULSE_LIB_WORKER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "lib/config.h"
+#include "lib/cost.h"
+#include "lib/notify.h"
+#include "lib/poller.h"
+#include "lib/provider.h"
+#include "lib/sse_server.h"
+#include "lib/status.h"
+#include "lib/store.h"
+
+namespace jobpulse {
+
+struct WorkerOptions {
+  std::string events_socket;  // SSE unix socket; empty = no SSE server
+  std::string poke_socket;    // datagram socket handlers poke
+  bool serve_events = true;
+};
+
+// The default socket paths: next to the database file.
+std::string DefaultEventsSocket(const std::string& database_path);
+
+class Worker {
+ public:
+  Worker(Config config, WorkerOptions options);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Opens the store (one connection for the whole run), the poke socket and
+  // the SSE server, and logs the polling decision. Errors: kUnavailable.
+  Status Start();
+  // Loops until RequestStop(); finishes the step in progress, then closes.
+  Status Run();
+  // One poll cycle (whatever the polling decision) and one inbox pass.
+  Status RunOnce();
+  // Async-signal-safe.
+  void RequestStop();
+
+ private:
+  struct Cycle {
+    int jobs = 0;
+    int refreshed = 0;
+    int failed = 0;
+  };
+  // Fetches `jobs` (active cloud jobs of one provider) in chunks of
+  // max_concurrent_requests, honouring the provider's pause and circuit.
+  Cycle FetchJobs(Provider& provider, const std::vector<Job>& jobs);
+  Cycle PollCycle();
+  void DemandRefresh();
+  void SafetyNet();
+  void InboxPass();
+  void Housekeeping();
+  void Heartbeat();
+  void WriteStatus(const std::string& last_error);
+  int64_t Now() const;
+
+  Config config_;
+  WorkerOptions options_;
+  PriceTable prices_;
+  PollingDecision polling_;
+  std::unique_ptr<Store> store_;
+  std::map<std::string, std::unique_ptr<Provider>> providers_;
+  std::map<std::string, ProviderCircuit> circuits_;
+  PokeListener poke_;
+  std::unique_ptr<SseServer> sse_;
+  std::mt19937_64 rng_;
+  int stop_pipe_[2] = {-1, -1};
+  std::atomic<bool> stop_{false};
+
+  int64_t next_poll_at_ = 0;
+  int64_t next_safety_net_at_ = 0;
+  int64_t next_housekeeping_at_ = 0;
+  int64_t last_cycle_at_ = 0;
+  int last_cycle_jobs_ = 0;
+  std::string last_error_;
+};
+
+}  // namespace jobpulse
+
+#endif  // JOBPULSE_LIB_WORKER_H_

@@ -1,0 +1,77 @@
+// jobpulse-worker: the long-running background process (lib/worker.h has the
+// design). Thin: flags, configuration, signals.
+//
+//   jobpulse-worker                 run until SIGTERM/SIGINT (under supervisord)
+//   jobpulse-worker --once          one poll cycle and one inbox pass (for cron)
+//   jobpulse-worker --check-config  print the effective configuration and exit
+#include <signal.h>
+
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "lib/config.h"
+#include "lib/log.h"
+#include "lib/notify.h"
+#include "lib/worker.h"
+
+namespace {
+
+jobpulse::Worker* g_worker = nullptr;
+
+void OnStopSignal(int) {
+  if (g_worker) g_worker->RequestStop();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool once = false;
+  bool check_config = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--once") == 0) {
+      once = true;
+    } else if (std::strcmp(argv[i], "--check-config") == 0) {
+      check_config = true;
+    } else {
+      std::cerr << "usage: jobpulse-worker [--once | --check-config]\n";
+      return 2;
+    }
+  }
+  jobpulse::SetLogProgramName("jobpulse-worker");
+  auto config = jobpulse::LoadConfig(jobpulse::ProcessEnv());
+  if (!config.ok()) {
+    std::cerr << "jobpulse-worker: " << config.status().message() << "\n";
+    return 78;  // EX_CONFIG
+  }
+  if (check_config) {
+    std::cout << jobpulse::DescribeConfig(*config);
+    return 0;
+  }
+  jobpulse::WorkerOptions options;
+  const std::string db = config->database_path.value;
+  options.poke_socket = jobpulse::WorkerPokeSocketPath(db);
+  const char* events = std::getenv("JOBPULSE_EVENTS_SOCKET");
+  options.events_socket = events && *events ? events : jobpulse::DefaultEventsSocket(db);
+  options.serve_events = !once;
+
+  jobpulse::Worker worker(*config, options);
+  g_worker = &worker;
+  struct sigaction sa = {};
+  sa.sa_handler = OnStopSignal;
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  if (jobpulse::Status s = worker.Start(); !s.ok()) {
+    jobpulse::LogError("cannot start: " + s.ToString());
+    return 1;
+  }
+  const jobpulse::Status s = once ? worker.RunOnce() : worker.Run();
+  g_worker = nullptr;
+  if (!s.ok()) {
+    jobpulse::LogError(s.ToString());
+    return 1;
+  }
+  return 0;
+}
