@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -25,12 +26,17 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "lib/api.h"
 #include "lib/config.h"
 #include "lib/http.h"
 #include "lib/store.h"
 #include "lib/timestamp.h"
+
+extern char** environ;  // CGI mode: the request's variables are the process environment
 
 namespace jobpulse {
 namespace {
@@ -47,10 +53,41 @@ class Params {
     const char* v = envp_ ? FCGX_GetParam(name, envp_) : std::getenv(name);
     return v ? v : "";
   }
+  // Every "NAME=value" entry of the request.
+  char** All() const { return envp_ ? envp_ : environ; }
 
  private:
   FCGX_ParamArray envp_;
 };
+
+// The request headers, as lib/http.h names them: the web server passes each as
+// HTTP_<NAME> with '-' turned into '_' ("Webhook-ID" -> HTTP_WEBHOOK_ID ->
+// "webhook-id"), plus Content-Type, which CGI names CONTENT_TYPE (the body's
+// length is read separately, from CONTENT_LENGTH).
+std::vector<std::pair<std::string, std::string>> HeadersFrom(const Params& params) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool have_content_type = false;  // nginx sends it twice, as CONTENT_TYPE and HTTP_CONTENT_TYPE
+  for (char** entry = params.All(); entry && *entry; ++entry) {
+    const std::string_view text(*entry);
+    const size_t eq = text.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string_view name = text.substr(0, eq);
+    if (name == "CONTENT_TYPE") name = "HTTP_CONTENT_TYPE";
+    if (name.substr(0, 5) != "HTTP_" || name.size() == 5) continue;
+    if (name == "HTTP_CONTENT_TYPE") {
+      if (have_content_type) continue;
+      have_content_type = true;
+    }
+    std::string lower;
+    lower.reserve(name.size() - 5);
+    for (const char c : name.substr(5)) {
+      lower.push_back(c == '_' ? '-'
+                               : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    headers.emplace_back(std::move(lower), std::string(text.substr(eq + 1)));
+  }
+  return headers;
+}
 
 HttpRequest RequestFrom(const Params& params) {
   HttpRequest request;
@@ -61,6 +98,7 @@ HttpRequest RequestFrom(const Params& params) {
   request.path = uri.substr(0, q);
   request.query = q == std::string::npos ? params.Get("QUERY_STRING") : uri.substr(q + 1);
   request.if_none_match = params.Get("HTTP_IF_NONE_MATCH");
+  request.headers = HeadersFrom(params);
   return request;
 }
 

@@ -72,6 +72,14 @@ bool IsJsonObject(std::string_view body) {
   return !reader.Parse<rapidjson::kParseValidateEncodingFlag>(stream, ignore).IsError();
 }
 
+// A throwaway key: with it, VerifyWebhook's verdict is meaningful only for the
+// checks that need no secret (headers, timestamp), which is what it is for.
+constexpr const char* kProbeWebhookSecret = "whsec_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+std::string WebhookSecretStateName(const Provider& provider) {
+  return "webhook_secret:" + provider.name();
+}
+
 // The stable name of a failed check, for the 401 envelope's details.
 const char* WebhookCheckName(WebhookCheck check) {
   switch (check) {
@@ -89,6 +97,13 @@ const char* WebhookCheckName(WebhookCheck check) {
       return "bad_signature";
   }
   return "unknown";
+}
+
+// The 401 for a delivery that failed `check`; names the check, never the secret.
+Status InvalidSignature(WebhookCheck check) {
+  return Status::Error(Status::Code::kUnauthenticated, "invalid_signature",
+                       std::string("webhook signature check failed: ") + WebhookCheckMessage(check),
+                       {{"check", WebhookCheckName(check)}});
 }
 
 std::string JobsPageJson(const JobPage& page, const JobFilter& filter, const PriceTable& prices,
@@ -195,7 +210,7 @@ HttpResponse Api::Route(const HttpRequest& request) {
 
 // SPEC §7. Authenticate first, so unauthenticated junk gets 401 whatever it
 // contains; then store the raw body for the worker and answer at once. The only
-// provider call is the occasional secret fetch (see WebhookSecret).
+// provider call is the occasional secret fetch (FetchWebhookSecret).
 HttpResponse Api::ReplicateWebhook(const HttpRequest& request) {
   Provider* provider = FindProvider("replicate");
   auto store = store_();
@@ -204,13 +219,27 @@ HttpResponse Api::ReplicateWebhook(const HttpRequest& request) {
   const std::string* id_header = request.Header("webhook-id");
   const std::string_view webhook_id = id_header ? std::string_view(*id_header) : "";
   if (config_.replicate.webhook_require_signature.value) {
-    auto secret = WebhookSecret(**store, *provider);
-    if (!secret.ok()) return ErrorResponse(secret.status());
     const std::string* timestamp = request.Header("webhook-timestamp");
     const std::string* signature = request.Header("webhook-signature");
-    const WebhookCheck check = VerifyWebhook(
-        *secret, webhook_id, timestamp ? *timestamp : "", signature ? *signature : "", request.body,
-        now / kSecond, config_.replicate.webhook_timestamp_tolerance_seconds.value);
+    const auto verify = [&](std::string_view secret) {
+      return VerifyWebhook(secret, webhook_id, timestamp ? *timestamp : "",
+                           signature ? *signature : "", request.body, now / kSecond,
+                           config_.replicate.webhook_timestamp_tolerance_seconds.value);
+    };
+    std::optional<std::string> secret = KnownWebhookSecret(**store, *provider);
+    if (!secret) {
+      // A fetch is a provider call, so only a request that passes every check
+      // needing no secret may cause one. VerifyWebhook runs those first: with a
+      // throwaway key, a well-formed, fresh delivery fails only at the signature.
+      const WebhookCheck pre = verify(kProbeWebhookSecret);
+      if (pre != WebhookCheck::kBadSignature && pre != WebhookCheck::kOk) {
+        return ErrorResponse(InvalidSignature(pre));
+      }
+      auto fetched = FetchWebhookSecret(**store, *provider);
+      if (!fetched.ok()) return ErrorResponse(fetched.status());
+      secret = std::move(*fetched);
+    }
+    const WebhookCheck check = verify(*secret);
     if (check == WebhookCheck::kBadSecret) {
       // Our configuration, not the sender, is wrong: 503, like no secret at all.
       LogError(
@@ -221,12 +250,7 @@ HttpResponse Api::ReplicateWebhook(const HttpRequest& request) {
                         "the configured Replicate webhook secret is not a valid whsec_ secret; set "
                         "providers.replicate.webhook_secret (REPLICATE_WEBHOOK_SECRET)"));
     }
-    if (check != WebhookCheck::kOk) {
-      return ErrorResponse(Status::Error(
-          Status::Code::kUnauthenticated, "invalid_signature",
-          std::string("webhook signature check failed: ") + WebhookCheckMessage(check),
-          {{"check", WebhookCheckName(check)}}));
-    }
+    if (check != WebhookCheck::kOk) return ErrorResponse(InvalidSignature(check));
   } else if (webhook_id.empty()) {
     return ErrorResponse(
         Status::Error(Status::Code::kInvalidArgument, "missing_webhook_id",
@@ -245,20 +269,22 @@ HttpResponse Api::ReplicateWebhook(const HttpRequest& request) {
 }
 
 // The cache lives in the database, not in this process, because handlers are
-// many and short-lived: one fetch serves the whole pool for the TTL. A fetched
-// secret that does not decode is not cached, so the next delivery asks again.
-Result<std::string> Api::WebhookSecret(Store& store, Provider& provider) {
+// many and short-lived: one fetch serves the whole pool for the TTL.
+std::optional<std::string> Api::KnownWebhookSecret(Store& store, const Provider& provider) {
   if (provider.name() == "replicate" && config_.replicate.webhook_secret.value) {
     return *config_.replicate.webhook_secret.value;
   }
-  const std::string key = "webhook_secret:" + provider.name();
-  const int64_t now = clock_();
-  auto cached = store.GetServiceState(key);
-  if (cached.ok() && *cached) {
-    const int64_t age = now - (*cached)->updated_at;
-    if (age >= 0 && age < kWebhookSecretTtl) return (*cached)->value;
-  }
-  // A cache that cannot be read is only a slower path: fetch anyway.
+  // A cache that cannot be read is only the slower path: the caller fetches.
+  auto cached = store.GetServiceState(WebhookSecretStateName(provider));
+  if (!cached.ok() || !*cached) return std::nullopt;
+  const int64_t age = clock_() - (*cached)->updated_at;
+  if (age < 0 || age >= kWebhookSecretTtl) return std::nullopt;
+  return (*cached)->value;
+}
+
+// A fetched secret that does not decode is not cached, so the next delivery
+// asks again. Concurrent handlers with a cold cache may each fetch once.
+Result<std::string> Api::FetchWebhookSecret(Store& store, Provider& provider) {
   auto fetched = provider.WebhookSecret();
   if (!fetched.ok()) {
     LogWarning("cannot get the " + provider.display_name() +
@@ -276,7 +302,8 @@ Result<std::string> Api::WebhookSecret(Store& store, Provider& provider) {
         Status::Code::kUnavailable, "webhook_secret_unavailable",
         provider.display_name() + " returned a webhook secret that is not a valid whsec_ secret");
   }
-  if (Status s = store.PutServiceState(key, *fetched, now); !s.ok()) {
+  if (Status s = store.PutServiceState(WebhookSecretStateName(provider), *fetched, clock_());
+      !s.ok()) {
     LogWarning("cannot cache the " + provider.display_name() + " webhook secret: " + s.ToString());
   }
   return fetched;

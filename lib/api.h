@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "lib/config.h"
@@ -58,10 +59,12 @@ class Api {
   HttpResponse Health();
   HttpResponse PollingStatus();
   HttpResponse ReplicateWebhook(const HttpRequest& request);
-  // The secret that verifies `provider`'s webhooks: the configured one, else
-  // the provider's, cached in the store for 300 s.
-  // Errors: kUnavailable "webhook_secret_unavailable".
-  Result<std::string> WebhookSecret(Store& store, Provider& provider);
+  // The secret that verifies `provider`'s webhooks without a provider call:
+  // the configured one, else the one cached in the store less than 300 s ago.
+  std::optional<std::string> KnownWebhookSecret(Store& store, const Provider& provider);
+  // Asks the provider for it and caches it in the store (service_state
+  // "webhook_secret:<provider>"). Errors: kUnavailable "webhook_secret_unavailable".
+  Result<std::string> FetchWebhookSecret(Store& store, Provider& provider);
   // Loads a job or produces the 404; `response` is set on failure.
   Result<Job> LoadJob(const std::string& job_id);
   // The provider a job or request names; nullptr when unknown.

@@ -210,9 +210,9 @@ Result<int64_t> FindNewestEventId(Store& store) {
   int64_t lo = *oldest - 1;  // an event exists after lo
   int64_t hi = 0;            // none exists after hi
   for (int64_t step = 1024;; step = std::min(step * 2, std::numeric_limits<int64_t>::max() / 4)) {
-    const int64_t probe =
-        lo > std::numeric_limits<int64_t>::max() - step ? std::numeric_limits<int64_t>::max()
-                                                        : lo + step;
+    const int64_t probe = lo > std::numeric_limits<int64_t>::max() - step
+                              ? std::numeric_limits<int64_t>::max()
+                              : lo + step;
     auto found = exists_after(probe);
     if (!found.ok()) return found.status();
     if (!*found) {
@@ -283,8 +283,8 @@ struct SseServer::Impl {
   Frame heartbeat = std::make_shared<const std::string>(kHeartbeat);
   bool stopping = false;
   bool store_failing = false;
-  int64_t newest = 0;                  // newest event id fanned out
-  std::unordered_set<ConnPtr> conns;   // every open socket, so Stop can close them
+  int64_t newest = 0;                 // newest event id fanned out
+  std::unordered_set<ConnPtr> conns;  // every open socket, so Stop can close them
   std::unordered_map<std::string, int> per_ip;
   int64_t streams = 0;
 
@@ -322,7 +322,7 @@ struct SseServer::Impl {
           conn->head.resize(old_size + n);
           const size_t from = old_size >= 3 ? old_size - 3 : 0;
           size_t end = conn->head.find("\r\n\r\n", from);
-          if (end == std::string::npos) end = conn->head.find("\n\n", from ? from - 0 : 0);
+          if (end == std::string::npos) end = conn->head.find("\n\n", from);
           if (end != std::string::npos) return OnHead(conn, end);
           if (conn->head.size() >= kMaxHeadBytes) {
             return Reply(conn, ErrorResponse("431 Request Header Fields Too Large",
@@ -336,12 +336,12 @@ struct SseServer::Impl {
     conn->head_timer.reset();  // cancels the timeout
     RequestHead req;
     if (!ParseHead(std::string_view(conn->head).substr(0, head_end), &req)) {
-      return Reply(conn, ErrorResponse("400 Bad Request", "invalid_request",
-                                       "Malformed HTTP request", ""));
+      return Reply(
+          conn, ErrorResponse("400 Bad Request", "invalid_request", "Malformed HTTP request", ""));
     }
     if (req.path != "/api/events") {
-      return Reply(conn, ErrorResponse("404 Not Found", "not_found",
-                                       "Only /api/events is served here", ""));
+      return Reply(
+          conn, ErrorResponse("404 Not Found", "not_found", "Only /api/events is served here", ""));
     }
     if (req.method != "GET") {
       return Reply(conn, ErrorResponse("405 Method Not Allowed", "method_not_allowed",
@@ -381,13 +381,13 @@ struct SseServer::Impl {
     if (streams >= options.max_connections || per_ip[ip] >= options.max_per_ip) {
       if (per_ip[ip] == 0) per_ip.erase(ip);
       rejected.fetch_add(1);
-      return Reply(conn, ErrorResponse(
-                             "429 Too Many Requests", "too_many_connections",
-                             streams >= options.max_connections
-                                 ? "Too many event streams are open; retry later"
-                                 : "Too many event streams from this address; retry later",
-                             "Retry-After: " + std::to_string(options.retry_after_seconds) +
-                                 "\r\n"));
+      return Reply(
+          conn,
+          ErrorResponse("429 Too Many Requests", "too_many_connections",
+                        streams >= options.max_connections
+                            ? "Too many event streams are open; retry later"
+                            : "Too many event streams from this address; retry later",
+                        "Retry-After: " + std::to_string(options.retry_after_seconds) + "\r\n"));
     }
     ++per_ip[ip];
     conn->ip = std::move(ip);
@@ -425,7 +425,7 @@ struct SseServer::Impl {
   // time (the next part is read when the queue drains), so a long replay
   // neither trips the slow-client check nor holds much memory.
   void Replay(const ConnPtr& conn) {
-    while (!conn->live && conn->unsent < options.max_backlog_bytes / 2) {
+    while (!conn->live && conn->unsent < ReplayChunk()) {
       auto events = store->EventsAfter(conn->cursor, kReplayBatch);
       if (!events.ok()) {
         LogWarning("sse: replay: " + events.status().ToString());
@@ -437,7 +437,7 @@ struct SseServer::Impl {
           done = true;  // the live fan-out delivers the rest
           break;
         }
-        if (conn->unsent >= options.max_backlog_bytes / 2) {
+        if (conn->unsent >= ReplayChunk()) {
           done = false;
           break;
         }
@@ -451,14 +451,17 @@ struct SseServer::Impl {
     }
   }
 
+  size_t ReplayChunk() const { return std::max<size_t>(1, options.max_backlog_bytes / 2); }
+
   // Keeps one read outstanding so a client that goes away frees its slot at
   // once, not at the next write. Whatever a client sends is discarded.
   void WatchForEof(const ConnPtr& conn) {
-    conn->socket.async_read_some(asio::buffer(conn->sink), [this, conn](const ErrorCode& ec, size_t) {
-      if (conn->closed) return;
-      if (ec) return Close(conn);
-      WatchForEof(conn);
-    });
+    conn->socket.async_read_some(asio::buffer(conn->sink),
+                                 [this, conn](const ErrorCode& ec, size_t) {
+                                   if (conn->closed) return;
+                                   if (ec) return Close(conn);
+                                   WatchForEof(conn);
+                                 });
   }
 
   static void Enqueue(Conn& conn, Frame frame) {
@@ -656,6 +659,10 @@ Status SseServer::Start() {
   auto io = std::make_unique<asio::io_context>(1);
   auto acceptor = std::make_unique<Local::acceptor>(*io);
   ErrorCode ec;
+  struct stat st;
+  if (::lstat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) {
+    return Unavailable("sse: " + path + " exists and is not a socket");
+  }
   {
     // Only a file nobody answers on is stale; a live server keeps its socket.
     Local::socket probe(*io);

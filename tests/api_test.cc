@@ -21,9 +21,11 @@
 #include "lib/config.h"
 #include "lib/http.h"
 #include "lib/job.h"
+#include "lib/notify.h"
 #include "lib/state_machine.h"
 #include "lib/status.h"
 #include "lib/store.h"
+#include "lib/webhook_signature.h"
 
 namespace jobpulse {
 namespace {
@@ -117,8 +119,8 @@ struct ApiFixture {
 
   HttpResponse Call(std::string method, std::string path, std::string query = "",
                     std::string if_none_match = "") {
-    return api->Handle(HttpRequest{std::move(method), std::move(path), std::move(query),
-                                   std::move(if_none_match), ""});
+    return api->Handle(HttpRequest{
+        std::move(method), std::move(path), std::move(query), std::move(if_none_match), "", {}});
   }
   HttpResponse Get(std::string path, std::string query = "", std::string if_none_match = "") {
     return Call("GET", std::move(path), std::move(query), std::move(if_none_match));
@@ -989,6 +991,324 @@ BOOST_FIXTURE_TEST_CASE(unexpected_exceptions_become_a_500_envelope, ApiFixture)
   BOOST_TEST(r.status == 500);
   BOOST_TEST(r.body == R"({"error":"internal_error","message":"unexpected failure: boom"})");
   BOOST_TEST(HeaderOr(r, "Content-Type") == "application/json");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// --- POST /api/webhooks/replicate (SPEC §7) --------------------------------------------------
+
+// The Standard Webhooks test vector secret (reference/replicate.md §4).
+constexpr const char* kWebhookSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+constexpr const char* kWebhookPath = "/api/webhooks/replicate";
+
+std::string RunBody(const std::string& id, const std::string& status) {
+  return R"({"id":")" + id + R"(","model":"simpletuner/advanced-trainer-l40s","status":")" +
+         status + R"(","created_at":"2026-11-28T09:00:00Z","logs":"Step 1/10"})";
+}
+
+struct WebhookFixture : ApiFixture {
+  WebhookFixture() {
+    config.replicate.webhook_secret.value = kWebhookSecret;
+    config.database_path.value = dir + "/jobpulse.db";
+    api = MakeApi(config);
+  }
+
+  // A POST of `body` without any webhook headers.
+  static HttpRequest Unsigned(const std::string& body) {
+    return HttpRequest{"POST", kWebhookPath, "", "", body, {}};
+  }
+
+  // A delivery signed with `secret` at `timestamp` (seconds; default: the clock's).
+  static HttpRequest Signed(const std::string& webhook_id, const std::string& body,
+                            std::optional<int64_t> timestamp = {},
+                            const std::string& secret = kWebhookSecret) {
+    const std::string ts = std::to_string(timestamp.value_or(kNow / kSecond));
+    const std::optional<std::string> key = DecodeWebhookSecret(secret);
+    BOOST_REQUIRE(key.has_value());
+    HttpRequest request = Unsigned(body);
+    request.headers = {{"content-type", "application/json"},
+                       {"webhook-id", webhook_id},
+                       {"webhook-timestamp", ts},
+                       {"webhook-signature", SignWebhook(*key, webhook_id, ts, body)}};
+    return request;
+  }
+
+  HttpResponse Send(const HttpRequest& request) {
+    HttpResponse r = api->Handle(request);
+    bodies.push_back(r.body);
+    return r;
+  }
+
+  std::vector<Store::Delivery> Pending() {
+    auto pending = store->PendingDeliveries(1000);
+    BOOST_REQUIRE(pending.ok());
+    return *pending;
+  }
+
+  // Every response body this test saw, to check that no secret ever leaks.
+  std::vector<std::string> bodies;
+};
+
+void CheckUnauthorized(const HttpResponse& r, const std::string& check) {
+  BOOST_TEST(r.status == 401);
+  const rapidjson::Document doc = Parse(r.body);
+  BOOST_TEST(Str(doc, "error") == "invalid_signature");
+  BOOST_TEST(Str(doc["details"], "check") == check);
+  BOOST_TEST(Str(doc, "message").find("webhook signature check failed: ") == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE(api_webhooks)
+
+BOOST_FIXTURE_TEST_CASE(signed_delivery_is_stored_then_a_repeat_is_a_duplicate, WebhookFixture) {
+  const std::string body = RunBody("r8-hook-1", "processing");
+  HttpResponse r = Send(Signed("msg_p5jXN8AQM9LWM0D4loKWxJek", body));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body == R"({"status":"received"})");
+  BOOST_TEST(HeaderOr(r, "Content-Type") == "application/json");
+  std::vector<Store::Delivery> pending = Pending();
+  BOOST_TEST_REQUIRE(pending.size() == 1u);
+  BOOST_TEST(pending[0].webhook_id == "msg_p5jXN8AQM9LWM0D4loKWxJek");
+  BOOST_TEST(pending[0].provider == "replicate");
+  BOOST_TEST(pending[0].body == body);  // the raw bytes, not re-serialised
+  BOOST_TEST(pending[0].received_at == kNow);
+  // The handler does not apply it (the worker does).
+  BOOST_TEST(!store->GetJob("r8-hook-1")->has_value());
+
+  // Replicate retries with the same webhook-id (and here a newer timestamp).
+  r = Send(Signed("msg_p5jXN8AQM9LWM0D4loKWxJek", body, kNow / kSecond + 5));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body == R"({"status":"duplicate"})");
+  BOOST_TEST(Pending().size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(bad_signatures_are_401_naming_the_check, WebhookFixture) {
+  const std::string body = RunBody("r8-hook-2", "processing");
+
+  HttpRequest wrong_key =
+      Signed("msg_wrong_key", body, {}, "whsec_5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH");
+  CheckUnauthorized(Send(wrong_key), "bad_signature");
+
+  HttpRequest tampered = Signed("msg_tampered", body);
+  tampered.body = RunBody("r8-hook-2", "succeeded");
+  CheckUnauthorized(Send(tampered), "bad_signature");
+
+  HttpRequest garbage = Signed("msg_garbage", body);
+  garbage.headers.back().second = "v1,invalid_signature";
+  const HttpResponse r = Send(garbage);
+  CheckUnauthorized(r, "bad_signature");
+  BOOST_TEST(Str(Parse(r.body), "message") ==
+             "webhook signature check failed: no webhook-signature entry matches");
+
+  // The id is signed too: a valid signature moved to another id fails.
+  HttpRequest moved = Signed("msg_original", body);
+  moved.headers[1].second = "msg_other";
+  CheckUnauthorized(Send(moved), "bad_signature");
+
+  BOOST_TEST(Pending().empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(timestamps_outside_the_tolerance_are_401, WebhookFixture) {
+  const int64_t now_s = kNow / kSecond;
+  const std::string body = RunBody("r8-hook-3", "processing");
+  CheckUnauthorized(Send(Signed("msg_old", body, now_s - 301)), "stale_timestamp");
+  CheckUnauthorized(Send(Signed("msg_future", body, now_s + 301)), "stale_timestamp");
+  CheckUnauthorized(Send(Signed("msg_ms", body, kNow / 1000)), "stale_timestamp");  // milliseconds
+  BOOST_TEST(Pending().empty());
+  // The window is inclusive: 300 s either way is still accepted.
+  BOOST_TEST(Send(Signed("msg_edge_old", body, now_s - 300)).status == 200);
+  BOOST_TEST(Send(Signed("msg_edge_new", body, now_s + 300)).status == 200);
+  BOOST_TEST(Pending().size() == 2u);
+
+  // The tolerance comes from the configuration.
+  Config tight = config;
+  tight.replicate.webhook_timestamp_tolerance_seconds.value = 10;
+  api = MakeApi(tight);
+  CheckUnauthorized(Send(Signed("msg_tight", body, now_s - 11)), "stale_timestamp");
+  BOOST_TEST(Send(Signed("msg_tight", body, now_s - 10)).status == 200);
+}
+
+BOOST_FIXTURE_TEST_CASE(malformed_timestamps_are_401, WebhookFixture) {
+  const std::string body = RunBody("r8-hook-4", "processing");
+  for (const std::string ts : {"abc", "-1795860000", "1795860000.5", " 1795860000", "1e9"}) {
+    BOOST_TEST_CONTEXT("timestamp [" << ts << "]") {
+      HttpRequest request = Signed("msg_ts", body);
+      // Re-sign over the malformed timestamp so only its format is wrong.
+      request.headers[2].second = ts;
+      request.headers[3].second =
+          SignWebhook(*DecodeWebhookSecret(kWebhookSecret), "msg_ts", ts, body);
+      CheckUnauthorized(Send(request), "bad_timestamp");
+    }
+  }
+  BOOST_TEST(Pending().empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(missing_headers_are_401, WebhookFixture) {
+  const std::string body = RunBody("r8-hook-5", "processing");
+  for (const char* drop : {"webhook-id", "webhook-timestamp", "webhook-signature"}) {
+    BOOST_TEST_CONTEXT("without " << drop) {
+      HttpRequest request = Signed("msg_headers", body);
+      std::erase_if(request.headers, [&](const auto& h) { return h.first == drop; });
+      CheckUnauthorized(Send(request), "missing_headers");
+    }
+  }
+  HttpRequest empty_value = Signed("msg_headers", body);
+  empty_value.headers[3].second = "";
+  CheckUnauthorized(Send(empty_value), "missing_headers");
+  CheckUnauthorized(Send(Unsigned(body)), "missing_headers");
+  BOOST_TEST(Pending().empty());
+}
+
+BOOST_FIXTURE_TEST_CASE(header_names_are_case_insensitive_and_rotation_entries_are_skipped,
+                        WebhookFixture) {
+  HttpRequest request = Signed("msg_case", RunBody("r8-hook-6", "processing"));
+  request.headers[1].first = "Webhook-ID";
+  request.headers[2].first = "Webhook-Timestamp";
+  request.headers[3].first = "WEBHOOK-SIGNATURE";
+  // During a secret rotation Svix sends several entries; any v1 match will do.
+  request.headers[3].second =
+      "v1,bm90IHRoZSByaWdodCBzaWduYXR1cmUgYXQgYWxsIQ== v2,xyz " + request.headers[3].second;
+  const HttpResponse r = Send(request);
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body == R"({"status":"received"})");
+}
+
+BOOST_FIXTURE_TEST_CASE(the_body_must_be_a_json_object_checked_after_the_signature,
+                        WebhookFixture) {
+  for (const std::string body : {"[1]", "", "not json", "{\"id\":\"x\"", "{} {}", "\"text\"",
+                                 "null", "{\"id\":\"x\"} trailing"}) {
+    BOOST_TEST_CONTEXT("body [" << body << "]") {
+      const HttpResponse r = Send(Signed("msg_json", body));
+      BOOST_TEST(r.status == 400);
+      const rapidjson::Document doc = Parse(r.body);
+      BOOST_TEST(Str(doc, "error") == "invalid_json");
+      BOOST_TEST(Str(doc, "message") ==
+                 "the body must be a JSON object (a Replicate prediction or training)");
+      // Without a valid signature the same body is 401: nothing unauthenticated is parsed.
+      const HttpRequest unsigned_request = Unsigned(body);
+      BOOST_TEST(Send(unsigned_request).status == 401);
+    }
+  }
+  // Whitespace around the object is fine.
+  BOOST_TEST(Send(Signed("msg_ws", "\n {\"id\":\"r8-ws\"} \n")).status == 200);
+  BOOST_TEST(Pending().size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(other_methods_are_405_allow_post, WebhookFixture) {
+  for (const char* method : {"GET", "HEAD", "PUT", "DELETE", "PATCH"}) {
+    BOOST_TEST_CONTEXT(method) {
+      const HttpResponse r = Call(method, kWebhookPath);
+      BOOST_TEST(r.status == 405);
+      BOOST_TEST(HeaderOr(r, "Allow") == "POST");
+    }
+  }
+  BOOST_TEST(Call("POST", "/api/webhooks/other").status == 404);
+  BOOST_TEST(Call("POST", "/api/webhooks/replicate/extra").status == 404);
+  BOOST_TEST(Call("POST", "/api/webhooks").status == 404);
+}
+
+BOOST_FIXTURE_TEST_CASE(unsigned_mode_still_needs_a_webhook_id, WebhookFixture) {
+  Config open = config;
+  open.replicate.webhook_require_signature.value = false;
+  open.replicate.webhook_secret.value.reset();
+  api = MakeApi(open);
+  const std::string body = RunBody("r8-hook-7", "processing");
+  HttpRequest request = Unsigned(body);
+  HttpResponse r = Send(request);
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(Str(Parse(r.body), "error") == "missing_webhook_id");
+  request.headers = {{"webhook-id", "msg_unsigned"}};
+  r = Send(request);
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body == R"({"status":"received"})");
+  BOOST_TEST(Send(request).body == R"({"status":"duplicate"})");
+  request.body = "[1]";
+  request.headers = {{"webhook-id", "msg_unsigned_array"}};
+  BOOST_TEST(Send(request).status == 400);
+  BOOST_TEST(Pending().size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_stored_delivery_pokes_the_worker_a_duplicate_does_not, WebhookFixture) {
+  PokeListener worker;
+  const Status opened = worker.Open(WorkerPokeSocketPath(config.database_path.value));
+  BOOST_TEST_REQUIRE(opened.ok(), opened.ToString());
+  const std::string body = RunBody("r8-hook-8", "processing");
+  BOOST_TEST(Send(Signed("msg_poke", body)).status == 200);
+  BOOST_TEST(worker.Drain());
+  BOOST_TEST(Send(Signed("msg_poke", body)).body == R"({"status":"duplicate"})");
+  BOOST_TEST(!worker.Drain());
+  CheckUnauthorized(Send(Signed("msg_poke_bad", body, kNow / kSecond - 1000)), "stale_timestamp");
+  BOOST_TEST(!worker.Drain());
+}
+
+BOOST_FIXTURE_TEST_CASE(the_secret_comes_from_the_cache_when_not_configured, WebhookFixture) {
+  // No configured secret and no token: only a cached secret can verify.
+  Config fetched = config;
+  fetched.replicate.webhook_secret.value.reset();
+  api = MakeApi(fetched);
+  const std::string body = RunBody("r8-hook-9", "processing");
+  HttpResponse r = Send(Signed("msg_nosecret", body));
+  BOOST_TEST(r.status == 503);
+  BOOST_TEST(Str(Parse(r.body), "error") == "webhook_secret_unavailable");
+  BOOST_TEST(Pending().empty());
+  // Requests that fail a check needing no secret are 401 without a fetch attempt.
+  CheckUnauthorized(Send(Unsigned(body)), "missing_headers");
+  CheckUnauthorized(Send(Signed("msg_nosecret_old", body, kNow / kSecond - 301)),
+                    "stale_timestamp");
+
+  BOOST_TEST_REQUIRE(store->PutServiceState("webhook_secret:replicate", kWebhookSecret, kNow).ok());
+  now = kNow + 299 * kSecond;
+  r = Send(Signed("msg_cached", body, now / kSecond));
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body == R"({"status":"received"})");
+
+  // After 300 s the cached secret is no longer trusted, and fetching needs a token.
+  now = kNow + 300 * kSecond;
+  r = Send(Signed("msg_expired", body, now / kSecond));
+  BOOST_TEST(r.status == 503);
+  BOOST_TEST(Str(Parse(r.body), "error") == "webhook_secret_unavailable");
+  BOOST_TEST(Pending().size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_malformed_configured_secret_is_503_not_401, WebhookFixture) {
+  Config broken = config;
+  broken.replicate.webhook_secret.value = "whsec_not*base64";
+  api = MakeApi(broken);
+  const HttpResponse r = Send(Signed("msg_broken_secret", RunBody("r8-hook-10", "processing")));
+  BOOST_TEST(r.status == 503);
+  BOOST_TEST(Str(Parse(r.body), "error") == "webhook_secret_unavailable");
+  BOOST_TEST(r.body.find("not*base64") == std::string::npos);
+}
+
+BOOST_FIXTURE_TEST_CASE(an_unavailable_database_is_503, WebhookFixture) {
+  store_error = Status::Error(Status::Code::kUnavailable, "database_unavailable", "disk gone");
+  const HttpResponse r = Send(Signed("msg_nodb", RunBody("r8-hook-11", "processing")));
+  BOOST_TEST(r.status == 503);
+  BOOST_TEST(Str(Parse(r.body), "error") == "database_unavailable");
+}
+
+BOOST_FIXTURE_TEST_CASE(the_secret_never_appears_in_a_response, WebhookFixture) {
+  const std::string body = RunBody("r8-hook-12", "processing");
+  Send(Signed("msg_leak_ok", body));
+  Send(Signed("msg_leak_ok", body));
+  Send(Signed("msg_leak_bad", body, {}, "whsec_5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH"));
+  Send(Signed("msg_leak_old", body, kNow / kSecond - 3600));
+  Send(Signed("msg_leak_json", "[1]"));
+  Send(Unsigned(body));
+  Send(HttpRequest{"GET", kWebhookPath, "", "", "", {}});
+  Config broken = config;
+  broken.replicate.webhook_secret.value = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw=";
+  api = MakeApi(broken);
+  Send(Signed("msg_leak_broken", body));
+  const std::string base64 = std::string(kWebhookSecret).substr(6);
+  const std::string expected_signature = SignWebhook(
+      *DecodeWebhookSecret(kWebhookSecret), "msg_leak_bad", std::to_string(kNow / kSecond), body);
+  BOOST_TEST(bodies.size() == 8u);
+  for (const std::string& b : bodies) {
+    BOOST_TEST_CONTEXT("response " << b) {
+      BOOST_TEST(b.find(base64) == std::string::npos);
+      BOOST_TEST(b.find(expected_signature.substr(3)) == std::string::npos);
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

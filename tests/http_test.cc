@@ -274,6 +274,7 @@ BOOST_AUTO_TEST_CASE(error_response_empty_error_code_becomes_internal_error) {
 BOOST_AUTO_TEST_CASE(error_response_http_code_for_every_status_code) {
   const std::vector<std::pair<Status::Code, int>> cases = {
       {Status::Code::kInvalidArgument, 400},
+      {Status::Code::kUnauthenticated, 401},  // webhook signatures
       {Status::Code::kNotFound, 404},
       {Status::Code::kMethodNotAllowed, 405},
       {Status::Code::kConflict, 409},
@@ -292,6 +293,23 @@ BOOST_AUTO_TEST_CASE(error_response_http_code_for_every_status_code) {
       BOOST_TEST(HeaderOr(r, "Content-Type") == "application/json");
     }
   }
+}
+
+BOOST_AUTO_TEST_CASE(request_header_lookup_is_case_insensitive_and_first_wins) {
+  HttpRequest request;
+  request.headers = {{"content-type", "application/json"},
+                     {"webhook-id", "msg_1"},
+                     {"webhook-id", "msg_2"},
+                     {"x-empty", ""}};
+  BOOST_TEST_REQUIRE(request.Header("webhook-id") != nullptr);
+  BOOST_TEST(*request.Header("webhook-id") == "msg_1");
+  BOOST_TEST(*request.Header("Webhook-ID") == "msg_1");
+  BOOST_TEST(*request.Header("content-type") == "application/json");
+  BOOST_TEST_REQUIRE(request.Header("x-empty") != nullptr);
+  BOOST_TEST(request.Header("x-empty")->empty());
+  BOOST_TEST(request.Header("webhook-signature") == nullptr);
+  BOOST_TEST(request.Header("webhook") == nullptr);
+  BOOST_TEST(HttpRequest().Header("webhook-id") == nullptr);
 }
 
 BOOST_AUTO_TEST_CASE(error_response_retry_after_header_when_set) {
