@@ -104,7 +104,7 @@ bench: deps
 	@for b in $(BENCH_BINS); do JOBPULSE_ROOT=$(CURDIR) JOBPULSE_BIN_DIR=$(abspath $(BUILD)) $$b || exit 1; done
 
 run: deps
-	@$(MAKE) --no-print-directory -j$(JOBS) $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN)
+	@$(MAKE) --no-print-directory -s -j$(JOBS) $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN)
 	@nginx/jobpulse-run
 
 clean:

@@ -359,7 +359,10 @@ Result<ProviderAccount> ReplicateClient::Account() {
 
 Result<std::string> ReplicateClient::WebhookSecret() {
   if (!configured()) return NotConfigured();
-  auto response = http_.Perform(Request("GET", "/webhooks/default/secret"));
+  // A webhook handler waits on this call: keep it short.
+  OutboundRequest request = Request("GET", "/webhooks/default/secret");
+  request.timeout_ms = 3000;
+  auto response = http_.Perform(request);
   if (!response.ok()) return response.status();
   if (Status s = ReplicateStatusFor(*response, "webhook secret"); !s.ok()) return s;
   rapidjson::Document doc;
