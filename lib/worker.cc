@@ -134,7 +134,9 @@ Status Worker::Run() {
     if (polling_.enabled) wait = std::min(wait, std::max<int64_t>(0, next_poll_at_ - now));
     ::poll(fds, 2, static_cast<int>(wait / 1000));
     if (stop_) break;
-    poke_.Drain();
+    // A poke means a handler wrote something (a delivery, demand, a sync):
+    // its events can go out now rather than at the SSE server's next poll.
+    if (poke_.Drain() && sse_) sse_->Notify();
     Heartbeat();
     InboxPass();
     DemandRefresh();

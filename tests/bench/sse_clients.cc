@@ -1,0 +1,185 @@
+// B4 (SPEC §10), at the scale this machine allows: N idle SSE clients through
+// nginx, the worker's memory per client, and event commit -> receipt latency
+// at every client.
+//
+//   build/bench_sse_clients [clients=1000] [events=20]
+//
+// The per-IP limit is raised in the bench configuration (all clients come
+// from 127.0.0.1). Latency: the bench appends an event to the store and
+// measures, at each client, when its frame arrives; p50 and p99 over all
+// (event, client) pairs.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "lib/store.h"
+#include "lib/timestamp.h"
+#include "tests/integration/stack.h"
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+long RssKib(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+int WorkerPid(const jobpulse::testing::Stack& stack) {
+  const std::string cmd =
+      "supervisorctl -c " + stack.dir() + "/run/supervisord.conf pid worker 2>/dev/null";
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[64] = {0};
+  if (p) {
+    if (!fgets(buf, sizeof(buf), p)) buf[0] = 0;
+    pclose(p);
+  }
+  return std::atoi(buf);
+}
+
+int Connect(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  const std::string request = "GET /api/events HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int clients = argc > 1 ? std::atoi(argv[1]) : 1000;
+  const int events = argc > 2 ? std::atoi(argv[2]) : 20;
+  rlimit limit{};
+  getrlimit(RLIMIT_NOFILE, &limit);
+  limit.rlim_cur = limit.rlim_max;
+  setrlimit(RLIMIT_NOFILE, &limit);
+
+  jobpulse::testing::StackOptions options;
+  options.pool_size = 2;
+  options.with_worker = true;
+  options.enterprise_yaml = "sse:\n  max_connections_per_ip: " + std::to_string(clients + 10) +
+                            "\n  max_connections: " + std::to_string(clients + 10) +
+                            "\n  heartbeat_seconds: 60\n";
+  jobpulse::testing::Stack stack(options);
+  auto store = jobpulse::Store::Open(stack.db_path());
+  if (!store.ok()) return 1;
+  const int pid = WorkerPid(stack);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  const long rss_before = RssKib(pid);
+
+  const int ep = epoll_create1(0);
+  std::vector<int> fds;
+  std::map<int, std::string> buffers;
+  for (int i = 0; i < clients; ++i) {
+    const int fd = Connect(stack.port());
+    if (fd < 0) {
+      std::fprintf(stderr, "connection %d failed\n", i);
+      return 1;
+    }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.fd = fd;
+    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    fds.push_back(fd);
+  }
+  // Read until every client has its "connected" message.
+  std::map<int, bool> connected;
+  std::vector<epoll_event> ready(1024);
+  const auto read_ready = [&](int timeout_ms, const auto& on_data) {
+    const int n = epoll_wait(ep, ready.data(), static_cast<int>(ready.size()), timeout_ms);
+    for (int i = 0; i < n; ++i) {
+      char buf[8192];
+      const ssize_t r = read(ready[i].data.fd, buf, sizeof(buf));
+      if (r > 0) on_data(ready[i].data.fd, std::string(buf, static_cast<size_t>(r)));
+    }
+  };
+  auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (static_cast<int>(connected.size()) < clients && Clock::now() < deadline) {
+    read_ready(200, [&](int fd, const std::string& data) {
+      buffers[fd] += data;
+      if (buffers[fd].find("\"type\":\"connected\"") != std::string::npos) connected[fd] = true;
+    });
+  }
+  if (static_cast<int>(connected.size()) < clients) {
+    std::fprintf(stderr, "only %zu of %d clients connected\n", connected.size(), clients);
+    return 1;
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  const long rss_after = RssKib(pid);
+
+  std::vector<double> latencies_ms;
+  for (int e = 0; e < events; ++e) {
+    const std::string marker = "bench-event-" + std::to_string(e);
+    const auto committed = Clock::now();
+    auto id = (*store)->AppendEvent("", "jobs_synced",
+                                    R"({"type":"jobs_synced","provider":")" + marker + "\"}",
+                                    jobpulse::NowMicros());
+    if (!id.ok()) return 1;
+    std::map<int, bool> got;
+    deadline = Clock::now() + std::chrono::seconds(10);
+    while (static_cast<int>(got.size()) < clients && Clock::now() < deadline) {
+      read_ready(100, [&](int fd, const std::string& data) {
+        buffers[fd] += data;
+        if (!got.count(fd) && buffers[fd].find(marker) != std::string::npos) {
+          got[fd] = true;
+          latencies_ms.push_back(
+              std::chrono::duration<double, std::milli>(Clock::now() - committed).count());
+          buffers[fd].clear();
+        }
+      });
+    }
+    if (static_cast<int>(got.size()) < clients) {
+      std::fprintf(stderr, "event %d reached %zu of %d clients\n", e, got.size(), clients);
+      return 1;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  const double per_client = (rss_after - rss_before) * 1024.0 / clients;
+  const double p50 = Percentile(latencies_ms, 0.50);
+  const double p99 = Percentile(latencies_ms, 0.99);
+  std::printf("B4 SSE through nginx: %d idle clients, %d events\n", clients, events);
+  std::printf("  worker RSS %ld KiB -> %ld KiB: %.0f bytes per client (target <= 16384)\n",
+              rss_before, rss_after, per_client);
+  std::printf("  commit -> receipt at every client: p50 %.1f ms, p99 %.1f ms, max %.1f ms "
+              "(target p99 <= 100 ms)\n",
+              p50, p99, Percentile(latencies_ms, 1.0));
+  const bool pass = per_client <= 16384 && p99 <= 100;
+  std::printf("  B4 (at %d clients) %s\n", clients, pass ? "PASS" : "FAIL");
+  for (int fd : fds) close(fd);
+  close(ep);
+  return pass ? 0 : 1;
+}
