@@ -8,17 +8,16 @@
 // target (one call per job per 5 s = jobs * 12 per minute) and against what
 // SimpleTuner does (one call per request = clients * jobs * 12 per minute).
 #include <curl/curl.h>
+#include <rapidjson/document.h>
 
 #include <atomic>
-#include <cmath>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <rapidjson/document.h>
 
 #include "tests/integration/stack.h"
 
@@ -72,8 +71,8 @@ int main(int argc, char** argv) {
       while (next < end) {
         std::this_thread::sleep_until(next);
         for (int j = 0; j < jobs; ++j) {
-          const auto r =
-              Http("GET", stack.Url("/api/cloud/jobs/bench" + std::to_string(j) + "/inline-progress"));
+          const auto r = Http(
+              "GET", stack.Url("/api/cloud/jobs/bench" + std::to_string(j) + "/inline-progress"));
           (r.status == 200 ? served : failed)++;
         }
         next += std::chrono::seconds(5);
@@ -100,10 +99,11 @@ int main(int argc, char** argv) {
               clients, jobs, elapsed);
   std::printf("  requests served %ld, failed %ld\n", served.load(), failed.load());
   const bool pass = gets <= budget && failed == 0;
-  std::printf("  provider GETs %ld = %.1f/min; target <= %ld in this run (one per job per 5 s, "
-              "%d/min); SimpleTuner would make %d/min (ratio %.1fx)\n",
-              gets, per_minute, budget, jobs * 12, clients * jobs * 12,
-              gets ? clients * jobs * 12 / per_minute : 0.0);
+  std::printf(
+      "  provider GETs %ld = %.1f/min; target <= %ld in this run (one per job per 5 s, "
+      "%d/min); SimpleTuner would make %d/min (ratio %.1fx)\n",
+      gets, per_minute, budget, jobs * 12, clients * jobs * 12,
+      gets ? clients * jobs * 12 / per_minute : 0.0);
   std::printf("  B2 %s\n", pass ? "PASS" : "FAIL");
   curl_global_cleanup();
   return pass ? 0 : 1;

@@ -174,9 +174,10 @@ int main(int argc, char** argv) {
   std::printf("B4 SSE through nginx: %d idle clients, %d events\n", clients, events);
   std::printf("  worker RSS %ld KiB -> %ld KiB: %.0f bytes per client (target <= 16384)\n",
               rss_before, rss_after, per_client);
-  std::printf("  commit -> receipt at every client: p50 %.1f ms, p99 %.1f ms, max %.1f ms "
-              "(target p99 <= 100 ms)\n",
-              p50, p99, Percentile(latencies_ms, 1.0));
+  std::printf(
+      "  commit -> receipt at every client: p50 %.1f ms, p99 %.1f ms, max %.1f ms "
+      "(target p99 <= 100 ms)\n",
+      p50, p99, Percentile(latencies_ms, 1.0));
   const bool pass = per_client <= 16384 && p99 <= 100;
   std::printf("  B4 (at %d clients) %s\n", clients, pass ? "PASS" : "FAIL");
   for (int fd : fds) close(fd);

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <rapidjson/document.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -13,20 +14,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <tuple>
 #include <memory>
 #include <set>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
-
-#include <boost/test/unit_test.hpp>
-#include <rapidjson/document.h>
 
 #include "lib/store.h"
 #include "lib/timestamp.h"
@@ -234,8 +233,7 @@ BOOST_AUTO_TEST_CASE(health_and_polling_status_see_the_worker) {
   BOOST_TEST_REQUIRE(Eventually(
       [] {
         const HttpResult r = Http("GET", TheStack().Url("/api/cloud/health"));
-        return r.status == 200 &&
-               Str(Parse(r.body)["components"]["worker"], "status") == "ok";
+        return r.status == 200 && Str(Parse(r.body)["components"]["worker"], "status") == "ok";
       },
       10000));
   BOOST_TEST_REQUIRE(Eventually(
@@ -258,8 +256,7 @@ BOOST_AUTO_TEST_CASE(status_changes_reach_an_sse_client_in_order) {
   BOOST_TEST_REQUIRE(Eventually([] { return JobStatusOf("sse-run") == "queued"; }, 3000));
 
   SseClient client(TheStack().port());
-  BOOST_TEST_REQUIRE(client.ReadUntil(
-      [](const auto& frames) { return !frames.empty(); }, 5000));
+  BOOST_TEST_REQUIRE(client.ReadUntil([](const auto& frames) { return !frames.empty(); }, 5000));
   BOOST_TEST(client.head().find("200 OK") != std::string::npos);
   BOOST_TEST(client.head().find("text/event-stream") != std::string::npos);
   BOOST_TEST(client.frames()[0].data.find("\"type\":\"connected\"") != std::string::npos);
@@ -300,6 +297,63 @@ BOOST_AUTO_TEST_CASE(status_changes_reach_an_sse_client_in_order) {
              boost::test_tools::per_element());
   BOOST_TEST_MESSAGE("simulator change -> SSE client delays (ms): " << delays_ms[0] << ", "
                                                                     << delays_ms[1]);
+}
+
+// The closing-note numbers: how long a status change at the provider takes to
+// reach a browser, through the 1 s poller and through a webhook delivery.
+BOOST_AUTO_TEST_CASE(delay_from_a_simulator_change_to_the_sse_client) {
+  SseClient client(TheStack().port());
+  BOOST_TEST_REQUIRE(client.ReadUntil([](const auto& f) { return !f.empty(); }, 5000));
+  const auto wait_for = [&](const std::string& id, const std::string& status) {
+    return client.ReadUntil(
+        [&](const auto&) {
+          for (const auto& f : client.OfType("job_status_changed")) {
+            if (f.data.find("\"job_id\":\"" + id + "\"") != std::string::npos &&
+                f.data.find("\"status\":\"" + status + "\"") != std::string::npos) {
+              return true;
+            }
+          }
+          return false;
+        },
+        10000);
+  };
+  const auto summary = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return "median " + std::to_string(v[v.size() / 2]) + " ms, worst " + std::to_string(v.back()) +
+           " ms over " + std::to_string(v.size());
+  };
+  std::vector<double> polled, pushed;
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "delay-poll" + std::to_string(i);
+    CreateRun(id, "starting");
+    BOOST_TEST_REQUIRE(Http("POST", TheStack().Url("/api/cloud/jobs/sync")).status == 200);
+    BOOST_TEST_REQUIRE(wait_for(id, "queued"));
+    for (const auto& [sim_status, local] : std::vector<std::pair<std::string, std::string>>{
+             {"processing", "running"}, {"succeeded", "completed"}}) {
+      const auto changed = Clock::now();
+      SetRunStatus(id, sim_status);
+      BOOST_TEST_REQUIRE(wait_for(id, local));
+      polled.push_back(std::chrono::duration<double, std::milli>(Clock::now() - changed).count());
+    }
+  }
+  for (int i = 0; i < 5; ++i) {
+    const std::string id = "delay-push" + std::to_string(i);
+    CreateRun(id, "starting");
+    int n = 0;
+    for (const auto& [sim_status, local] : std::vector<std::pair<std::string, std::string>>{
+             {"processing", "running"}, {"succeeded", "completed"}}) {
+      const auto changed = Clock::now();
+      SetRunStatus(id, sim_status);
+      BOOST_TEST_REQUIRE(Str(Deliver(id, "msg_delay_" + id + "_" + std::to_string(n++)), "body") ==
+                         R"({"status":"received"})");
+      BOOST_TEST_REQUIRE(wait_for(id, local));
+      pushed.push_back(std::chrono::duration<double, std::milli>(Clock::now() - changed).count());
+    }
+  }
+  BOOST_TEST_MESSAGE("provider change -> SSE client, poller every 1 s: " << summary(polled));
+  BOOST_TEST_MESSAGE("provider change -> SSE client, webhook delivery: " << summary(pushed));
+  BOOST_TEST(*std::max_element(polled.begin(), polled.end()) < 3000.0);
+  BOOST_TEST(*std::max_element(pushed.begin(), pushed.end()) < 1000.0);
 }
 
 BOOST_AUTO_TEST_CASE(progress_events_follow_the_logs) {
@@ -375,8 +429,8 @@ BOOST_AUTO_TEST_CASE(no_acknowledged_delivery_is_lost_when_the_worker_is_killed)
   BOOST_TEST_REQUIRE(pid > 0);
   BOOST_TEST(kill(pid, SIGKILL) == 0);
   for (auto& s : senders) s.join();
-  BOOST_TEST_MESSAGE("deliveries acknowledged: " << acked.load() << " of " << kRuns
-                                                 << "; worker " << pid << " killed");
+  BOOST_TEST_MESSAGE("deliveries acknowledged: " << acked.load() << " of " << kRuns << "; worker "
+                                                 << pid << " killed");
   BOOST_TEST_REQUIRE(Eventually([&] { return WorkerPid() > 0 && WorkerPid() != pid; }, 15000));
   // Every acknowledged delivery ends up applied, each exactly once.
   BOOST_TEST_REQUIRE(Eventually(
@@ -455,8 +509,7 @@ BOOST_AUTO_TEST_CASE(last_event_id_resumes_without_loss) {
   }
   std::vector<int64_t> expected;
   for (const auto& e : *missed) expected.push_back(e.id);
-  BOOST_TEST(std::vector<int64_t>(replayed.begin(), replayed.begin() + expected.size()) ==
-                 expected,
+  BOOST_TEST(std::vector<int64_t>(replayed.begin(), replayed.begin() + expected.size()) == expected,
              boost::test_tools::per_element());
 }
 
@@ -497,8 +550,7 @@ BOOST_AUTO_TEST_CASE(provider_429_pauses_every_call_for_its_retry_after) {
   std::this_thread::sleep_until(throttled_at + std::chrono::milliseconds(4600));
   BOOST_TEST(EndpointCount("get_prediction") == 0);
   BOOST_TEST(Eventually([] { return EndpointCount("get_prediction") > 0; }, 4000));
-  const double resumed_after =
-      std::chrono::duration<double>(Clock::now() - throttled_at).count();
+  const double resumed_after = std::chrono::duration<double>(Clock::now() - throttled_at).count();
   BOOST_TEST_MESSAGE("calls resumed " << resumed_after << " s after the 429");
   BOOST_TEST(resumed_after >= 4.6);
 }
@@ -517,13 +569,15 @@ BOOST_AUTO_TEST_CASE(polling_startup_line_matches_the_configuration) {
   };
   const std::vector<Case> cases = {
       {"", {}, "job status polling: on (source: auto, interval: 30s, interval_source: default"},
-      {"", {{"SIMPLETUNER_JOB_POLL_INTERVAL", "12"}},
+      {"",
+       {{"SIMPLETUNER_JOB_POLL_INTERVAL", "12"}},
        "job status polling: on (source: auto, interval: 12s, interval_source: env"},
       {"background:\n  job_status_polling:\n    enabled: false\n    interval_seconds: 45\n",
        {},
        "job status polling: off (source: enterprise config, interval: 45s, interval_source: "
        "enterprise config"},
-      {"", {{"REPLICATE_WEBHOOK_URL", "https://example.invalid/hook"}},
+      {"",
+       {{"REPLICATE_WEBHOOK_URL", "https://example.invalid/hook"}},
        "job status polling: off (source: auto, interval: 30s, interval_source: default, webhook "
        "configured: yes)"},
       {"background:\n  job_status_polling:\n    enabled: true\n",
