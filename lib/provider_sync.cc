@@ -262,10 +262,13 @@ Job RefreshIfStale(Store& store, Provider* provider, const Job& job, const Confi
   auto beat = ReadWorkerHeartbeat(store, now, config.polling_interval_seconds.value);
   if (beat.ok() && beat->live) {
     // The worker's demand refresh fetches it within max_age; never wait here.
-    if (Status s = store.RecordProgressDemand(job.job_id, now); !s.ok()) {
-      LogWarning("could not record progress demand: " + s.ToString());
+    // One write per job per max_age is enough: the worker looks back 30 s.
+    if (!job.progress_wanted_at || now - *job.progress_wanted_at >= max_age) {
+      if (Status s = store.RecordProgressDemand(job.job_id, now); !s.ok()) {
+        LogWarning("could not record progress demand: " + s.ToString());
+      }
+      PokeWorker(WorkerPokeSocketPath(store.path()));
     }
-    PokeWorker(WorkerPokeSocketPath(store.path()));
     return job;
   }
   const std::string lease = "refresh:" + job.job_id;

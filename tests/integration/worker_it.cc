@@ -617,3 +617,49 @@ BOOST_AUTO_TEST_CASE(polling_startup_line_matches_the_configuration) {
 }
 
 }  // namespace jobpulse
+
+namespace jobpulse {
+
+// With polling off, a job someone watches is still kept within
+// inline_progress.max_age_seconds of the provider: the handlers record demand
+// and poke, the worker fetches (SPEC §5, §6 demand refresh).
+BOOST_AUTO_TEST_CASE(watched_jobs_stay_fresh_with_polling_off) {
+  Simulator sim;
+  sim.Control("POST", "/runs", R"({"id":"watched","status":"processing","logs":"Step 1/100\n"})");
+  sim.Control("POST", "/runs", R"({"id":"unwatched","status":"processing","logs":"Step 1/100\n"})");
+  testing::StackOptions options;
+  options.pool_size = 2;
+  options.with_worker = true;
+  options.replicate_base_url = sim.base_url();
+  options.replicate_token = Simulator::kToken;
+  options.enterprise_yaml = "background:\n  job_status_polling:\n    enabled: false\n";
+  Stack stack(options);
+  BOOST_TEST_REQUIRE(Http("POST", stack.Url("/api/cloud/jobs/sync")).status == 200);
+  // Wait for the worker's heartbeat, so handlers leave refreshes to it.
+  BOOST_TEST_REQUIRE(Eventually(
+      [&] {
+        const HttpResult r = Http("GET", stack.Url("/api/cloud/health"));
+        return r.status == 200 && Str(Parse(r.body)["components"]["worker"], "status") == "ok";
+      },
+      10000));
+  sim.Control("POST", "/runs/watched/logs", R"({"append":"Step 40/100\n"})");
+  sim.Control("POST", "/runs/unwatched/logs", R"({"append":"Step 40/100\n"})");
+  const auto started = Clock::now();
+  const std::string url = stack.Url("/api/cloud/jobs/watched/inline-progress");
+  BOOST_TEST_REQUIRE(Eventually(
+      [&] {
+        return Parse(Http("GET", url).body)["progress"].IsNumber() &&
+               Parse(Http("GET", url).body)["progress"].GetDouble() == 40.0;
+      },
+      8000));
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  BOOST_TEST_MESSAGE("watched job fresh after " << seconds << " s");
+  BOOST_TEST(seconds < 6.0);
+  // Nobody watched the other one and nobody polls: the provider was not asked.
+  const auto counters = Parse(sim.Control("GET", "/counters"));
+  const auto& runs = counters["runs"];
+  BOOST_TEST(!runs.HasMember("unwatched"));
+  BOOST_TEST(runs["watched"].GetInt64() >= 1);
+}
+
+}  // namespace jobpulse
