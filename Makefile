@@ -5,6 +5,7 @@
 # warnings are errors. Objects and binaries go under build/.
 #
 #   make deps    install the Debian packages that are missing (apt-get, sudo if not root)
+#   make test-deps  the same for the test-only packages (Chromium for the browser tests)
 #   make         build the FastCGI handler and the test binaries
 #   make test    deps + build + unit tests + integration tests (real nginx, supervisord)
 #   make run     deps + build + nginx, the FastCGI pool under supervisord on 127.0.0.1:8001
@@ -23,6 +24,8 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 DEB_PACKAGES := g++ make libfcgi-dev libcurl4-openssl-dev rapidjson-dev \
   libsqlite3-dev libboost-test-dev libboost-dev libssl-dev libyaml-cpp-dev zlib1g-dev nginx \
   supervisor sqlite3 curl
+# The browser tests (tests/integration/ui_it.cc): headless Chromium through chromedriver.
+TEST_DEB_PACKAGES := chromium chromium-driver fonts-liberation
 
 LIB_SRCS := $(wildcard lib/*.cc)
 LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/%.o)
@@ -44,7 +47,7 @@ UNIT_BIN := $(BUILD)/unit_tests
 IT_BIN := $(BUILD)/integration_tests
 SIM_BIN := $(BUILD)/replicate-sim
 
-.PHONY: all deps test unit-test integration-test bench run clean
+.PHONY: all deps test-deps test unit-test integration-test bench run clean
 .DEFAULT_GOAL := all
 
 all: $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(UNIT_BIN) $(IT_BIN)
@@ -88,7 +91,19 @@ deps:
 	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-test: deps
+# The same for the packages only the tests need.
+test-deps:
+	@missing=$$(for p in $(TEST_DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+	done); \
+	if [ -n "$$missing" ]; then \
+	  echo "make test-deps: installing" $$missing; \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test: deps test-deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
 	@tests/run_suites $(UNIT_BIN) $(IT_BIN)
 

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -238,6 +239,18 @@ std::string Stack::Logs() const {
   return "--- supervisord ---\n" + ReadFile(dir_ + "/supervisord.out") + "--- fcgi ---\n" +
          ReadFile(dir_ + "/run/fcgi.log") + "--- nginx ---\n" + ReadFile(dir_ + "/run/nginx.log") +
          "--- worker ---\n" + ReadFile(dir_ + "/run/worker.log");
+}
+
+std::string Stack::SupervisorCtl(const std::string& args) const {
+  const std::string cmd = "supervisorctl -c " + dir_ + "/run/supervisord.conf " + args + " 2>&1";
+  std::string out;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return "popen failed";
+  char buf[512];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
 }
 
 }  // namespace jobpulse::testing

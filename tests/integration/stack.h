@@ -68,6 +68,9 @@ class Stack {
   std::string Url(const std::string& path_and_query) const;
   // supervisord's own log and the handlers' log, for failure messages.
   std::string Logs() const;
+  // Runs `supervisorctl -c <dir>/run/supervisord.conf <args>` (e.g. "stop worker")
+  // and returns what it printed (stdout and stderr).
+  std::string SupervisorCtl(const std::string& args) const;
 
  private:
   void Stop();

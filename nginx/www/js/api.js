@@ -1,0 +1,85 @@
+// A small fetch wrapper for the jobpulse REST API.
+//
+// Every call resolves with the parsed JSON body or rejects with an ApiError
+// whose message is ready to show: the `message` of the API's error envelope
+// ({"error", "message", "details"}), or a plain description when the server
+// could not be reached or answered something that is not the envelope.
+
+export class ApiError extends Error {
+  constructor(message, { status = 0, code = '', details = null } = {}) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status; // HTTP status, 0 when no response arrived
+    this.code = code; // the envelope's "error" code, when there was one
+    this.details = details;
+  }
+}
+
+async function request(method, path, { params, body } = {}) {
+  let url = path;
+  if (params) {
+    const query = new URLSearchParams();
+    for (const [key, value] of Object.entries(params)) {
+      if (value !== undefined && value !== null && value !== '') query.set(key, String(value));
+    }
+    const text = query.toString();
+    if (text) url += `?${text}`;
+  }
+  const init = {
+    method,
+    headers: { Accept: 'application/json' },
+    // GETs carry an ETag: always revalidate, so a 304 costs nothing and a
+    // stale copy is never shown.
+    cache: 'no-cache',
+  };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+
+  let response;
+  try {
+    response = await fetch(url, init);
+  } catch {
+    throw new ApiError('Cannot reach the jobpulse server; check your connection.');
+  }
+
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    // Not JSON (an HTML error page of some proxy, an empty body): data stays null.
+  }
+  if (!response.ok) {
+    if (data && typeof data.message === 'string' && data.message) {
+      throw new ApiError(data.message, {
+        status: response.status,
+        code: data.error || '',
+        details: data.details || null,
+      });
+    }
+    throw new ApiError(`The server answered ${response.status} ${response.statusText}`.trim(), {
+      status: response.status,
+    });
+  }
+  if (data === null) throw new ApiError('The server sent an unreadable answer.', { status: response.status });
+  return data;
+}
+
+export const api = {
+  get: (path, params) => request('GET', path, { params }),
+  post: (path, body) => request('POST', path, { body }),
+  del: (path) => request('DELETE', path),
+};
+
+// Path segment for a job id (ids are [A-Za-z0-9._:-], but never trust that).
+export function jobPath(jobId, suffix = '') {
+  return `/api/cloud/jobs/${encodeURIComponent(jobId)}${suffix}`;
+}
+
+// The text to show for any rejection: ApiError messages as they are,
+// anything else (a bug) with a generic prefix.
+export function errorMessage(error) {
+  if (error instanceof ApiError) return error.message;
+  return `Unexpected error: ${error && error.message ? error.message : String(error)}`;
+}

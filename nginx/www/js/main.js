@@ -1,0 +1,210 @@
+// jobpulse web page: wires the toolbar, the job list, the detail panel, the
+// metrics bar and the live connection together.
+//
+// What keeps the page current, as the SimpleTuner guide recommends:
+// - Server-Sent Events (/api/events): status changes reload the list and the
+//   metrics, progress messages update one card in place;
+// - every 5 s, inline progress for the cards of running jobs only;
+// - every 30 s, the list with sync_active=true (active jobs refreshed at the
+//   provider first) and the metrics;
+// - Sync (POST /api/cloud/jobs/sync) discovers jobs started outside jobpulse.
+
+import { api, errorMessage, jobPath } from './api.js';
+import { JobDetail } from './detail.js';
+import { el } from './dom.js';
+import { EventStream } from './events.js';
+import { JobList } from './jobs.js';
+import { loadMetrics } from './metrics.js';
+import { showToast } from './toast.js';
+
+const INLINE_PROGRESS_MS = 5000;
+const LIST_REFRESH_MS = 30000;
+const DEBOUNCE_MS = 300;
+
+const toastError = (error) => showToast(errorMessage(error), { error: true });
+
+const list = new JobList({ onOpen: openJob });
+const detail = new JobDetail({
+  onChanged: () => {
+    reloadList();
+    reloadMetrics();
+  },
+  onClosed: (jobId, { deleted }) => {
+    list.setSelected(null);
+    // A deleted job's card goes at once; the focus moves to its neighbour.
+    list.focusCard(deleted ? list.remove(jobId) : jobId);
+  },
+});
+
+function openJob(jobId) {
+  list.setSelected(jobId);
+  detail.open(jobId, { known: list.get(jobId) }).catch(toastError);
+}
+
+// Loads report their errors; background ones (timers, events) only the first
+// failure of a streak, so a dead server does not bury the page in toasts.
+const failing = { list: false, metrics: false };
+
+async function reloadList({ syncActive = false, background = false } = {}) {
+  try {
+    await list.load({ syncActive });
+    failing.list = false;
+  } catch (error) {
+    if (!background || !failing.list) toastError(error);
+    failing.list = true;
+  }
+}
+
+async function reloadMetrics({ background = false } = {}) {
+  try {
+    await loadMetrics();
+    failing.metrics = false;
+  } catch (error) {
+    if (!background || !failing.metrics) toastError(error);
+    failing.metrics = true;
+  }
+}
+
+function reloadDetail() {
+  if (detail.isOpen) detail.reload().catch(toastError);
+}
+
+// Bursts of events (a sync that imports ten jobs) become one request.
+function debounce(fn, ms) {
+  let timer = null;
+  return () => {
+    clearTimeout(timer);
+    timer = setTimeout(fn, ms);
+  };
+}
+const scheduleList = debounce(() => reloadList({ background: true }), DEBOUNCE_MS);
+const scheduleMetrics = debounce(() => reloadMetrics({ background: true }), DEBOUNCE_MS);
+const scheduleDetail = debounce(reloadDetail, DEBOUNCE_MS);
+
+// ---- Toolbar ----------------------------------------------------------------
+
+const syncButton = document.getElementById('sync-button');
+syncButton.addEventListener('click', async () => {
+  if (syncButton.disabled) return;
+  syncButton.disabled = true;
+  syncButton.setAttribute('aria-busy', 'true');
+  const spinner = el('span', { class: 'spinner', 'aria-hidden': 'true' });
+  syncButton.prepend(spinner);
+  try {
+    try {
+      const data = await api.post('/api/cloud/jobs/sync', { provider: 'replicate' });
+      showToast(data.message || `Discovered ${data.synced ?? 0} new jobs from Replicate`);
+    } catch (error) {
+      toastError(error);
+    }
+    await Promise.all([reloadList(), reloadMetrics()]);
+  } finally {
+    spinner.remove();
+    syncButton.removeAttribute('aria-busy');
+    syncButton.disabled = false;
+  }
+});
+
+const refreshButton = document.getElementById('refresh-button');
+refreshButton.addEventListener('click', async () => {
+  refreshButton.disabled = true;
+  refreshButton.setAttribute('aria-busy', 'true');
+  try {
+    await Promise.all([reloadList({ syncActive: true }), reloadMetrics()]);
+    reloadDetail();
+  } finally {
+    refreshButton.removeAttribute('aria-busy');
+    refreshButton.disabled = false;
+  }
+});
+
+for (const id of ['provider-filter', 'status-filter']) {
+  document.getElementById(id).addEventListener('change', () => reloadList());
+}
+
+// Escape closes the detail (the dialog handles its own Escape first).
+document.addEventListener('keydown', (event) => {
+  if (event.key !== 'Escape' || event.defaultPrevented || !detail.isOpen) return;
+  if (document.getElementById('confirm-dialog').open) return;
+  detail.close();
+});
+
+// ---- Live updates -----------------------------------------------------------
+
+let connectedBefore = false;
+
+function onEvent(message) {
+  switch (message.type) {
+    case 'connected':
+      // After a reconnect the server replays what was missed; reload anyway in
+      // case the page started while the server was down.
+      if (connectedBefore) {
+        scheduleList();
+        scheduleMetrics();
+      }
+      connectedBefore = true;
+      break;
+    case 'job_status_changed':
+      scheduleList();
+      scheduleMetrics();
+      if (message.job_id === detail.jobId) scheduleDetail();
+      break;
+    case 'job_progress':
+      list.applyProgress(message.job_id, message);
+      detail.applyProgress(message.job_id, message);
+      break;
+    case 'jobs_synced':
+      scheduleList();
+      if (message.new || message.updated) scheduleMetrics();
+      break;
+    case 'reset': // too much was missed: start over
+      scheduleList();
+      scheduleMetrics();
+      scheduleDetail();
+      break;
+    default:
+      break;
+  }
+}
+
+// Inline progress for running cards only; a finished job is never polled.
+let polling = false;
+async function pollInlineProgress() {
+  if (polling || document.hidden) return;
+  polling = true;
+  try {
+    await Promise.all(list.runningIds().map(async (jobId) => {
+      try {
+        const data = await api.get(jobPath(jobId, '/inline-progress'));
+        list.applyProgress(jobId, data);
+        detail.applyProgress(jobId, data);
+      } catch (error) {
+        if (error.status === 404) scheduleList(); // deleted meanwhile
+        // Anything else: the next round or an event will catch up.
+      }
+    }));
+    if (detail.isOpen && detail.status === 'running') await detail.loadLogs().catch(() => {});
+  } finally {
+    polling = false;
+  }
+}
+
+function periodicRefresh() {
+  if (document.hidden) return;
+  reloadList({ syncActive: true, background: true });
+  reloadMetrics({ background: true });
+}
+
+// Coming back to a hidden tab: catch up at once instead of at the next tick.
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden) periodicRefresh();
+});
+
+// ---- Start ------------------------------------------------------------------
+
+// The stream first, so nothing that happens while the list loads is lost.
+new EventStream({ onMessage: onEvent }).start();
+reloadList();
+reloadMetrics();
+setInterval(pollInlineProgress, INLINE_PROGRESS_MS);
+setInterval(periodicRefresh, LIST_REFRESH_MS);

@@ -1,0 +1,27 @@
+// The metrics bar (#metrics-bar) from GET /api/cloud/metrics?days=30: jobs by
+// status, total cost and the average duration of completed jobs.
+
+import { api } from './api.js';
+import { DASH, formatCost, formatDuration } from './dom.js';
+
+const STATUS_ORDER = ['running', 'queued', 'uploading', 'pending', 'completed', 'failed', 'cancelled'];
+let requestSeq = 0;
+
+// Rejects with an ApiError; the caller decides whether to show it.
+export async function loadMetrics() {
+  const seq = ++requestSeq;
+  const data = await api.get('/api/cloud/metrics', { days: 30 });
+  if (seq !== requestSeq) return;
+
+  const byStatus = data.jobs_by_status || {};
+  const parts = STATUS_ORDER.filter((s) => byStatus[s] > 0).map((s) => `${byStatus[s]} ${s}`);
+  const count = typeof data.job_count === 'number' ? data.job_count : 0;
+  // "5 jobs: 1 running, 3 completed, 1 failed"
+  document.getElementById('metric-jobs').textContent =
+    `${count} ${count === 1 ? 'job' : 'jobs'}${parts.length ? `: ${parts.join(', ')}` : ''}`;
+  document.getElementById('metric-cost').textContent = formatCost(data.total_cost);
+  const avg = data.avg_job_duration_seconds;
+  document.getElementById('metric-duration').textContent = avg === null || avg === undefined ? DASH : formatDuration(avg);
+  const days = data.period_days || 30;
+  document.getElementById('metrics-bar').setAttribute('aria-label', `Last ${days} days`);
+}
