@@ -42,18 +42,6 @@ long RssKib(int pid) {
   return -1;
 }
 
-int WorkerPid(const jobpulse::testing::Stack& stack) {
-  const std::string cmd =
-      "supervisorctl -c " + stack.dir() + "/run/supervisord.conf pid worker 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[64] = {0};
-  if (p) {
-    if (!fgets(buf, sizeof(buf), p)) buf[0] = 0;
-    pclose(p);
-  }
-  return std::atoi(buf);
-}
-
 int Connect(int port) {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -97,7 +85,7 @@ int main(int argc, char** argv) {
   jobpulse::testing::Stack stack(options);
   auto store = jobpulse::Store::Open(stack.db_path());
   if (!store.ok()) return 1;
-  const int pid = WorkerPid(stack);
+  const int pid = stack.ProgramPid("worker");
   std::this_thread::sleep_for(std::chrono::seconds(1));
   const long rss_before = RssKib(pid);
 

@@ -21,6 +21,7 @@
 #include "lib/cost.h"
 #include "lib/store.h"
 #include "lib/timestamp.h"
+#include "tests/integration/json_check.h"
 #include "tests/integration/stack.h"
 
 namespace jobpulse {
@@ -55,12 +56,7 @@ struct ApiStack {
 
 std::string Url(const std::string& path) { return ApiStack::stack->Url(path); }
 
-rapidjson::Document Parse(const std::string& body) {
-  rapidjson::Document doc;
-  doc.Parse(body.c_str());
-  BOOST_TEST_REQUIRE(!doc.HasParseError(), "not JSON: " + body);
-  return doc;
-}
+using testing::Parse;
 
 void Observe(const std::string& id, const std::string& provider_status, int64_t created_at,
              std::optional<std::string> logs = std::nullopt) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "lib/store.h"
+#include "tests/integration/json_check.h"
 #include "tests/integration/stack.h"
 
 namespace jobpulse {
@@ -28,12 +29,7 @@ using testing::Stack;
 
 constexpr int kMaxAgeSeconds = 2;
 
-rapidjson::Document Parse(const std::string& body) {
-  rapidjson::Document doc;
-  doc.Parse(body.c_str());
-  BOOST_TEST_REQUIRE(!doc.HasParseError(), "not JSON: " + body);
-  return doc;
-}
+using testing::Parse;
 
 std::string Str(const rapidjson::Value& v) {
   return v.IsString() ? std::string(v.GetString(), v.GetStringLength()) : "<not a string>";

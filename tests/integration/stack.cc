@@ -142,9 +142,16 @@ Stack::Stack(const StackOptions& options) {
   db_path_ = dir_ + "/jobpulse.db";
   port_ = FreePort();
   const std::string run_dir = dir_ + "/run";
-  std::vector<std::string> gen = {RepoRoot() + "/nginx/gen-config", "--run-dir", run_dir,
-                                  "--port", std::to_string(port_), "--root", RepoRoot(),
-                                  "--bin-dir", BinDir(), "--pool-size",
+  std::vector<std::string> gen = {RepoRoot() + "/nginx/gen-config",
+                                  "--run-dir",
+                                  run_dir,
+                                  "--port",
+                                  std::to_string(port_),
+                                  "--root",
+                                  RepoRoot(),
+                                  "--bin-dir",
+                                  BinDir(),
+                                  "--pool-size",
                                   std::to_string(options.pool_size)};
   if (options.with_worker) gen.push_back("--worker");
   if (RunCommand(gen, dir_ + "/gen-config.log") != 0) {
@@ -239,6 +246,10 @@ std::string Stack::Logs() const {
   return "--- supervisord ---\n" + ReadFile(dir_ + "/supervisord.out") + "--- fcgi ---\n" +
          ReadFile(dir_ + "/run/fcgi.log") + "--- nginx ---\n" + ReadFile(dir_ + "/run/nginx.log") +
          "--- worker ---\n" + ReadFile(dir_ + "/run/worker.log");
+}
+
+int Stack::ProgramPid(const std::string& program) const {
+  return std::atoi(SupervisorCtl("pid " + program).c_str());
 }
 
 std::string Stack::SupervisorCtl(const std::string& args) const {

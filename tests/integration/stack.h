@@ -71,6 +71,8 @@ class Stack {
   // Runs `supervisorctl -c <dir>/run/supervisord.conf <args>` (e.g. "stop worker")
   // and returns what it printed (stdout and stderr).
   std::string SupervisorCtl(const std::string& args) const;
+  // The pid of a supervisord program ("worker"), 0 when it is not running.
+  int ProgramPid(const std::string& program) const;
 
  private:
   void Stop();

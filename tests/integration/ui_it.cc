@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/integration/json_check.h"
 #include "tests/integration/stack.h"
 #include "tests/integration/webdriver.h"
 
@@ -63,12 +64,7 @@ struct UiStack {
 Simulator& Sim() { return *UiStack::sim; }
 Stack& TheStack() { return *UiStack::stack; }
 
-rapidjson::Document Parse(const std::string& body) {
-  rapidjson::Document doc;
-  doc.Parse(body.c_str());
-  BOOST_TEST_REQUIRE(!doc.HasParseError(), "not JSON: " + body);
-  return doc;
-}
+using testing::Parse;
 
 std::string Str(const rapidjson::Value& v, const char* key) {
   if (!v.IsObject()) return "<not an object>";

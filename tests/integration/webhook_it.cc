@@ -22,6 +22,7 @@
 #include "lib/timestamp.h"
 #include "lib/webhook_inbox.h"
 #include "lib/webhook_signature.h"
+#include "tests/integration/json_check.h"
 #include "tests/integration/stack.h"
 
 namespace jobpulse {
@@ -37,12 +38,7 @@ constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 constexpr const char* kOtherSecret = "whsec_5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH";
 constexpr int64_t kSecond = 1000000;
 
-rapidjson::Document Parse(const std::string& body) {
-  rapidjson::Document doc;
-  doc.Parse(body.c_str());
-  BOOST_TEST_REQUIRE(!doc.HasParseError(), "not JSON: " + body);
-  return doc;
-}
+using testing::Parse;
 
 std::string Str(const rapidjson::Value& object, const char* key) {
   if (!object.IsObject() || !object.HasMember(key) || !object[key].IsString()) {

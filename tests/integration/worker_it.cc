@@ -29,6 +29,7 @@
 
 #include "lib/store.h"
 #include "lib/timestamp.h"
+#include "tests/integration/json_check.h"
 #include "tests/integration/stack.h"
 
 namespace jobpulse {
@@ -40,12 +41,7 @@ using testing::Simulator;
 using testing::Stack;
 using Clock = std::chrono::steady_clock;
 
-rapidjson::Document Parse(const std::string& body) {
-  rapidjson::Document doc;
-  doc.Parse(body.c_str());
-  BOOST_TEST_REQUIRE(!doc.HasParseError(), "not JSON: " + body);
-  return doc;
-}
+using testing::Parse;
 
 std::string Str(const rapidjson::Value& v, const char* key) {
   const auto it = v.FindMember(key);
@@ -213,17 +209,7 @@ std::string JobStatusOf(const std::string& id) {
   return r.status == 200 ? Str(Parse(r.body)["job"], "status") : "http " + std::to_string(r.status);
 }
 
-int WorkerPid() {
-  const std::string conf = TheStack().dir() + "/run/supervisord.conf";
-  const std::string cmd = "supervisorctl -c " + conf + " pid worker 2>/dev/null";
-  FILE* p = popen(cmd.c_str(), "r");
-  char buf[64] = {0};
-  if (p) {
-    if (!fgets(buf, sizeof(buf), p)) buf[0] = 0;
-    pclose(p);
-  }
-  return std::atoi(buf);
-}
+int WorkerPid() { return TheStack().ProgramPid("worker"); }
 
 }  // namespace
 
