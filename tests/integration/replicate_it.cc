@@ -365,6 +365,44 @@ BOOST_AUTO_TEST_CASE(logs_refresh_fetches_first) {
   CheckEnvelope(Http("GET", Url("/api/cloud/jobs/logs0/logs?refresh=1")), 502, "provider_error");
 }
 
+BOOST_AUTO_TEST_CASE(gzip_answers_and_unknown_statuses_are_tolerated) {
+  ResetSim();
+  Sim().Control("POST", "/config", R"({"gzip":true})");
+  CreateRun("odd0", "processing");
+  BOOST_TEST_REQUIRE(PostSync().status == 200);
+  BOOST_TEST(StatusOf("odd0") == "running");
+  // A status Replicate may add tomorrow changes nothing and breaks nothing.
+  SetRunStatus("odd0", "paused_for_maintenance");
+  const HttpResult r = PostSync();
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(r.body ==
+             R"({"synced":0,"updated":0,"message":"Discovered 0 new jobs from Replicate"})");
+  BOOST_TEST(StatusOf("odd0") == "running");
+  SetRunStatus("odd0", "aborted");
+  BOOST_TEST(PostSync().status == 200);
+  BOOST_TEST(StatusOf("odd0") == "cancelled");
+  const auto job = Parse(Http("GET", Url("/api/cloud/jobs/odd0")).body);
+  BOOST_TEST(Str(job["job"]["error_message"]) == "aborted: deadline passed before start");
+  Sim().Control("POST", "/config", R"({"gzip":false})");
+}
+
+BOOST_AUTO_TEST_CASE(a_slow_provider_never_holds_inline_progress_past_its_timeout) {
+  ResetSim();
+  CreateRun("slow0", "processing", "simpletuner/advanced-trainer-l40s", "", "Step 3/10\\n");
+  BOOST_TEST_REQUIRE(PostSync().status == 200);
+  InjectFault(R"({"endpoint":"get_prediction","delay_ms":8000})");
+  const auto started = std::chrono::steady_clock::now();
+  const HttpResult r = Http("GET", Url("/api/cloud/jobs/slow0/inline-progress"));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  BOOST_TEST(r.status == 200);
+  // Answered from the cache (no logs yet) once the 3 s refresh timeout passed.
+  BOOST_TEST(r.body == R"({"job_id":"slow0","stage":null,"last_log":null,"progress":null})");
+  BOOST_TEST(seconds < 4.0);
+  BOOST_TEST_MESSAGE("inline-progress with an 8 s provider answered in " << seconds << " s");
+  Sim().Control("DELETE", "/faults");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // Without REPLICATE_API_TOKEN every provider call is a clear 503.

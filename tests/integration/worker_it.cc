@@ -598,6 +598,18 @@ BOOST_AUTO_TEST_CASE(polling_startup_line_matches_the_configuration) {
     }
     ++n;
   }
+  // --check-config: every value with its source, the token masked.
+  {
+    const std::string out_path = dir + "/check.out";
+    const std::string cmd = "env REPLICATE_API_TOKEN=r8_very_secret_value JOBPULSE_DB=" + dir +
+                            "/case.db SIMPLETUNER_ENTERPRISE_CONFIG= " + testing::BinDir() +
+                            "/jobpulse-worker --check-config > " + out_path + " 2>&1";
+    BOOST_TEST(std::system(cmd.c_str()) == 0);
+    const std::string out = testing::ReadFile(out_path);
+    BOOST_TEST(out.find("providers.replicate.api_token = **** (env)") != std::string::npos, out);
+    BOOST_TEST(out.find("database.path = " + dir + "/case.db (env)") != std::string::npos);
+    BOOST_TEST(out.find("r8_very_secret_value") == std::string::npos);
+  }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }
