@@ -47,7 +47,7 @@ UNIT_BIN := $(BUILD)/unit_tests
 IT_BIN := $(BUILD)/integration_tests
 SIM_BIN := $(BUILD)/replicate-sim
 
-.PHONY: all deps test-deps test unit-test integration-test bench run clean
+.PHONY: all deps test-deps bench-deps test unit-test integration-test bench run clean
 .DEFAULT_GOAL := all
 
 all: $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(UNIT_BIN) $(IT_BIN)
@@ -73,6 +73,10 @@ $(SIM_BIN): $(SIM_OBJS) $(LIB_A)
 $(BUILD)/bench_%: $(BUILD)/tests/bench/%.o $(BUILD)/tests/integration/stack.o $(LIB_A)
 	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ $(LDLIBS)
 
+# B1's baseline handler: a bare libfcgi responder.
+$(BUILD)/bench_hello_fcgi: $(BUILD)/tests/bench/hello/hello_fcgi.o
+	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lfcgi
+
 $(UNIT_BIN): $(UNIT_OBJS) $(LIB_A)
 	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lboost_unit_test_framework $(LDLIBS)
 
@@ -80,28 +84,28 @@ $(IT_BIN): $(IT_OBJS) $(LIB_A)
 	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lboost_unit_test_framework $(LDLIBS)
 
 # Installs only what is missing, only from Debian's archive.
-deps:
-	@missing=$$(for p in $(DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-	  echo "make deps: installing" $$missing; \
-	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
-	  $$sudo apt-get update -qq && \
-	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+# $(call install_missing,TARGET,PACKAGES): apt-get installs the PACKAGES that
+# dpkg does not know as installed, through sudo when not root; nothing else.
+define install_missing
+@missing=$$(for p in $(2); do \
+  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
+done); \
+if [ -n "$$missing" ]; then \
+  echo "make $(1): installing" $$missing; \
+  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
+  $$sudo apt-get update -qq && \
+  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+fi
+endef
 
-# The same for the packages only the tests need.
+deps:
+	$(call install_missing,deps,$(DEB_PACKAGES))
+
 test-deps:
-	@missing=$$(for p in $(TEST_DEB_PACKAGES); do \
-	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; \
-	done); \
-	if [ -n "$$missing" ]; then \
-	  echo "make test-deps: installing" $$missing; \
-	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
-	  $$sudo apt-get update -qq && \
-	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
-	fi
+	$(call install_missing,test-deps,$(TEST_DEB_PACKAGES))
+
+bench-deps:
+	$(call install_missing,bench-deps,$(BENCH_DEB_PACKAGES))
 
 test: deps test-deps
 	@$(MAKE) --no-print-directory -j$(JOBS) all
@@ -114,8 +118,11 @@ integration-test: $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(IT_BIN)
 	@tests/run_suites $(IT_BIN)
 
 # Speed and cost targets of SPEC section 10, measured on this machine.
-bench: deps
-	@$(MAKE) --no-print-directory -j$(JOBS) $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(BENCH_BINS)
+BENCH_DEB_PACKAGES := wrk
+
+bench: deps bench-deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(BENCH_BINS) \
+	  $(BUILD)/bench_hello_fcgi
 	@for b in $(BENCH_BINS); do JOBPULSE_ROOT=$(CURDIR) JOBPULSE_BIN_DIR=$(abspath $(BUILD)) $$b || exit 1; done
 
 run: deps
@@ -125,5 +132,5 @@ run: deps
 clean:
 	rm -rf $(BUILD)
 
--include $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IT_OBJS:.o=.d) $(FCGI_OBJS:.o=.d) $(WORKER_OBJS:.o=.d) $(SIM_OBJS:.o=.d) \
+-include $(BUILD)/tests/bench/hello/hello_fcgi.d $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IT_OBJS:.o=.d) $(FCGI_OBJS:.o=.d) $(WORKER_OBJS:.o=.d) $(SIM_OBJS:.o=.d) \
   $(BENCH_SRCS:%.cc=$(BUILD)/%.d)

@@ -25,6 +25,7 @@ namespace {
 constexpr int64_t kSecond = 1000000;
 constexpr int64_t kMaxOffset = 1000000000000;
 constexpr long kLogRefreshTimeoutMs = 10000;
+constexpr int64_t kMicrosPerSecond = 1000000;
 // How long a webhook secret fetched from the provider is trusted (SPEC §2, as
 // SimpleTuner does): a rotated secret is picked up within this time.
 constexpr int64_t kWebhookSecretTtl = 300 * kSecond;
@@ -469,10 +470,23 @@ HttpResponse Api::ListJobs(const HttpRequest& request) {
       report->failed += one.failed;
     }
   }
-  auto page = (*store)->ListJobs(filter);
-  if (!page.ok()) return ErrorResponse(page.status());
-  HttpResponse response =
-      WithETag(request, JsonResponse(JobsPageJson(*page, filter, prices_, clock_())));
+  // Pages are rendered at one-second resolution (durations and running cost
+  // estimates move with the clock), so the same page for the same database
+  // state within one second is the same body: serve it from the cache.
+  const int64_t now = clock_();
+  const int64_t second = now - now % kMicrosPerSecond;
+  auto version = (*store)->ChangeVersion();
+  if (!version.ok()) return ErrorResponse(version.status());
+  std::string key = filter.provider.value_or("") + "\n" + filter.job_type.value_or("") + "\n" +
+                    std::to_string(filter.limit) + "\n" + std::to_string(filter.offset) + "\n";
+  for (JobStatus st : filter.statuses) key += std::string(JobStatusName(st)) + ",";
+  if (!list_cache_ || list_cache_->key != key || list_cache_->version != *version ||
+      list_cache_->second != second) {
+    auto page = (*store)->ListJobs(filter);
+    if (!page.ok()) return ErrorResponse(page.status());
+    list_cache_ = ListCache{key, *version, second, JobsPageJson(*page, filter, prices_, second)};
+  }
+  HttpResponse response = WithETag(request, JsonResponse(list_cache_->body));
   if (report) response.headers.emplace_back("X-Sync-Active", FormatActiveSyncReport(*report));
   return response;
 }

@@ -75,6 +75,16 @@ class Api {
   StoreSource store_;
   Clock clock_;
   std::map<std::string, std::unique_ptr<Provider>> providers_;
+
+  // The last rendered job list (see ListJobs): valid for the same filter, the
+  // same database state and the same second.
+  struct ListCache {
+    std::string key;
+    std::string version;
+    int64_t second = 0;
+    std::string body;
+  };
+  std::optional<ListCache> list_cache_;
 };
 
 }  // namespace jobpulse

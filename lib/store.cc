@@ -388,6 +388,18 @@ Status Store::Ping() {
   return rc == SQLITE_ROW ? Status::Ok() : Error(rc, "ping");
 }
 
+Result<std::string> Store::ChangeVersion() {
+  Status s;
+  Statement* stmt = Prepare("PRAGMA data_version", &s);
+  if (!stmt) return s;
+  const int rc = stmt->Step();
+  const int64_t others = rc == SQLITE_ROW ? stmt->Int(0) : 0;
+  stmt->Reset();
+  if (rc != SQLITE_ROW) return Error(rc, "data_version");
+  return std::to_string(others) + ":" +
+         std::to_string(static_cast<int64_t>(sqlite3_total_changes64(db_.get())));
+}
+
 Result<std::optional<Job>> Store::QueryOneJob(Statement* stmt) {
   const int rc = stmt->Step();
   if (rc == SQLITE_DONE) {

@@ -100,6 +100,11 @@ class Store {
   // A cheap query proving the connection works.
   Status Ping();
 
+  // Changes whenever the database may have changed, by any process: other
+  // connections' commits (PRAGMA data_version) and this connection's own
+  // writes (sqlite3_total_changes64). Equal values mean equal contents.
+  Result<std::string> ChangeVersion();
+
   Result<std::optional<Job>> GetJob(std::string_view job_id);
   Result<std::optional<Job>> FindByExternalId(std::string_view provider,
                                               std::string_view external_id);
