@@ -39,7 +39,7 @@ struct SseOptions {
   int heartbeat_seconds = 15;
   size_t max_backlog_bytes = 256 * 1024;
   int retry_ms = 3000;
-  int poll_interval_ms = 25;  // an indexed id > ? query: cheap enough at 40 Hz
+  int poll_interval_ms = 25;    // an indexed id > ? query: cheap enough at 40 Hz
   int retry_after_seconds = 5;  // sent with 429
 };
 

@@ -137,8 +137,8 @@ MergeResult MergeObservation(const std::optional<Job>& current, const Observatio
   // Compared with what the last event said, not with the previous row: a
   // change held back by the one-per-second limit goes out with the next
   // observation instead of being lost.
-  const bool unannounced = job.progress.stage != job.announced_stage ||
-                           job.progress.progress != job.announced_progress;
+  const bool unannounced =
+      job.progress.stage != job.announced_stage || job.progress.progress != job.announced_progress;
   if (running && unannounced &&
       (!job.last_progress_event_at ||
        now - *job.last_progress_event_at >= kProgressEventMinGapMicros)) {

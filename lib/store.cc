@@ -592,6 +592,32 @@ Result<ApplyOutcome> Store::ApplyDelivery(std::string_view webhook_id, const Obs
   auto outcome = ApplyInTransaction(obs, prices, now, /*create_if_missing=*/true);
   if (!outcome.ok()) return outcome;
   // Marked in the same transaction as the merge: a crash applies it fully or not at all.
+  if (s = MarkDeliveryApplied(webhook_id, now); !s.ok()) return s;
+  if (s = txn.Commit(); !s.ok()) return s;
+  return outcome;
+}
+
+Result<std::vector<ApplyOutcome>> Store::ApplyDeliveries(const std::vector<PendingApply>& batch,
+                                                         const PriceTable& prices, int64_t now) {
+  // One transaction for the batch: under a burst of deliveries the worker
+  // takes the write lock once instead of once per delivery.
+  Transaction txn(this);
+  Status s = txn.Begin(/*immediate=*/true);
+  if (!s.ok()) return s;
+  std::vector<ApplyOutcome> outcomes;
+  outcomes.reserve(batch.size());
+  for (const PendingApply& item : batch) {
+    auto outcome = ApplyInTransaction(item.observation, prices, now, /*create_if_missing=*/true);
+    if (!outcome.ok()) return outcome.status();
+    if (s = MarkDeliveryApplied(item.webhook_id, now); !s.ok()) return s;
+    outcomes.push_back(std::move(*outcome));
+  }
+  if (s = txn.Commit(); !s.ok()) return s;
+  return outcomes;
+}
+
+Status Store::MarkDeliveryApplied(std::string_view webhook_id, int64_t now) {
+  Status s;
   Statement* stmt = Prepare(
       "UPDATE webhook_inbox SET applied_at = ?2, last_error = NULL WHERE webhook_id = ?1", &s);
   if (!stmt) return s;
@@ -599,9 +625,7 @@ Result<ApplyOutcome> Store::ApplyDelivery(std::string_view webhook_id, const Obs
   stmt->Bind(2, now);
   const int rc = stmt->Step();
   stmt->Reset();
-  if (rc != SQLITE_DONE) return Error(rc, "mark delivery applied");
-  if (s = txn.Commit(); !s.ok()) return s;
-  return outcome;
+  return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "mark delivery applied");
 }
 
 Result<ApplyOutcome> Store::ApplyInTransaction(const Observation& obs, const PriceTable& prices,
@@ -806,6 +830,25 @@ Result<std::vector<Job>> Store::ListActiveJobs(const std::optional<std::string>&
       &s);
   if (!stmt) return s;
   stmt->Bind(1, provider);
+  std::vector<Job> jobs;
+  for (;;) {
+    auto job = QueryOneJob(stmt);
+    if (!job.ok()) return job.status();
+    if (!job.value()) break;
+    jobs.push_back(std::move(*job.value()));
+  }
+  stmt->Reset();
+  return jobs;
+}
+
+Result<std::vector<Job>> Store::ListWatchedJobs(int64_t since) {
+  Status s;
+  Statement* stmt = Prepare(std::string("SELECT ") + kJobColumns +
+                                " FROM jobs WHERE status = 'running' AND external_id IS NOT NULL "
+                                "AND progress_wanted_at >= ?1 ORDER BY job_id",
+                            &s);
+  if (!stmt) return s;
+  stmt->Bind(1, since);
   std::vector<Job> jobs;
   for (;;) {
     auto job = QueryOneJob(stmt);

@@ -123,6 +123,16 @@ class Store {
   Result<ApplyOutcome> ApplyDelivery(std::string_view webhook_id, const Observation& obs,
                                      const PriceTable& prices, int64_t now);
 
+  // ApplyDelivery for many deliveries in one transaction (oldest first): all
+  // are applied and marked, or, on any error, none (the caller then retries
+  // them one by one).
+  struct PendingApply {
+    std::string webhook_id;
+    Observation observation;
+  };
+  Result<std::vector<ApplyOutcome>> ApplyDeliveries(const std::vector<PendingApply>& batch,
+                                                    const PriceTable& prices, int64_t now);
+
   // Deletes a terminal job. Errors: kNotFound "job_not_found";
   // kConflict "invalid_job_state" when the job is still active.
   Status DeleteJob(std::string_view job_id);
@@ -139,6 +149,10 @@ class Store {
   // Active cloud jobs (pending, uploading, queued, running) that have an
   // external id, of `provider` when given; all of them, oldest first.
   Result<std::vector<Job>> ListActiveJobs(const std::optional<std::string>& provider);
+
+  // Running cloud jobs with an external id whose progress someone asked for
+  // at or after `since` (progress_wanted_at), for the worker's demand refresh.
+  Result<std::vector<Job>> ListWatchedJobs(int64_t since);
 
   // Records that someone is watching a running job's progress (SPEC §5), so
   // the worker's demand refresh fetches it. Not a status write: no event.
@@ -205,6 +219,7 @@ class Store {
   Statement* Prepare(const std::string& sql, Status* status);
   Status Error(int rc, const char* what) const;
   Result<std::optional<Job>> QueryOneJob(Statement* stmt);
+  Status MarkDeliveryApplied(std::string_view webhook_id, int64_t now);
   Result<ApplyOutcome> ApplyInTransaction(const Observation& obs, const PriceTable& prices,
                                           int64_t now, bool create_if_missing);
   Result<int64_t> InsertEvent(std::string_view job_id, std::string_view type, std::string_view data,

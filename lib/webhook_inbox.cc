@@ -32,34 +32,54 @@ Result<InboxReport> ApplyPendingDeliveries(Store& store, const PriceTable& price
   InboxReport report;
   auto pending = store.PendingDeliveries(limit);
   if (!pending.ok()) return pending.status();
-  for (const Store::Delivery& delivery : *pending) {
-    auto obs = ParseDelivery(delivery);
-    Status failure;
-    if (obs.ok()) {
-      obs->fetched = true;  // the full run object as of the delivery
-      auto outcome = store.ApplyDelivery(delivery.webhook_id, *obs, prices, clock());
-      if (outcome.ok()) {
-        ++report.applied;
-        if (outcome->unknown_status) {
-          LogWarning("job " + outcome->job.job_id + ": unknown " + delivery.provider + " status '" +
-                     *outcome->unknown_status + "' ignored (webhook " + delivery.webhook_id + ")");
-        }
-        continue;
-      }
-      if (IsDatabaseFailure(outcome.status())) return outcome.status();
-      failure = outcome.status();
-    } else {
-      failure = obs.status();
-    }
+  const auto record_failure = [&](const Store::Delivery& delivery,
+                                  const Status& failure) -> Status {
     const bool last = delivery.attempts + 1 >= kMaxAttempts;
     LogWarning("webhook " + delivery.webhook_id + " (" + delivery.provider + ") " +
                (last ? "rejected" : "not applied") + ": " + failure.message());
-    if (Status s = store.RecordDeliveryFailure(delivery.webhook_id, failure.message(), kMaxAttempts,
-                                               clock());
-        !s.ok()) {
-      return s;
-    }
     ++report.failed;
+    return store.RecordDeliveryFailure(delivery.webhook_id, failure.message(), kMaxAttempts,
+                                       clock());
+  };
+  const auto log_unknown = [](const ApplyOutcome& outcome, const Store::Delivery& delivery) {
+    if (outcome.unknown_status) {
+      LogWarning("job " + outcome.job.job_id + ": unknown " + delivery.provider + " status '" +
+                 *outcome.unknown_status + "' ignored (webhook " + delivery.webhook_id + ")");
+    }
+  };
+
+  std::vector<Store::PendingApply> batch;
+  std::vector<const Store::Delivery*> batched;
+  for (const Store::Delivery& delivery : *pending) {
+    auto obs = ParseDelivery(delivery);
+    if (!obs.ok()) {
+      if (Status s = record_failure(delivery, obs.status()); !s.ok()) return s;
+      continue;
+    }
+    obs->fetched = true;  // the full run object as of the delivery
+    batch.push_back({delivery.webhook_id, std::move(*obs)});
+    batched.push_back(&delivery);
+  }
+  if (batch.empty()) return report;
+
+  // All at once in the common case; one by one when some delivery fails, so
+  // that the others are applied and only it is retried.
+  auto outcomes = store.ApplyDeliveries(batch, prices, clock());
+  if (outcomes.ok()) {
+    for (size_t i = 0; i < outcomes->size(); ++i) log_unknown((*outcomes)[i], *batched[i]);
+    report.applied += static_cast<int>(outcomes->size());
+    return report;
+  }
+  if (IsDatabaseFailure(outcomes.status())) return outcomes.status();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto outcome = store.ApplyDelivery(batch[i].webhook_id, batch[i].observation, prices, clock());
+    if (outcome.ok()) {
+      ++report.applied;
+      log_unknown(*outcome, *batched[i]);
+      continue;
+    }
+    if (IsDatabaseFailure(outcome.status())) return outcome.status();
+    if (Status s = record_failure(*batched[i], outcome.status()); !s.ok()) return s;
   }
   return report;
 }

@@ -166,7 +166,11 @@ Status Worker::RunOnce() {
 }
 
 void Worker::Heartbeat() {
-  if (Status s = WriteWorkerHeartbeat(*store_, kHeartbeatCycleSeconds, Now()); !s.ok()) {
+  // At most once a second: under a burst of pokes this would be a write each.
+  const int64_t now = Now();
+  if (now - last_heartbeat_at_ < kSecond) return;
+  last_heartbeat_at_ = now;
+  if (Status s = WriteWorkerHeartbeat(*store_, kHeartbeatCycleSeconds, now); !s.ok()) {
     LogWarning("heartbeat: " + s.ToString());
   }
 }
@@ -289,19 +293,20 @@ Worker::Cycle Worker::PollCycle() {
 void Worker::DemandRefresh() {
   const int64_t now = Now();
   const int64_t max_age = int64_t{config_.inline_progress_max_age_seconds.value} * kSecond;
-  for (auto& [name, provider] : providers_) {
-    auto jobs = store_->ListActiveJobs(name);
-    if (!jobs.ok()) continue;
-    std::vector<Job> wanted;
-    for (Job& job : *jobs) {
-      const bool watched = job.progress_wanted_at && now - *job.progress_wanted_at <= kDemandWindow;
-      const bool stale = !job.logs_fetched_at || now - *job.logs_fetched_at >= max_age;
-      const bool backing_off = job.next_poll_at && *job.next_poll_at > now;
-      if (job.status == JobStatus::kRunning && watched && stale && !backing_off) {
-        wanted.push_back(std::move(job));
-      }
-    }
-    if (!wanted.empty()) FetchJobs(*provider, wanted);
+  auto watched = store_->ListWatchedJobs(now - kDemandWindow);
+  if (!watched.ok()) {
+    LogWarning("demand refresh: " + watched.status().ToString());
+    return;
+  }
+  std::map<std::string, std::vector<Job>> wanted;
+  for (Job& job : *watched) {
+    const bool stale = !job.logs_fetched_at || now - *job.logs_fetched_at >= max_age;
+    const bool backing_off = job.next_poll_at && *job.next_poll_at > now;
+    if (stale && !backing_off && job.provider) wanted[*job.provider].push_back(std::move(job));
+  }
+  for (auto& [name, jobs] : wanted) {
+    const auto provider = providers_.find(name);
+    if (provider != providers_.end()) FetchJobs(*provider->second, jobs);
   }
 }
 
@@ -324,8 +329,8 @@ void Worker::SafetyNet() {
 }
 
 void Worker::InboxPass() {
-  auto report =
-      ApplyPendingDeliveries(*store_, prices_, [this] { return Now(); }, kInboxBatch);
+  auto report = ApplyPendingDeliveries(
+      *store_, prices_, [this] { return Now(); }, kInboxBatch);
   if (!report.ok()) {
     LogWarning("webhook inbox: " + report.status().ToString());
     return;

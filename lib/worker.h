@@ -88,6 +88,7 @@ class Worker {
   int64_t next_safety_net_at_ = 0;
   int64_t next_housekeeping_at_ = 0;
   int64_t last_cycle_at_ = 0;
+  int64_t last_heartbeat_at_ = 0;
   int last_cycle_jobs_ = 0;
   std::string last_error_;
 };
