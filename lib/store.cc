@@ -446,6 +446,18 @@ Result<std::optional<Job>> Store::QueryOneJob(Statement* stmt) {
   return std::optional<Job>(std::move(job));
 }
 
+Result<std::vector<Job>> Store::QueryJobs(Statement* stmt) {
+  std::vector<Job> jobs;
+  for (;;) {
+    auto job = QueryOneJob(stmt);
+    if (!job.ok()) return job.status();
+    if (!job.value()) break;
+    jobs.push_back(std::move(*job.value()));
+  }
+  stmt->Reset();
+  return jobs;
+}
+
 Result<std::optional<Job>> Store::GetJob(std::string_view job_id) {
   Status s;
   Statement* stmt =
@@ -517,13 +529,9 @@ Result<JobPage> Store::ListJobs(const JobFilter& filter) {
   bind_filter(list);
   list->Bind(next, filter.limit);
   list->Bind(next + 1, filter.offset);
-  for (;;) {
-    auto job = QueryOneJob(list);
-    if (!job.ok()) return job.status();
-    if (!job.value()) break;
-    page.jobs.push_back(std::move(*job.value()));
-  }
-  list->Reset();
+  auto jobs = QueryJobs(list);
+  if (!jobs.ok()) return jobs.status();
+  page.jobs = std::move(*jobs);
   if (s = txn.Commit(); !s.ok()) return s;
   return page;
 }
@@ -830,15 +838,7 @@ Result<std::vector<Job>> Store::ListActiveJobs(const std::optional<std::string>&
       &s);
   if (!stmt) return s;
   stmt->Bind(1, provider);
-  std::vector<Job> jobs;
-  for (;;) {
-    auto job = QueryOneJob(stmt);
-    if (!job.ok()) return job.status();
-    if (!job.value()) break;
-    jobs.push_back(std::move(*job.value()));
-  }
-  stmt->Reset();
-  return jobs;
+  return QueryJobs(stmt);
 }
 
 Result<std::vector<Job>> Store::ListWatchedJobs(int64_t since) {
@@ -849,15 +849,7 @@ Result<std::vector<Job>> Store::ListWatchedJobs(int64_t since) {
                             &s);
   if (!stmt) return s;
   stmt->Bind(1, since);
-  std::vector<Job> jobs;
-  for (;;) {
-    auto job = QueryOneJob(stmt);
-    if (!job.ok()) return job.status();
-    if (!job.value()) break;
-    jobs.push_back(std::move(*job.value()));
-  }
-  stmt->Reset();
-  return jobs;
+  return QueryJobs(stmt);
 }
 
 Status Store::RecordProgressDemand(std::string_view job_id, int64_t now) {

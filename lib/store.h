@@ -219,6 +219,8 @@ class Store {
   Statement* Prepare(const std::string& sql, Status* status);
   Status Error(int rc, const char* what) const;
   Result<std::optional<Job>> QueryOneJob(Statement* stmt);
+  // Every row of `stmt` (a SELECT of kJobColumns), then resets it.
+  Result<std::vector<Job>> QueryJobs(Statement* stmt);
   Status MarkDeliveryApplied(std::string_view webhook_id, int64_t now);
   Result<ApplyOutcome> ApplyInTransaction(const Observation& obs, const PriceTable& prices,
                                           int64_t now, bool create_if_missing);
