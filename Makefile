@@ -123,7 +123,10 @@ BENCH_DEB_PACKAGES := wrk
 bench: deps bench-deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(BENCH_BINS) \
 	  $(BUILD)/bench_hello_fcgi
-	@for b in $(BENCH_BINS); do JOBPULSE_ROOT=$(CURDIR) JOBPULSE_BIN_DIR=$(abspath $(BUILD)) $$b || exit 1; done
+	@passed=0; failed=0; for b in $(BENCH_BINS); do \
+	  if JOBPULSE_ROOT=$(CURDIR) JOBPULSE_BIN_DIR=$(abspath $(BUILD)) $$b; then \
+	    passed=$$((passed + 1)); else failed=$$((failed + 1)); fi; \
+	done; echo "$$passed passed, $$failed failed"; [ $$failed -eq 0 ]
 
 run: deps
 	@$(MAKE) --no-print-directory -s -j$(JOBS) $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN)

@@ -1,8 +1,9 @@
-// B4 (SPEC §10), at the scale this machine allows: N idle SSE clients through
-// nginx, the worker's memory per client, and event commit -> receipt latency
-// at every client.
+// B4 (SPEC §10): N idle SSE clients through nginx (10 000, as the SPEC asks),
+// the worker's memory per client, and event commit -> receipt latency at every
+// client. The bench's own reading of N sockets is part of the latency, and on
+// a 2-core machine it shares the cores with nginx and the worker.
 //
-//   build/bench_sse_clients [clients=1000] [events=20]
+//   build/bench_sse_clients [clients=10000] [events=20]
 //
 // The per-IP limit is raised in the bench configuration (all clients come
 // from 127.0.0.1). Latency: the bench appends an event to the store and
@@ -69,7 +70,7 @@ double Percentile(std::vector<double> v, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int clients = argc > 1 ? std::atoi(argv[1]) : 1000;
+  const int clients = argc > 1 ? std::atoi(argv[1]) : 10000;
   const int events = argc > 2 ? std::atoi(argv[2]) : 20;
   rlimit limit{};
   getrlimit(RLIMIT_NOFILE, &limit);
