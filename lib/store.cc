@@ -123,6 +123,8 @@ ALTER TABLE jobs ADD COLUMN poll_failures INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN next_poll_at INTEGER;
 ALTER TABLE jobs ADD COLUMN announced_stage TEXT;
 ALTER TABLE jobs ADD COLUMN announced_progress REAL;
+CREATE INDEX jobs_progress_wanted_at ON jobs(progress_wanted_at)
+  WHERE progress_wanted_at IS NOT NULL;
 )sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion);
