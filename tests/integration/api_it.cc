@@ -361,37 +361,13 @@ BOOST_AUTO_TEST_CASE(handler_answers_as_plain_cgi) {
   char dir_template[] = "/tmp/jobpulse-cgi-XXXXXX";
   BOOST_TEST_REQUIRE(mkdtemp(dir_template) != nullptr);
   const std::string dir = dir_template;
-  int out_pipe[2];
-  BOOST_TEST_REQUIRE(pipe(out_pipe) == 0);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(out_pipe[1], 1);
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    // stdin is a pipe, not a socket: that is what makes it CGI.
-    int in_pipe[2];
-    if (pipe(in_pipe) != 0) _exit(120);
-    close(in_pipe[1]);
-    dup2(in_pipe[0], 0);
-    setenv("REQUEST_METHOD", "GET", 1);
-    setenv("REQUEST_URI", "/api/cloud/jobs?limit=7", 1);
-    setenv("CONTENT_LENGTH", "", 1);
-    setenv("JOBPULSE_DB", (dir + "/cgi.db").c_str(), 1);
-    unsetenv("SIMPLETUNER_ENTERPRISE_CONFIG");
-    const std::string bin = testing::BinDir() + "/jobpulse-fcgi";
-    execl(bin.c_str(), bin.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out_pipe[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(out_pipe[0], buf, sizeof(buf))) > 0) out.append(buf, n);
-  close(out_pipe[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  BOOST_TEST(WIFEXITED(status));
-  BOOST_TEST(WEXITSTATUS(status) == 0);
+  int exit_status = -1;
+  const std::string out = testing::RunCgi({{"REQUEST_METHOD", "GET"},
+                                           {"REQUEST_URI", "/api/cloud/jobs?limit=7"},
+                                           {"CONTENT_LENGTH", ""},
+                                           {"JOBPULSE_DB", dir + "/cgi.db"}},
+                                          "", &exit_status);
+  BOOST_TEST(exit_status == 0);
   BOOST_TEST(out.rfind("Status: 200 OK\r\n", 0) == 0u);
   BOOST_TEST(out.find("Content-Type: application/json\r\n") != std::string::npos);
   BOOST_TEST(out.substr(out.find("\r\n\r\n") + 4) ==

@@ -95,6 +95,45 @@ std::string ReadFile(const std::string& path) {
   return ss.str();
 }
 
+std::string RunCgi(const std::vector<std::pair<std::string, std::string>>& env,
+                   const std::string& body, int* exit_status) {
+  int in_pipe[2];
+  int out_pipe[2];
+  if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0) throw std::runtime_error("pipe failed");
+  if (!body.empty() &&
+      write(in_pipe[1], body.data(), body.size()) != static_cast<ssize_t>(body.size())) {
+    throw std::runtime_error("writing the CGI body failed");
+  }
+  close(in_pipe[1]);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in_pipe[0], 0);
+    dup2(out_pipe[1], 1);
+    close(in_pipe[0]);
+    close(out_pipe[0]);
+    close(out_pipe[1]);
+    for (const char* name : {"SIMPLETUNER_ENTERPRISE_CONFIG", "REPLICATE_API_TOKEN",
+                             "REPLICATE_BASE_URL", "SIMPLETUNER_CONFIG_DIR"}) {
+      unsetenv(name);
+    }
+    for (const auto& [name, value] : env) setenv(name.c_str(), value.c_str(), 1);
+    const std::string bin = BinDir() + "/jobpulse-fcgi";
+    execl(bin.c_str(), bin.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(out_pipe[0], buf, sizeof(buf))) > 0) out.append(buf, static_cast<size_t>(n));
+  close(out_pipe[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  *exit_status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return out;
+}
+
 std::string HttpResult::Header(const std::string& lower_name) const {
   const auto it = headers.find(lower_name);
   return it == headers.end() ? "" : it->second;

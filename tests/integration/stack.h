@@ -93,6 +93,14 @@ int FreePort();
 
 std::string ReadFile(const std::string& path);
 
+// Runs build/jobpulse-fcgi as plain CGI: `env` on top of the environment
+// (SIMPLETUNER_ENTERPRISE_CONFIG, REPLICATE_* and SIMPLETUNER_CONFIG_DIR
+// removed), `body` on stdin through a pipe (a pipe, not a socket: that makes
+// it CGI). Returns what it printed; `exit_status` gets its exit code (-1 when
+// it did not exit normally). Bodies up to the pipe's buffer (64 KiB).
+std::string RunCgi(const std::vector<std::pair<std::string, std::string>>& env,
+                   const std::string& body, int* exit_status);
+
 struct HttpResult {
   long status = 0;  // 0: transport failure (see error)
   std::string body;

@@ -360,49 +360,18 @@ BOOST_AUTO_TEST_CASE(signed_delivery_through_plain_cgi) {
   const std::string signature =
       SignWebhook(*DecodeWebhookSecret(kSecret), "msg_whit_cgi", ts, body);
 
-  // The body waits in a pipe on stdin (a pipe, not a socket: that makes it CGI).
-  int in_pipe[2];
-  int out_pipe[2];
-  BOOST_TEST_REQUIRE(pipe(in_pipe) == 0);
-  BOOST_TEST_REQUIRE(pipe(out_pipe) == 0);
-  BOOST_TEST_REQUIRE(write(in_pipe[1], body.data(), body.size()) ==
-                     static_cast<ssize_t>(body.size()));
-  close(in_pipe[1]);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(in_pipe[0], 0);
-    dup2(out_pipe[1], 1);
-    close(in_pipe[0]);
-    close(out_pipe[0]);
-    close(out_pipe[1]);
-    for (const char* name : {"SIMPLETUNER_ENTERPRISE_CONFIG", "REPLICATE_API_TOKEN",
-                             "REPLICATE_BASE_URL", "SIMPLETUNER_CONFIG_DIR"}) {
-      unsetenv(name);
-    }
-    setenv("JOBPULSE_DB", (dir + "/cgi.db").c_str(), 1);
-    setenv("REPLICATE_WEBHOOK_SECRET", kSecret, 1);
-    setenv("REQUEST_METHOD", "POST", 1);
-    setenv("REQUEST_URI", "/api/webhooks/replicate", 1);
-    setenv("CONTENT_LENGTH", std::to_string(body.size()).c_str(), 1);
-    setenv("CONTENT_TYPE", "application/json", 1);
-    setenv("HTTP_WEBHOOK_ID", "msg_whit_cgi", 1);
-    setenv("HTTP_WEBHOOK_TIMESTAMP", ts.c_str(), 1);
-    setenv("HTTP_WEBHOOK_SIGNATURE", signature.c_str(), 1);
-    const std::string bin = testing::BinDir() + "/jobpulse-fcgi";
-    execl(bin.c_str(), bin.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(in_pipe[0]);
-  close(out_pipe[1]);
-  std::string out;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(out_pipe[0], buf, sizeof(buf))) > 0) out.append(buf, n);
-  close(out_pipe[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  BOOST_TEST(WIFEXITED(status));
-  BOOST_TEST(WEXITSTATUS(status) == 0);
+  int exit_status = -1;
+  const std::string out = testing::RunCgi({{"JOBPULSE_DB", dir + "/cgi.db"},
+                                           {"REPLICATE_WEBHOOK_SECRET", kSecret},
+                                           {"REQUEST_METHOD", "POST"},
+                                           {"REQUEST_URI", "/api/webhooks/replicate"},
+                                           {"CONTENT_LENGTH", std::to_string(body.size())},
+                                           {"CONTENT_TYPE", "application/json"},
+                                           {"HTTP_WEBHOOK_ID", "msg_whit_cgi"},
+                                           {"HTTP_WEBHOOK_TIMESTAMP", ts},
+                                           {"HTTP_WEBHOOK_SIGNATURE", signature}},
+                                          body, &exit_status);
+  BOOST_TEST(exit_status == 0);
   BOOST_TEST(out.rfind("Status: 200 OK\r\n", 0) == 0u, out);
   BOOST_TEST(out.substr(out.find("\r\n\r\n") + 4) == R"({"status":"received"})");
 
