@@ -112,7 +112,7 @@ std::string JobsPageJson(const JobPage& page, const JobFilter& filter, const Pri
   JsonWriter w;
   w.BeginObject();
   w.Key("jobs").BeginArray();
-  for (const Job& job : page.jobs) w.Raw(JobToJson(job, prices, now));
+  for (const Job& job : page.jobs) w.Raw(JobToJson(job, prices, now, JobView::kList));
   w.EndArray();
   w.Key("total").Int(page.total);
   w.Key("limit").Int(filter.limit);

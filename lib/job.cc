@@ -24,6 +24,63 @@ void WriteTimestamp(JsonWriter& w, const std::optional<int64_t>& micros) {
   }
 }
 
+// The provider's free text a list page may carry (SPEC §3): a fixed number of
+// bytes shared by the fields in the order they are taken.
+class ProviderTextBudget {
+ public:
+  explicit ProviderTextBudget(size_t bytes) : left_(bytes) {}
+
+  // `text` whole when it fits, else nullopt; a URL cut short is no URL.
+  std::optional<std::string> Whole(const std::optional<std::string>& text) {
+    if (!text || text->size() > left_) return std::nullopt;
+    left_ -= text->size();
+    return text;
+  }
+  // `text` cut at a code point boundary to what is left, ending in "...".
+  std::string Cut(std::string_view text) {
+    if (text.size() <= left_) {
+      left_ -= text.size();
+      return std::string(text);
+    }
+    static constexpr std::string_view kEllipsis = "...";
+    size_t keep = left_ > kEllipsis.size() ? left_ - kEllipsis.size() : 0;
+    while (keep > 0 && (static_cast<unsigned char>(text[keep]) & 0xC0) == 0x80) --keep;
+    left_ = 0;
+    return keep == 0 ? std::string() : std::string(text.substr(0, keep)) + std::string(kEllipsis);
+  }
+  std::optional<std::string> Cut(const std::optional<std::string>& text) {
+    if (!text) return std::nullopt;
+    return Cut(std::string_view(*text));
+  }
+
+ private:
+  size_t left_;
+};
+
+// What of the provider's text the view shows; in the detail, everything.
+struct ShownText {
+  std::optional<std::string> output_url;
+  std::optional<std::string> config_name;
+  std::optional<std::string> hardware_type;
+  std::map<std::string, std::string> metadata;
+  std::optional<std::string> error_message;
+};
+
+ShownText ShownTextOf(const Job& job, JobView view) {
+  if (view == JobView::kDetail) {
+    return {job.output_url, job.config_name, job.hardware_type, job.metadata, job.error_message};
+  }
+  ProviderTextBudget budget(kListProviderTextBytes);
+  ShownText shown;
+  shown.output_url = budget.Whole(job.output_url);
+  shown.config_name = budget.Cut(job.config_name);
+  shown.hardware_type = budget.Cut(job.hardware_type);
+  for (const auto& [key, value] : job.metadata)
+    shown.metadata[key] = budget.Cut(std::string_view(value));
+  shown.error_message = budget.Cut(job.error_message);
+  return shown;
+}
+
 }  // namespace
 
 const char* JobStatusName(JobStatus status) {
@@ -78,8 +135,9 @@ JobCost CostOf(const Job& job, const PriceTable& prices, int64_t now) {
   return {std::nullopt, false};
 }
 
-std::string JobToJson(const Job& job, const PriceTable& prices, int64_t now) {
+std::string JobToJson(const Job& job, const PriceTable& prices, int64_t now, JobView view) {
   const JobCost cost = CostOf(job, prices, now);
+  const ShownText text = ShownTextOf(job, view);
   const Progress shown = ProgressForStatus(job.progress, job.status == JobStatus::kRunning);
   JsonWriter w;
   w.BeginObject();
@@ -88,7 +146,7 @@ std::string JobToJson(const Job& job, const PriceTable& prices, int64_t now) {
   w.Key("provider").String(job.provider);
   w.Key("external_id").String(job.external_id);
   w.Key("status").String(JobStatusName(job.status));
-  w.Key("config_name").String(job.config_name);
+  w.Key("config_name").String(text.config_name);
   w.Key("created_at");
   WriteTimestamp(w, job.created_at);
   w.Key("started_at");
@@ -96,9 +154,18 @@ std::string JobToJson(const Job& job, const PriceTable& prices, int64_t now) {
   w.Key("completed_at");
   WriteTimestamp(w, job.completed_at);
   w.Key("cost_usd").Double(cost.usd);
-  w.Key("hardware_type").String(job.hardware_type);
-  w.Key("error_message").String(job.error_message);
-  w.Key("output_url").String(job.output_url);
+  w.Key("hardware_type").String(text.hardware_type);
+  w.Key("error_message").String(text.error_message);
+  w.Key("output_url").String(text.output_url);
+  if (view == JobView::kDetail) {
+    // Stored by the provider client as compact JSON it wrote itself.
+    w.Key("output");
+    if (job.output) {
+      w.Raw(*job.output);
+    } else {
+      w.Null();
+    }
+  }
   w.Key("user_id");
   if (job.user_id) {
     w.Int(*job.user_id);
@@ -106,8 +173,9 @@ std::string JobToJson(const Job& job, const PriceTable& prices, int64_t now) {
     w.Null();
   }
   w.Key("metadata").BeginObject();
-  for (const auto& [key, value] : job.metadata) w.Key(key).String(std::string_view(value));
+  for (const auto& [key, value] : text.metadata) w.Key(key).String(std::string_view(value));
   if (cost.is_estimate) w.Key("cost_is_estimate").Bool(true);
+  if (job.output_truncated) w.Key("output_truncated").Bool(true);
   w.EndObject();
   w.Key("is_active").Bool(IsActive(job.status));
   w.Key("is_terminal").Bool(IsTerminal(job.status));

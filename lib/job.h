@@ -41,13 +41,19 @@ struct Job {
   std::optional<double> cost_usd;  // final cost; running estimates are computed on output
   std::optional<std::string> hardware_type;
   std::optional<std::string> error_message;
-  std::optional<std::string> output_url;
+  std::optional<std::string> output_url;  // only ever an http(s) URL (SPEC §3)
+  // The provider's `output` as compact JSON of any type, at most kMaxOutputBytes;
+  // unset when there is none or it was larger (then output_truncated).
+  std::optional<std::string> output;
+  bool output_truncated = false;
   std::optional<int64_t> user_id;
   std::map<std::string, std::string> metadata;  // "model", "version", "source", ...
 
   // Derived from the logs when they are ingested (lib/progress.h), as if running.
   Progress progress;
   std::string logs_tail;  // newest 64 KiB of the provider's log
+  // Length of the longest full log text applied so far: logs never go back (SPEC §4).
+  int64_t log_bytes_seen = 0;
   std::optional<int64_t> logs_fetched_at;
   std::optional<int64_t> progress_wanted_at;
   std::optional<int64_t> last_progress_event_at;
@@ -60,6 +66,9 @@ struct Job {
   // The poller's backoff after failed fetches (reset by a successful one).
   int poll_failures = 0;
   std::optional<int64_t> next_poll_at;
+  // Consecutive provider 404s and when the first of them came (SPEC §4 lost-job rule).
+  int not_found_count = 0;
+  std::optional<int64_t> not_found_since;
 
   int64_t version = 0;  // bumped by every write; compare-and-set key
   int64_t updated_at = 0;
@@ -67,10 +76,23 @@ struct Job {
   bool operator==(const Job&) const = default;
 };
 
+// The largest provider `output` kept (SPEC §3); larger ones are dropped and flagged.
+constexpr size_t kMaxOutputBytes = 64 * 1024;
+// Provider text a list page carries per job besides last_log (SPEC §3).
+constexpr size_t kListProviderTextBytes = 2048;
+
+// How much of a job an answer shows: a list page omits `output` and cuts the
+// provider's free text to kListProviderTextBytes per job; the detail shows all.
+enum class JobView { kList, kDetail };
+
 // The SPEC §3 JSON object of one job. `now` drives duration_seconds and the
 // running cost estimate (flagged metadata.cost_is_estimate) for a job without a
 // final cost. Secrets are never part of a Job, so never part of this output.
-std::string JobToJson(const Job& job, const PriceTable& prices, int64_t now);
+// In kList, output_url is shown whole or not at all, and the other provider
+// strings (config_name, hardware_type, metadata values, error_message, in that
+// order) share the budget, the last one cut to fit with "...".
+std::string JobToJson(const Job& job, const PriceTable& prices, int64_t now,
+                      JobView view = JobView::kDetail);
 
 // duration_seconds: (completed_at or now) - started_at, at least 0; nullopt without
 // started_at.

@@ -45,6 +45,8 @@ Result<ApplyOutcome> ApplyAndLog(Store& store, const Observation& obs, const Pri
   return outcome;
 }
 
+bool IsProviderNotFound(const Status& status) { return status.code() == Status::Code::kNotFound; }
+
 // The shared record of the last full sync of a provider, so that a caller
 // that waited for another process's sync can return the same answer.
 struct SyncRecord {
@@ -199,11 +201,13 @@ ActiveSyncReport SyncActiveJobs(Store& store, Provider& provider, const Config& 
   }
   const int64_t now = clock();
   std::vector<std::string> ids;
+  std::vector<const Job*> wanted;
   for (const Job& job : *jobs) {
     if (job.logs_fetched_at && now - *job.logs_fetched_at < kActiveFreshness) {
       ++report.skipped;
     } else {
       ids.push_back(*job.external_id);
+      wanted.push_back(&job);
     }
   }
   if (ids.empty()) return report;
@@ -215,7 +219,12 @@ ActiveSyncReport SyncActiveJobs(Store& store, Provider& provider, const Config& 
       provider.GetMany(ids, config.replicate.max_concurrent_requests.value, kActiveBudgetMs);
   for (size_t i = 0; i < results.size(); ++i) {
     if (!results[i].ok()) {
-      if (results[i].status().error() == "not_reached") {
+      if (IsProviderNotFound(results[i].status())) {
+        ++report.failed;
+        if (auto lost = ApplyNotFound(store, *wanted[i], prices, clock()); !lost.ok()) {
+          LogWarning("active sync of " + ids[i] + ": " + lost.status().ToString());
+        }
+      } else if (results[i].status().error() == "not_reached") {
         ++report.skipped;
       } else {
         ++report.failed;
@@ -236,10 +245,27 @@ ActiveSyncReport SyncActiveJobs(Store& store, Provider& provider, const Config& 
   return report;
 }
 
+Result<ApplyOutcome> ApplyNotFound(Store& store, const Job& job, const PriceTable& prices,
+                                   int64_t now) {
+  auto outcome = store.Apply(NotFoundObservation(job), prices, now, /*create_if_missing=*/false);
+  if (outcome.ok() && outcome->status_changed) {
+    LogWarning("job " + job.job_id + ": " + job.provider.value_or("the provider") +
+               " answered 404 " + std::to_string(outcome->job.not_found_count) + " times since " +
+               FormatTimestamp(outcome->job.not_found_since.value_or(now)) + "; marked failed (" +
+               kLostJobMessage + ")");
+  }
+  return outcome;
+}
+
 Result<Job> RefreshJob(Store& store, Provider& provider, const Job& job, long timeout_ms,
                        const PriceTable& prices, const Clock& clock) {
   if (!job.external_id) return job;  // it has not reached the provider yet
   auto fetched = provider.Get(*job.external_id, timeout_ms);
+  if (!fetched.ok() && IsProviderNotFound(fetched.status())) {
+    auto lost = ApplyNotFound(store, job, prices, clock());
+    if (!lost.ok()) return lost.status();
+    return lost->job;
+  }
   if (!fetched.ok()) return fetched.status();
   Observation obs = std::move(*fetched);
   obs.job_id = job.job_id;

@@ -55,8 +55,15 @@ struct ActiveSyncReport {
 ActiveSyncReport SyncActiveJobs(Store& store, Provider& provider, const Config& config,
                                 const PriceTable& prices, const Clock& clock);
 
+// Records that the provider answered 404 for `job`, through the merge
+// (SPEC §4: the third consecutive 404 spanning 10 minutes fails the job with
+// "not found at provider"); logs the loss when it happens. Errors: database.
+Result<ApplyOutcome> ApplyNotFound(Store& store, const Job& job, const PriceTable& prices,
+                                   int64_t now);
+
 // Fetches one job from its provider (with `timeout_ms`) and merges it.
-// Returns the stored job after the merge.
+// Returns the stored job after the merge; a run the provider answers 404 for
+// is counted by ApplyNotFound and the stored job returned.
 Result<Job> RefreshJob(Store& store, Provider& provider, const Job& job, long timeout_ms,
                        const PriceTable& prices, const Clock& clock);
 

@@ -9,7 +9,15 @@
 //  - a null (unset) field in an observation never overwrites a known value;
 //  - provider timestamps win over local ones; a local observation only fills nulls;
 //  - Replicate `canceled`/`aborted` become `cancelled`, never `failed`;
-//  - an unknown provider status changes nothing (the caller logs it once per job).
+//  - an unknown provider status changes nothing (the caller logs it once per job);
+//  - logs never go backwards: an observation whose status rank is below the
+//    stored one, or equal with a shorter full log text than the longest one
+//    applied (log_bytes_seen), is stale and changes nothing at all; a higher
+//    rank with shorter logs moves the status but keeps the logs; a terminal
+//    job's logs change only through a terminal observation;
+//  - a provider 404 (Observation::not_found) only counts; the third consecutive
+//    one at least 10 minutes after the first fails the job with
+//    "not found at provider".
 // Pure; thread-safe.
 #ifndef JOBPULSE_LIB_STATE_MACHINE_H_
 #define JOBPULSE_LIB_STATE_MACHINE_H_
@@ -56,12 +64,25 @@ struct Observation {
   std::optional<std::string> hardware_type;
   std::optional<std::string> error_message;
   std::optional<std::string> output_url;
+  std::optional<std::string> output;            // compact JSON, at most kMaxOutputBytes
+  bool output_truncated = false;                // the output was larger and is not kept
   std::map<std::string, std::string> metadata;  // keys set here replace stored ones
   std::optional<std::string> logs;              // the full log text, when fetched
   // True when this is the run itself, freshly fetched (a GET, a cancel, a
   // webhook), not a list item: it marks the job's cache fresh (logs_fetched_at).
   bool fetched = false;
+  // The provider answered 404 for this run (a fetch that found nothing): only
+  // job_id is meaningful then. See NotFoundObservation.
+  bool not_found = false;
 };
+
+// The observation that a fetch of `job` at its provider answered 404.
+Observation NotFoundObservation(const Job& job);
+
+// Consecutive 404s and the span they must cover before a job is lost (SPEC §4).
+constexpr int kLostAfterNotFound = 3;
+constexpr int64_t kLostAfterMicros = 600LL * 1000000;
+constexpr const char* kLostJobMessage = "not found at provider";
 
 struct MergeResult {
   Job job;  // the row to store (version and updated_at not yet bumped)
@@ -69,6 +90,8 @@ struct MergeResult {
   bool changed = false;
   // Anything differs, bookkeeping included (logs_fetched_at): the row must be written.
   bool touched = false;
+  // Older than what is stored (SPEC §4): nothing changes and nothing is written.
+  bool stale = false;
   bool created = false;                       // there was no row
   bool status_changed = false;                // also true for a created job
   std::optional<JobStatus> previous_status;   // set when status_changed and not created

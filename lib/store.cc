@@ -1,6 +1,6 @@
 // The store's schema, migrations and locking.
 //
-// Schema (PRAGMA user_version = 3), all STRICT tables:
+// Schema (PRAGMA user_version = 4), all STRICT tables:
 //   jobs           one row per job. Timestamps are INTEGER microseconds since the
 //                  epoch (they sort and subtract cheaply; the API renders RFC 3339).
 //                  metadata is a JSON object of strings. stage/progress/last_log
@@ -21,6 +21,9 @@
 //                  in the same transaction as the merge (applied_at), so each is
 //                  applied exactly once. jobs gains poll_failures/next_poll_at
 //                  (v3), the poller's per-job backoff.
+//                  (v4) jobs gains log_bytes_seen (logs never go backwards),
+//                  output (the provider's output as JSON, <= 64 KiB) with
+//                  output_truncated, and not_found_count/not_found_since.
 // Migrations run in Open(): read user_version, and if it is behind, take the
 // write lock (BEGIN IMMEDIATE), read it again (another process may have just
 // migrated), apply the missing steps and set user_version, in one transaction.
@@ -126,15 +129,79 @@ ALTER TABLE jobs ADD COLUMN announced_progress REAL;
 CREATE INDEX jobs_progress_wanted_at ON jobs(progress_wanted_at)
   WHERE progress_wanted_at IS NOT NULL;
 )sql",
+    // 4: logs never go backwards (log_bytes_seen), the provider's output as
+    // JSON beside output_url, and the lost-job rule's 404 count. Rows from
+    // before: the stored tail is the best lower bound of the logs seen, and an
+    // output_url that is no URL (text, token arrays, data: URIs) is dropped.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN log_bytes_seen INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN output TEXT;
+ALTER TABLE jobs ADD COLUMN output_truncated INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN not_found_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE jobs ADD COLUMN not_found_since INTEGER;
+UPDATE jobs SET log_bytes_seen = length(CAST(logs_tail AS BLOB));
+UPDATE jobs SET output_url = NULL
+  WHERE output_url IS NOT NULL AND NOT (output_url GLOB 'http://?*' OR output_url GLOB 'https://?*')
+     OR length(output_url) > 2048;
+)sql",
 };
 static_assert(sizeof(kMigrations) / sizeof(kMigrations[0]) == Store::kSchemaVersion);
 
-constexpr const char* kJobColumns =
-    "job_id, job_type, provider, external_id, status, config_name, created_at, started_at, "
-    "completed_at, cost_usd, hardware_type, error_message, output_url, user_id, metadata, "
-    "stage, progress, last_log, logs_tail, logs_fetched_at, progress_wanted_at, "
-    "last_progress_event_at, unknown_provider_status, version, updated_at, poll_failures, "
-    "next_poll_at, announced_stage, announced_progress";
+// The jobs table's columns, in the order QueryOneJob reads and WriteJob binds them.
+constexpr const char* kJobColumnNames[] = {"job_id",
+                                           "job_type",
+                                           "provider",
+                                           "external_id",
+                                           "status",
+                                           "config_name",
+                                           "created_at",
+                                           "started_at",
+                                           "completed_at",
+                                           "cost_usd",
+                                           "hardware_type",
+                                           "error_message",
+                                           "output_url",
+                                           "user_id",
+                                           "metadata",
+                                           "stage",
+                                           "progress",
+                                           "last_log",
+                                           "logs_tail",
+                                           "logs_fetched_at",
+                                           "progress_wanted_at",
+                                           "last_progress_event_at",
+                                           "unknown_provider_status",
+                                           "version",
+                                           "updated_at",
+                                           "poll_failures",
+                                           "next_poll_at",
+                                           "announced_stage",
+                                           "announced_progress",
+                                           "log_bytes_seen",
+                                           "output",
+                                           "output_truncated",
+                                           "not_found_count",
+                                           "not_found_since"};
+constexpr int kJobColumnCount = sizeof(kJobColumnNames) / sizeof(kJobColumnNames[0]);
+
+// "a, b, c" of every column; for list pages the two bulky ones a page never
+// shows (the log tail and the output, up to 64 KiB each) read as empty.
+std::string JobColumns(bool for_list = false) {
+  std::string out;
+  for (const char* name : kJobColumnNames) {
+    if (!out.empty()) out += ", ";
+    const std::string_view column(name);
+    if (for_list && column == "logs_tail") {
+      out += "'' AS logs_tail";
+    } else if (for_list && column == "output") {
+      out += "NULL AS output";
+    } else {
+      out += column;
+    }
+  }
+  return out;
+}
+const std::string kJobColumns = JobColumns();
 
 std::string MetadataToJson(const std::map<std::string, std::string>& metadata) {
   JsonWriter w;
@@ -445,6 +512,11 @@ Result<std::optional<Job>> Store::QueryOneJob(Statement* stmt) {
   job.next_poll_at = stmt->OptInt(c++);
   job.announced_stage = stmt->OptText(c++);
   job.announced_progress = stmt->OptReal(c++);
+  job.log_bytes_seen = stmt->Int(c++);
+  job.output = stmt->OptText(c++);
+  job.output_truncated = stmt->Int(c++) != 0;
+  job.not_found_count = static_cast<int>(stmt->Int(c++));
+  job.not_found_since = stmt->OptInt(c++);
   return std::optional<Job>(std::move(job));
 }
 
@@ -462,8 +534,7 @@ Result<std::vector<Job>> Store::QueryJobs(Statement* stmt) {
 
 Result<std::optional<Job>> Store::GetJob(std::string_view job_id) {
   Status s;
-  Statement* stmt =
-      Prepare(std::string("SELECT ") + kJobColumns + " FROM jobs WHERE job_id = ?1", &s);
+  Statement* stmt = Prepare("SELECT " + kJobColumns + " FROM jobs WHERE job_id = ?1", &s);
   if (!stmt) return s;
   stmt->Bind(1, job_id);
   auto job = QueryOneJob(stmt);
@@ -474,9 +545,8 @@ Result<std::optional<Job>> Store::GetJob(std::string_view job_id) {
 Result<std::optional<Job>> Store::FindByExternalId(std::string_view provider,
                                                    std::string_view external_id) {
   Status s;
-  Statement* stmt = Prepare(
-      std::string("SELECT ") + kJobColumns + " FROM jobs WHERE provider = ?1 AND external_id = ?2",
-      &s);
+  Statement* stmt =
+      Prepare("SELECT " + kJobColumns + " FROM jobs WHERE provider = ?1 AND external_id = ?2", &s);
   if (!stmt) return s;
   stmt->Bind(1, provider);
   stmt->Bind(2, external_id);
@@ -523,7 +593,7 @@ Result<JobPage> Store::ListJobs(const JobFilter& filter) {
   page.total = count->Int(0);
   count->Reset();
 
-  Statement* list = Prepare(std::string("SELECT ") + kJobColumns + " FROM jobs" + where +
+  Statement* list = Prepare("SELECT " + JobColumns(/*for_list=*/true) + " FROM jobs" + where +
                                 " ORDER BY created_at DESC, job_id DESC LIMIT ?" +
                                 std::to_string(next) + " OFFSET ?" + std::to_string(next + 1),
                             &s);
@@ -638,61 +708,25 @@ Status Store::MarkDeliveryApplied(std::string_view webhook_id, int64_t now) {
   return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "mark delivery applied");
 }
 
-Result<ApplyOutcome> Store::ApplyInTransaction(const Observation& obs, const PriceTable& prices,
-                                               int64_t now, bool create_if_missing) {
+// The INSERT of a new row, or the compare-and-set UPDATE of the row at
+// `expected_version`, binding every column of kJobColumnNames.
+Status Store::WriteJob(const Job& job, bool insert, int64_t expected_version) {
+  static const std::string kInsert = [] {
+    std::string values;
+    for (int i = 1; i <= kJobColumnCount; ++i) values += (i > 1 ? ", ?" : "?") + std::to_string(i);
+    return "INSERT INTO jobs (" + kJobColumns + ") VALUES (" + values + ")";
+  }();
+  // Compare-and-set: the row must still be the one MergeObservation saw.
+  static const std::string kUpdate = [] {
+    std::string sets;
+    for (int i = 0; i < kJobColumnCount; ++i) {
+      sets += std::string(i ? ", " : "") + kJobColumnNames[i] + " = ?" + std::to_string(i + 1);
+    }
+    return "UPDATE jobs SET " + sets + " WHERE job_id = ?1 AND version = ?" +
+           std::to_string(kJobColumnCount + 1);
+  }();
   Status s;
-  std::optional<Job> current;
-  if (obs.job_id) {
-    auto found = GetJob(*obs.job_id);
-    if (!found.ok()) return found.status();
-    current = std::move(found.value());
-  }
-  if (!current && !obs.external_id.empty()) {
-    auto found = FindByExternalId(obs.provider, obs.external_id);
-    if (!found.ok()) return found.status();
-    current = std::move(found.value());
-  }
-  if (!current && !create_if_missing) {
-    const std::string id = obs.job_id ? *obs.job_id : obs.external_id;
-    return Status::Error(Status::Code::kNotFound, "job_not_found", "Job not found: " + id,
-                         {{"job_id", id}});
-  }
-
-  MergeResult merged = MergeObservation(current, obs, prices, now);
-  ApplyOutcome outcome;
-  outcome.created = merged.created;
-  outcome.status_changed = merged.status_changed;
-  outcome.changed = merged.changed;
-  outcome.unknown_status = merged.unknown_status;
-  if (!merged.touched) {
-    outcome.job = std::move(merged.job);
-    return outcome;  // nothing to write; the transaction rolls back harmlessly
-  }
-
-  Job& job = merged.job;
-  const int64_t expected_version = current ? current->version : 0;
-  job.version = expected_version + 1;
-  if (merged.changed) job.updated_at = now;
-
-  Statement* stmt;
-  if (merged.created) {
-    stmt = Prepare(std::string("INSERT INTO jobs (") + kJobColumns +
-                       ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, "
-                       "?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
-                   &s);
-  } else {
-    // Compare-and-set: the row must still be the one MergeObservation saw.
-    stmt = Prepare(
-        "UPDATE jobs SET job_id = ?1, job_type = ?2, provider = ?3, external_id = ?4, "
-        "status = ?5, config_name = ?6, created_at = ?7, started_at = ?8, completed_at = ?9, "
-        "cost_usd = ?10, hardware_type = ?11, error_message = ?12, output_url = ?13, "
-        "user_id = ?14, metadata = ?15, stage = ?16, progress = ?17, last_log = ?18, "
-        "logs_tail = ?19, logs_fetched_at = ?20, progress_wanted_at = ?21, "
-        "last_progress_event_at = ?22, unknown_provider_status = ?23, version = ?24, "
-        "updated_at = ?25, poll_failures = ?26, next_poll_at = ?27, announced_stage = ?28, "
-        "announced_progress = ?29 WHERE job_id = ?1 AND version = ?30",
-        &s);
-  }
+  Statement* stmt = Prepare(insert ? kInsert : kUpdate, &s);
   if (!stmt) return s;
   int c = 1;
   stmt->Bind(c++, job.job_id);
@@ -724,7 +758,12 @@ Result<ApplyOutcome> Store::ApplyInTransaction(const Observation& obs, const Pri
   stmt->Bind(c++, job.next_poll_at);
   stmt->Bind(c++, job.announced_stage);
   stmt->Bind(c++, job.announced_progress);
-  if (!merged.created) stmt->Bind(c++, expected_version);
+  stmt->Bind(c++, job.log_bytes_seen);
+  stmt->Bind(c++, job.output);
+  stmt->Bind(c++, job.output_truncated ? 1 : 0);
+  stmt->Bind(c++, job.not_found_count);
+  stmt->Bind(c++, job.not_found_since);
+  if (!insert) stmt->Bind(c++, expected_version);
   const int rc = stmt->Step();
   stmt->Reset();
   if ((rc & 0xff) == SQLITE_CONSTRAINT) {
@@ -733,10 +772,52 @@ Result<ApplyOutcome> Store::ApplyInTransaction(const Observation& obs, const Pri
                          {{"job_id", job.job_id}});
   }
   if (rc != SQLITE_DONE) return Error(rc, "write job");
-  if (!merged.created && sqlite3_changes(db_.get()) != 1) {
+  if (!insert && sqlite3_changes(db_.get()) != 1) {
     return Status::Error(Status::Code::kConflict, "concurrent_update",
                          "job " + job.job_id + " changed while it was being updated");
   }
+  return Status::Ok();
+}
+
+Result<ApplyOutcome> Store::ApplyInTransaction(const Observation& obs, const PriceTable& prices,
+                                               int64_t now, bool create_if_missing) {
+  Status s;
+  std::optional<Job> current;
+  if (obs.job_id) {
+    auto found = GetJob(*obs.job_id);
+    if (!found.ok()) return found.status();
+    current = std::move(found.value());
+  }
+  if (!current && !obs.external_id.empty()) {
+    auto found = FindByExternalId(obs.provider, obs.external_id);
+    if (!found.ok()) return found.status();
+    current = std::move(found.value());
+  }
+  // A 404 never creates a job: there is no run to describe.
+  if (!current && (!create_if_missing || obs.not_found)) {
+    const std::string id = obs.job_id ? *obs.job_id : obs.external_id;
+    return Status::Error(Status::Code::kNotFound, "job_not_found", "Job not found: " + id,
+                         {{"job_id", id}});
+  }
+
+  MergeResult merged = MergeObservation(current, obs, prices, now);
+  ApplyOutcome outcome;
+  outcome.created = merged.created;
+  outcome.status_changed = merged.status_changed;
+  outcome.changed = merged.changed;
+  outcome.unknown_status = merged.unknown_status;
+  outcome.stale = merged.stale;
+  if (!merged.touched) {
+    outcome.job = std::move(merged.job);
+    return outcome;  // nothing to write; the transaction rolls back harmlessly
+  }
+
+  Job& job = merged.job;
+  const int64_t expected_version = current ? current->version : 0;
+  job.version = expected_version + 1;
+  if (merged.changed) job.updated_at = now;
+
+  if (s = WriteJob(job, merged.created, expected_version); !s.ok()) return s;
 
   if (merged.status_changed) {
     auto id = InsertEvent(job.job_id, "job_status_changed",
@@ -833,7 +914,7 @@ Result<Metrics> Store::ComputeMetrics(int days, int64_t now) {
 Result<std::vector<Job>> Store::ListActiveJobs(const std::optional<std::string>& provider) {
   Status s;
   Statement* stmt = Prepare(
-      std::string("SELECT ") + kJobColumns +
+      "SELECT " + kJobColumns +
           " FROM jobs WHERE job_type = 'cloud' AND status IN ('pending', 'uploading', 'queued', "
           "'running') AND external_id IS NOT NULL AND (?1 IS NULL OR provider = ?1) "
           "ORDER BY created_at, job_id",
@@ -845,7 +926,7 @@ Result<std::vector<Job>> Store::ListActiveJobs(const std::optional<std::string>&
 
 Result<std::vector<Job>> Store::ListWatchedJobs(int64_t since) {
   Status s;
-  Statement* stmt = Prepare(std::string("SELECT ") + kJobColumns +
+  Statement* stmt = Prepare("SELECT " + kJobColumns +
                                 " FROM jobs WHERE status = 'running' AND external_id IS NOT NULL "
                                 "AND progress_wanted_at >= ?1 ORDER BY job_id",
                             &s);

@@ -63,6 +63,7 @@ struct ApplyOutcome {
   bool created = false;
   bool status_changed = false;
   bool changed = false;
+  bool stale = false;  // older than the stored row: nothing was written (SPEC §4)
   std::optional<std::string> unknown_status;  // first sighting; the caller logs it
 };
 
@@ -84,7 +85,7 @@ struct Metrics {
 class Store {
  public:
   // The schema version Open() migrates to (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 3;
+  static constexpr int kSchemaVersion = 4;
 
   // Opens (creating the file and its parent directory if needed) and migrates.
   // Errors: kUnavailable "database_unavailable" when the file cannot be opened
@@ -222,6 +223,7 @@ class Store {
   // Every row of `stmt` (a SELECT of kJobColumns), then resets it.
   Result<std::vector<Job>> QueryJobs(Statement* stmt);
   Status MarkDeliveryApplied(std::string_view webhook_id, int64_t now);
+  Status WriteJob(const Job& job, bool insert, int64_t expected_version);
   Result<ApplyOutcome> ApplyInTransaction(const Observation& obs, const PriceTable& prices,
                                           int64_t now, bool create_if_missing);
   Result<int64_t> InsertEvent(std::string_view job_id, std::string_view type, std::string_view data,

@@ -239,6 +239,18 @@ Worker::Cycle Worker::FetchJobs(Provider& provider, const std::vector<Job>& jobs
       }
       const Status& error = results[i].status();
       if (error.error() == "not_reached") continue;  // budget spent; next cycle
+      if (error.code() == Status::Code::kNotFound) {
+        // An answer, not a failure: no backoff and no circuit, so a lost run
+        // is counted at the poll interval until the rule of SPEC §4 ends it.
+        circuit.RecordSuccess();
+        auto lost = ApplyNotFound(*store_, job, prices_, Now());
+        if (lost.ok()) {
+          wrote = true;
+        } else {
+          LogWarning("job " + job.job_id + ": " + lost.status().ToString());
+        }
+        continue;
+      }
       ++cycle.failed;
       last_error_ = error.ToString();
       if (error.code() == Status::Code::kRateLimited) {

@@ -215,9 +215,9 @@ BOOST_FIXTURE_TEST_CASE(list_is_newest_first_with_full_job_objects, ApiFixture) 
   AddQueued("c", 1 * kHour);
   const HttpResponse r = Get("/api/cloud/jobs");
   BOOST_TEST(r.status == 200);
-  BOOST_TEST(r.body == R"({"jobs":[)" + JobToJson(Stored("c"), prices, kNow) + "," +
-                           JobToJson(Stored("b"), prices, kNow) + "," +
-                           JobToJson(Stored("a"), prices, kNow) +
+  BOOST_TEST(r.body == R"({"jobs":[)" + JobToJson(Stored("c"), prices, kNow, JobView::kList) + "," +
+                           JobToJson(Stored("b"), prices, kNow, JobView::kList) + "," +
+                           JobToJson(Stored("a"), prices, kNow, JobView::kList) +
                            R"(],"total":3,"limit":50,"offset":0})");
   BOOST_TEST(JobIds(r.body) == (Ids{"c", "b", "a"}), boost::test_tools::per_element());
 }

@@ -5,6 +5,7 @@
 
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <charconv>
 #include <cstdint>
@@ -172,7 +173,7 @@ BOOST_AUTO_TEST_CASE(completed_job_exact_json) {
              R"("started_at":"2026-11-28T10:00:10.123456Z",)"
              R"("completed_at":"2026-11-28T10:13:42.623456Z","cost_usd":0.42,)"
              R"("hardware_type":"gpu-h100","error_message":null,)"
-             R"("output_url":"https://example.invalid/out.tar","user_id":7,)"
+             R"("output_url":"https://example.invalid/out.tar","output":null,"user_id":7,)"
              R"("metadata":{"model":"owner/name","source":"api","version":"abc"},)"
              R"("is_active":false,"is_terminal":true,"duration_seconds":812.5,"stage":null,)"
              R"("progress":null,"last_log":"Step 5000/5000",)"
@@ -180,18 +181,23 @@ BOOST_AUTO_TEST_CASE(completed_job_exact_json) {
 }
 
 BOOST_AUTO_TEST_CASE(json_key_set_and_order) {
-  const std::vector<std::string> expected = {
-      "job_id",        "job_type",      "provider",         "external_id",  "status",
-      "config_name",   "created_at",    "started_at",       "completed_at", "cost_usd",
-      "hardware_type", "error_message", "output_url",       "user_id",      "metadata",
-      "is_active",     "is_terminal",   "duration_seconds", "stage",        "progress",
-      "last_log",      "updated_at"};
+  std::vector<std::string> expected = {
+      "job_id",        "job_type",      "provider",    "external_id",      "status",
+      "config_name",   "created_at",    "started_at",  "completed_at",     "cost_usd",
+      "hardware_type", "error_message", "output_url",  "output",           "user_id",
+      "metadata",      "is_active",     "is_terminal", "duration_seconds", "stage",
+      "progress",      "last_log",      "updated_at"};
   for (const Job& job : {CompletedJob(), RunningJob(), Job{}}) {
     BOOST_TEST_CONTEXT("job: [" << job.job_id << "]") {
       const rapidjson::Document doc = Parse(JobToJson(job, DefaultPrices(), kNow));
       BOOST_TEST(Keys(doc) == expected, boost::test_tools::per_element());
     }
   }
+  // A list page never carries the output (SPEC §3).
+  expected.erase(std::find(expected.begin(), expected.end(), "output"));
+  const rapidjson::Document doc =
+      Parse(JobToJson(CompletedJob(), DefaultPrices(), kNow, JobView::kList));
+  BOOST_TEST(Keys(doc) == expected, boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(duration_of_completed_job_ignores_now) {
@@ -352,7 +358,7 @@ BOOST_AUTO_TEST_CASE(default_job_renders_nulls) {
              R"({"job_id":"local-1","job_type":"local","provider":null,"external_id":null,)"
              R"("status":"pending","config_name":null,"created_at":"1970-01-01T00:00:00.000000Z",)"
              R"("started_at":null,"completed_at":null,"cost_usd":null,"hardware_type":null,)"
-             R"("error_message":null,"output_url":null,"user_id":null,"metadata":{},)"
+             R"("error_message":null,"output_url":null,"output":null,"user_id":null,"metadata":{},)"
              R"("is_active":true,"is_terminal":false,"duration_seconds":null,"stage":null,)"
              R"("progress":null,"last_log":null,"updated_at":"1970-01-01T00:00:00.000000Z"})");
 }
@@ -362,6 +368,65 @@ BOOST_AUTO_TEST_CASE(invalid_utf8_in_strings_still_yields_valid_json) {
   job.progress.last_log = "bad \xFF byte";
   const rapidjson::Document doc = Parse(JobToJson(job, DefaultPrices(), kNow));
   BOOST_TEST(Str(doc, "last_log") == "bad \xEF\xBF\xBD byte");
+}
+
+BOOST_AUTO_TEST_CASE(detail_shows_the_output_as_json_and_flags_a_truncated_one) {
+  Job job = CompletedJob();
+  job.output = R"({"weights":"https://example.invalid/w.tar","n":[1,2.5,"x"]})";
+  const rapidjson::Document doc = Parse(JobToJson(job, DefaultPrices(), kNow));
+  BOOST_TEST_REQUIRE(doc["output"].IsObject());
+  BOOST_TEST(Str(doc["output"], "weights") == "https://example.invalid/w.tar");
+  BOOST_TEST(doc["output"]["n"].Size() == 3u);
+  BOOST_TEST(!doc["metadata"].HasMember("output_truncated"));
+
+  job.output.reset();
+  job.output_truncated = true;
+  const rapidjson::Document cut = Parse(JobToJson(job, DefaultPrices(), kNow));
+  BOOST_TEST(IsNull(cut, "output"));
+  BOOST_TEST(cut["metadata"]["output_truncated"].IsTrue());
+}
+
+// Sums the lengths of the provider's free text in one rendered job.
+size_t ProviderTextBytes(const rapidjson::Value& job) {
+  size_t total = 0;
+  for (const char* key : {"config_name", "hardware_type", "error_message", "output_url"}) {
+    if (job[key].IsString()) total += job[key].GetStringLength();
+  }
+  for (const auto& m : job["metadata"].GetObject()) {
+    if (m.value.IsString()) total += m.value.GetStringLength();
+  }
+  return total;
+}
+
+BOOST_AUTO_TEST_CASE(a_list_page_carries_at_most_2_kib_of_provider_text_per_job) {
+  Job job = CompletedJob();
+  job.error_message = std::string(1024 * 1024, 'e');
+  job.config_name = std::string(700, 'c');
+  job.metadata["model"] = std::string(900, 'm');
+  job.metadata["version"] = "\xC3\xA9" + std::string(3000, 'v');  // starts with "é"
+  job.output = "\"" + std::string(60000, 'o') + "\"";
+  const rapidjson::Document list = Parse(JobToJson(job, DefaultPrices(), kNow, JobView::kList));
+  BOOST_TEST(ProviderTextBytes(list) <= kListProviderTextBytes);
+  BOOST_TEST(Str(list, "output_url") == "https://example.invalid/out.tar");  // whole, it fits
+  BOOST_TEST(Str(list, "config_name") == std::string(700, 'c'));
+  BOOST_TEST(!list.HasMember("output"));
+  // The detail is whole.
+  const rapidjson::Document detail = Parse(JobToJson(job, DefaultPrices(), kNow));
+  BOOST_TEST(Str(detail, "error_message").size() == 1024u * 1024u);
+  BOOST_TEST(detail["output"].GetStringLength() == 60000u);
+}
+
+BOOST_AUTO_TEST_CASE(a_list_page_cuts_text_at_a_code_point_and_drops_a_url_that_does_not_fit) {
+  Job job = CompletedJob();
+  job.output_url = "https://example.invalid/" + std::string(2100, 'u');
+  job.config_name.reset();
+  job.metadata.clear();
+  job.hardware_type.reset();
+  // The cut at 2045 bytes would fall inside the first "é".
+  job.error_message = std::string(2044, 'a') + "\xC3\xA9\xC3\xA9zzzz";
+  const rapidjson::Document list = Parse(JobToJson(job, DefaultPrices(), kNow, JobView::kList));
+  BOOST_TEST(IsNull(list, "output_url"));
+  BOOST_TEST(Str(list, "error_message") == std::string(2044, 'a') + "...");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

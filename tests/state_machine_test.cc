@@ -601,5 +601,250 @@ BOOST_AUTO_TEST_CASE(metadata_keys_replace_stored_ones_and_estimate_flag_is_not_
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// SPEC §4 "logs never go backwards": Replicate delivers webhooks and list
+// items out of order, and its log text only grows while a run lives.
+BOOST_AUTO_TEST_SUITE(state_machine_out_of_order)
+
+// The log a run has printed after `steps` of `total` steps, one line a step.
+std::string LogAfter(int steps, int total) {
+  std::string log = "Loading model\n";
+  for (int i = 1; i <= steps; ++i) {
+    log += "Step " + std::to_string(i) + "/" + std::to_string(total) + " - loss: 0.1\n";
+  }
+  return log;
+}
+
+Observation WithLogs(const std::string& provider_status, std::string logs) {
+  Observation obs = ProviderObs(provider_status);
+  obs.logs = std::move(logs);
+  return obs;
+}
+
+BOOST_AUTO_TEST_CASE(completed_job_keeps_its_final_logs_when_an_older_delivery_arrives) {
+  MergeResult r = Merge(MakeJob(JobStatus::kRunning), WithLogs("processing", LogAfter(47, 50)));
+  r = Merge(r.job, WithLogs("succeeded", LogAfter(50, 50)), kNow + 10 * kSecond);
+  const Job completed = r.job;
+  BOOST_TEST(Show(completed.status) == "completed");
+  BOOST_TEST(Show(completed.progress.last_log) == "\"Step 50/50 - loss: 0.1\"");
+
+  const MergeResult late =
+      Merge(completed, WithLogs("processing", LogAfter(47, 50)), kNow + 20 * kSecond);
+  BOOST_TEST(late.stale);
+  BOOST_TEST(!late.touched);
+  BOOST_TEST(!late.changed);
+  BOOST_TEST(!late.status_changed);
+  BOOST_TEST(!late.emit_progress_event);
+  BOOST_TEST((late.job == completed));
+  BOOST_TEST(late.job.logs_tail == LogAfter(50, 50));
+}
+
+BOOST_AUTO_TEST_CASE(running_job_progress_never_goes_back_and_announces_nothing) {
+  MergeResult r = Merge(MakeJob(JobStatus::kRunning), WithLogs("processing", LogAfter(26, 50)));
+  BOOST_TEST(Show(r.job.progress.progress) == Show(std::optional<double>(52.0)));
+  BOOST_TEST(r.emit_progress_event);
+  const Job at52 = r.job;
+
+  const MergeResult late = Merge(at52, WithLogs("processing", LogAfter(2, 50)), kNow + 5 * kSecond);
+  BOOST_TEST(late.stale);
+  BOOST_TEST(!late.emit_progress_event);
+  BOOST_TEST(!late.progress_changed);
+  BOOST_TEST(!late.touched);
+  BOOST_TEST(Show(late.job.progress.progress) == Show(std::optional<double>(52.0)));
+  BOOST_TEST(late.job.log_bytes_seen == static_cast<int64_t>(LogAfter(26, 50).size()));
+}
+
+BOOST_AUTO_TEST_CASE(a_terminal_list_item_with_older_logs_is_stale_and_not_counted) {
+  MergeResult r = Merge(MakeJob(JobStatus::kRunning), WithLogs("succeeded", LogAfter(50, 50)));
+  const Job completed = r.job;
+  Observation item = WithLogs("succeeded", LogAfter(48, 50));
+  item.completed_at = kNow;
+  const MergeResult again = Merge(completed, item, kNow + kSecond);
+  BOOST_TEST(again.stale);
+  BOOST_TEST(!again.changed);  // a sync counts `updated` from this
+  BOOST_TEST(!again.touched);
+  BOOST_TEST(again.job.logs_tail == LogAfter(50, 50));
+}
+
+BOOST_AUTO_TEST_CASE(an_older_status_without_logs_is_stale_too) {
+  Job running = MakeJob(JobStatus::kRunning);
+  running.started_at = kNow - 100 * kSecond;
+  Observation starting = ProviderObs("starting");
+  starting.started_at = kNow - 50 * kSecond;  // would move the start if it were applied
+  starting.metadata = {{"model", "other/model"}};
+  const MergeResult r = Merge(running, starting);
+  BOOST_TEST(r.stale);
+  BOOST_TEST((r.job == running));
+}
+
+BOOST_AUTO_TEST_CASE(a_higher_status_with_shorter_logs_moves_status_but_keeps_logs) {
+  MergeResult r = Merge(MakeJob(JobStatus::kRunning), WithLogs("processing", LogAfter(30, 50)));
+  const MergeResult done = Merge(r.job, WithLogs("failed", LogAfter(10, 50)), kNow + kSecond);
+  BOOST_TEST(!done.stale);
+  BOOST_TEST(Show(done.job.status) == "failed");
+  BOOST_TEST(done.status_changed);
+  BOOST_TEST(done.job.logs_tail == LogAfter(30, 50));
+  BOOST_TEST(Show(done.job.progress.last_log) == "\"Step 30/50 - loss: 0.1\"");
+}
+
+BOOST_AUTO_TEST_CASE(equal_or_longer_logs_at_the_same_status_apply) {
+  MergeResult r = Merge(MakeJob(JobStatus::kRunning), WithLogs("processing", LogAfter(10, 50)));
+  r = Merge(r.job, WithLogs("processing", LogAfter(10, 50)), kNow + 2 * kSecond);
+  BOOST_TEST(!r.stale);
+  BOOST_TEST(!r.changed);
+  r = Merge(r.job, WithLogs("processing", LogAfter(11, 50)), kNow + 4 * kSecond);
+  BOOST_TEST(!r.stale);
+  BOOST_TEST(r.changed);
+  BOOST_TEST(Show(r.job.progress.progress) == Show(std::optional<double>(22.0)));
+}
+
+BOOST_AUTO_TEST_CASE(a_terminal_job_takes_longer_logs_only_from_a_terminal_observation) {
+  const Job completed =
+      Merge(MakeJob(JobStatus::kRunning), WithLogs("succeeded", LogAfter(40, 50))).job;
+  const MergeResult processing =
+      Merge(completed, WithLogs("processing", LogAfter(50, 50)), kNow + kSecond);
+  BOOST_TEST(processing.stale);
+  BOOST_TEST(processing.job.logs_tail == LogAfter(40, 50));
+  const MergeResult unknown =
+      Merge(completed, WithLogs("paused", LogAfter(50, 50)), kNow + kSecond);
+  BOOST_TEST(unknown.stale);
+  BOOST_TEST(unknown.job.logs_tail == LogAfter(40, 50));
+  const MergeResult terminal =
+      Merge(completed, WithLogs("succeeded", LogAfter(50, 50)), kNow + kSecond);
+  BOOST_TEST(!terminal.stale);
+  BOOST_TEST(terminal.job.logs_tail == LogAfter(50, 50));
+}
+
+BOOST_AUTO_TEST_CASE(log_bytes_seen_is_the_full_text_not_the_stored_tail) {
+  std::string big;
+  while (big.size() < 100 * 1024) big += "Step 1/100 - " + std::string(60, 'x') + "\n";
+  big += "Step 3/4 done\n";
+  const MergeResult r = Merge(MakeJob(JobStatus::kRunning), WithLogs("processing", big));
+  BOOST_TEST(r.job.log_bytes_seen == static_cast<int64_t>(big.size()));
+  BOOST_TEST(r.job.logs_tail.size() <= 64u * 1024u);
+  BOOST_TEST(Show(r.job.progress.progress) == Show(std::optional<double>(75.0)));
+  // The same 100 KiB again is not shorter than what was seen, even though the
+  // stored tail is only 64 KiB.
+  const MergeResult again = Merge(r.job, WithLogs("processing", big), kNow + 2 * kSecond);
+  BOOST_TEST(!again.stale);
+  BOOST_TEST(!again.changed);
+}
+
+BOOST_AUTO_TEST_CASE(progress_is_derived_from_the_whole_text_not_the_tail) {
+  // One 1 MiB line: the stored 64 KiB tail no longer starts with its counter.
+  const std::string line = "Step 3/4 " + std::string(1024 * 1024, 'y') + "\n";
+  const MergeResult r = Merge(MakeJob(JobStatus::kRunning), WithLogs("processing", line));
+  BOOST_TEST(Show(r.job.progress.stage) == "\"Training\"");
+  BOOST_TEST(Show(r.job.progress.progress) == Show(std::optional<double>(75.0)));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// SPEC §4: a run the provider no longer knows.
+BOOST_AUTO_TEST_SUITE(state_machine_lost_jobs)
+
+constexpr int64_t kMinute = 60 * kSecond;
+
+BOOST_AUTO_TEST_CASE(a_single_404_only_counts) {
+  const Job running = MakeJob(JobStatus::kRunning);
+  const MergeResult r = Merge(running, NotFoundObservation(running));
+  BOOST_TEST(Show(r.job.status) == "running");
+  BOOST_TEST(r.job.not_found_count == 1);
+  BOOST_TEST(Show(r.job.not_found_since) == std::to_string(kNow));
+  BOOST_TEST(!r.status_changed);
+  BOOST_TEST(!r.changed);
+  BOOST_TEST(r.touched);
+}
+
+BOOST_AUTO_TEST_CASE(three_404s_within_ten_minutes_are_not_enough) {
+  Job job = MakeJob(JobStatus::kRunning);
+  for (int i = 0; i < 5; ++i) job = Merge(job, NotFoundObservation(job), kNow + i * kMinute).job;
+  BOOST_TEST(job.not_found_count == 5);
+  BOOST_TEST(Show(job.status) == "running");
+  const MergeResult r = Merge(job, NotFoundObservation(job), kNow + 10 * kMinute - 1);
+  BOOST_TEST(Show(r.job.status) == "running");
+}
+
+BOOST_AUTO_TEST_CASE(the_third_404_ten_minutes_after_the_first_fails_the_job) {
+  Job job = MakeJob(JobStatus::kRunning);
+  job.started_at = kNow - 30 * kMinute;
+  job = Merge(job, NotFoundObservation(job), kNow).job;
+  job = Merge(job, NotFoundObservation(job), kNow + 5 * kMinute).job;
+  const MergeResult r = Merge(job, NotFoundObservation(job), kNow + 10 * kMinute);
+  BOOST_TEST(Show(r.job.status) == "failed");
+  BOOST_TEST(Show(r.job.error_message) == "\"not found at provider\"");
+  BOOST_TEST(Show(r.job.completed_at) == std::to_string(kNow));
+  BOOST_TEST(r.status_changed);
+  BOOST_TEST(Show(r.previous_status) == "running");
+  BOOST_TEST(r.changed);
+
+  const MergeResult after = Merge(r.job, NotFoundObservation(r.job), kNow + 20 * kMinute);
+  BOOST_TEST(!after.touched);
+  BOOST_TEST(!after.status_changed);
+}
+
+BOOST_AUTO_TEST_CASE(a_successful_fetch_resets_the_count) {
+  Job job = MakeJob(JobStatus::kRunning);
+  job = Merge(job, NotFoundObservation(job), kNow).job;
+  job = Merge(job, NotFoundObservation(job), kNow + 5 * kMinute).job;
+  Observation seen = ProviderObs("processing");
+  seen.fetched = true;
+  job = Merge(job, seen, kNow + 6 * kMinute).job;
+  BOOST_TEST(job.not_found_count == 0);
+  BOOST_TEST(Show(job.not_found_since) == "null");
+  job = Merge(job, NotFoundObservation(job), kNow + 11 * kMinute).job;
+  const MergeResult r = Merge(job, NotFoundObservation(job), kNow + 12 * kMinute);
+  BOOST_TEST(Show(r.job.status) == "running");
+  BOOST_TEST(r.job.not_found_count == 2);
+}
+
+BOOST_AUTO_TEST_CASE(a_404_never_touches_a_terminal_job_or_creates_one) {
+  const Job done = MakeJob(JobStatus::kCompleted);
+  const MergeResult r = Merge(done, NotFoundObservation(done), kNow + 60 * kMinute);
+  BOOST_TEST(!r.touched);
+  BOOST_TEST((r.job == done));
+  const MergeResult none = Merge(std::nullopt, NotFoundObservation(done));
+  BOOST_TEST(!none.created);
+  BOOST_TEST(!none.touched);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// SPEC §3: the provider's output, of any shape.
+BOOST_AUTO_TEST_SUITE(state_machine_output)
+
+BOOST_AUTO_TEST_CASE(output_follows_the_running_job_and_is_final_once_terminal) {
+  Observation obs = ProviderObs("processing");
+  obs.output = R"(["Hel"])";
+  MergeResult r = Merge(MakeJob(JobStatus::kRunning), obs);
+  BOOST_TEST(Show(r.job.output) == R"("["Hel"]")");
+  obs = ProviderObs("succeeded");
+  obs.output = R"(["Hel","lo"])";
+  r = Merge(r.job, obs, kNow + kSecond);
+  BOOST_TEST(Show(r.job.output) == R"("["Hel","lo"]")");
+  BOOST_TEST(r.changed);
+  obs.output = R"(["other"])";
+  r = Merge(r.job, obs, kNow + 2 * kSecond);
+  BOOST_TEST(Show(r.job.output) == R"("["Hel","lo"]")");
+  BOOST_TEST(!r.changed);
+}
+
+BOOST_AUTO_TEST_CASE(a_truncated_output_replaces_a_smaller_one_and_is_flagged) {
+  Observation obs = ProviderObs("processing");
+  obs.output = R"("small")";
+  MergeResult r = Merge(MakeJob(JobStatus::kRunning), obs);
+  Observation big = ProviderObs("processing");
+  big.output_truncated = true;
+  r = Merge(r.job, big, kNow + kSecond);
+  BOOST_TEST(Show(r.job.output) == "null");
+  BOOST_TEST(r.job.output_truncated);
+  BOOST_TEST(r.changed);
+  // No output in an observation (a list item) keeps what is known.
+  r = Merge(r.job, ProviderObs("processing"), kNow + 2 * kSecond);
+  BOOST_TEST(r.job.output_truncated);
+  BOOST_TEST(!r.changed);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 }  // namespace
 }  // namespace jobpulse

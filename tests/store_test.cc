@@ -940,5 +940,124 @@ BOOST_FIXTURE_TEST_CASE(append_event_is_listed_with_job_events, StoreFixture) {
 
 BOOST_AUTO_TEST_SUITE_END()
 
+// SPEC §4 and §3 in the store: stale observations, the lost-job rule, outputs.
+BOOST_AUTO_TEST_SUITE(store_fidelity)
+
+// Every row of the jobs and events tables as text, to compare before and after.
+std::string Dump(RawDb& raw) {
+  return raw.QueryText(
+             "SELECT group_concat(quote(job_id) || quote(status) || quote(version) || "
+             "quote(logs_tail) || quote(stage) || quote(progress) || quote(last_log) || "
+             "quote(log_bytes_seen) || quote(updated_at) || quote(logs_fetched_at), '|') "
+             "FROM jobs") +
+         "#" + raw.QueryText("SELECT group_concat(id || type || data, '|') FROM events");
+}
+
+BOOST_FIXTURE_TEST_CASE(a_stale_observation_writes_nothing_at_all, StoreFixture) {
+  auto store = OpenStore();
+  Observation newer = ProviderObs("ext-s", "succeeded");
+  newer.logs = "Step 1/4\nStep 2/4\nStep 3/4\nStep 4/4\n";
+  newer.fetched = true;
+  MustApply(*store, newer, kNow);
+  RawDb raw(db_path);
+  const std::string before = Dump(raw);
+
+  Observation older = ProviderObs("ext-s", "processing");
+  older.logs = "Step 1/4\nStep 2/4\n";
+  older.fetched = true;
+  const ApplyOutcome outcome = MustApply(*store, older, kNow + 5 * kSecond);
+  BOOST_TEST(outcome.stale);
+  BOOST_TEST(!outcome.changed);
+  BOOST_TEST(Dump(raw) == before);
+  BOOST_TEST(MustGet(*store, "ext-s").logs_tail == *newer.logs);
+}
+
+BOOST_FIXTURE_TEST_CASE(a_404_only_counts_until_the_rule_fails_the_job, StoreFixture) {
+  auto store = OpenStore();
+  Observation running = ProviderObs("ext-l", "processing");
+  running.started_at = kNow - 3600 * kSecond;
+  MustApply(*store, running, kNow);
+  const Job job = MustGet(*store, "ext-l");
+  const size_t events_before = AllEvents(*store).size();
+
+  ApplyOutcome first = MustApply(*store, NotFoundObservation(job), kNow + 60 * kSecond);
+  MustApply(*store, NotFoundObservation(job), kNow + 300 * kSecond);
+  BOOST_TEST(Show(MustGet(*store, "ext-l").status) == "running");
+  BOOST_TEST(MustGet(*store, "ext-l").not_found_count == 2);
+  BOOST_TEST(!first.changed);
+  BOOST_TEST(AllEvents(*store).size() == events_before);
+
+  const ApplyOutcome lost = MustApply(*store, NotFoundObservation(job), kNow + 660 * kSecond);
+  BOOST_TEST(lost.status_changed);
+  const Job failed = MustGet(*store, "ext-l");
+  BOOST_TEST(Show(failed.status) == "failed");
+  BOOST_TEST(Show(failed.error_message) == "\"not found at provider\"");
+  BOOST_TEST(Show(failed.completed_at) == std::to_string(kNow + 60 * kSecond));
+  const std::vector<Event> events = AllEvents(*store);
+  BOOST_REQUIRE(events.size() == events_before + 1);
+  BOOST_TEST(events.back().type == "job_status_changed");
+  BOOST_TEST(Contains(events.back().data, R"("status":"failed","previous_status":"running")"));
+}
+
+BOOST_FIXTURE_TEST_CASE(a_404_for_an_unknown_job_creates_nothing, StoreFixture) {
+  auto store = OpenStore();
+  Job ghost;
+  ghost.job_id = "ghost";
+  ghost.provider = "replicate";
+  ghost.external_id = "ghost";
+  auto outcome = store->Apply(NotFoundObservation(ghost), prices, kNow);
+  BOOST_REQUIRE(!outcome.ok());
+  BOOST_TEST(outcome.status().error() == "job_not_found");
+  BOOST_TEST(MustList(*store, JobFilter{}).total == 0);
+}
+
+BOOST_FIXTURE_TEST_CASE(output_round_trips_and_list_pages_leave_bulk_columns_unread, StoreFixture) {
+  auto store = OpenStore();
+  Observation obs = ProviderObs("ext-o", "succeeded");
+  obs.output = R"(["a","b"])";
+  obs.logs = "Step 4/4\n";
+  MustApply(*store, obs, kNow);
+  const Job stored = MustGet(*store, "ext-o");
+  BOOST_TEST(Show(stored.output) == R"("["a","b"]")");
+  BOOST_TEST(stored.logs_tail == "Step 4/4\n");
+  BOOST_TEST(stored.log_bytes_seen == 9);
+  const JobPage page = MustList(*store, JobFilter{});
+  BOOST_REQUIRE(page.jobs.size() == 1u);
+  BOOST_TEST(Show(page.jobs[0].output) == "null");
+  BOOST_TEST(page.jobs[0].logs_tail == "");
+  BOOST_TEST(Show(page.jobs[0].progress.last_log) == "\"Step 4/4\"");
+}
+
+// A database written by the previous release (schema 3) opens, keeps its
+// jobs, and loses only output_url values that were never URLs.
+BOOST_FIXTURE_TEST_CASE(a_schema_3_database_migrates_in_place, StoreFixture) {
+  {
+    auto store = OpenStore();
+    MustApply(*store, ProviderObs("url", "succeeded"), kNow);
+    MustApply(*store, ProviderObs("text", "succeeded"), kNow);
+  }
+  {
+    RawDb raw(db_path);
+    raw.Exec(
+        "UPDATE jobs SET output_url = 'https://replicate.delivery/w.tar', "
+        "logs_tail = 'Step 1/2\nStep 2/2\n' WHERE job_id = 'url'");
+    raw.Exec("UPDATE jobs SET output_url = 'hello Alice' WHERE job_id = 'text'");
+    for (const char* column :
+         {"log_bytes_seen", "output", "output_truncated", "not_found_count", "not_found_since"}) {
+      raw.Exec(std::string("ALTER TABLE jobs DROP COLUMN ") + column);
+    }
+    raw.Exec("PRAGMA user_version = 3");
+  }
+  auto store = OpenStore();
+  RawDb raw(db_path);
+  BOOST_TEST(raw.QueryText("PRAGMA user_version") == "4");
+  const Job url = MustGet(*store, "url");
+  BOOST_TEST(Show(url.output_url) == "\"https://replicate.delivery/w.tar\"");
+  BOOST_TEST(url.log_bytes_seen == 18);
+  BOOST_TEST(Show(MustGet(*store, "text").output_url) == "null");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
 }  // namespace
 }  // namespace jobpulse

@@ -29,6 +29,7 @@
 
 #include "lib/store.h"
 #include "lib/timestamp.h"
+#include "lib/webhook_signature.h"
 #include "tests/integration/json_check.h"
 #include "tests/integration/stack.h"
 
@@ -210,6 +211,43 @@ std::string JobStatusOf(const std::string& id) {
 }
 
 int WorkerPid() { return TheStack().ProgramPid("worker"); }
+
+// A Replicate prediction object as a delivery carries it, `steps` of 50
+// training steps into its log.
+std::string RunBody(const std::string& id, const std::string& status, int steps) {
+  std::string logs = "Loading model\\n";
+  for (int i = 1; i <= steps; ++i) logs += "Step " + std::to_string(i) + "/50 - loss: 0.1\\n";
+  std::string body = R"({"id":")" + id + R"(","model":"simpletuner/advanced-trainer-l40s",)" +
+                     R"("version":"v1","status":")" + status +
+                     R"(","created_at":"2026-11-28T10:00:00.000Z",)" +
+                     R"("started_at":"2026-11-28T10:00:05.000Z","logs":")" + logs + "\"";
+  if (status == "succeeded") {
+    body += R"(,"completed_at":"2026-11-28T10:30:00.000Z","metrics":{"predict_time":1795.0},)"
+            R"("output":{"weights":"https://replicate.delivery/x/weights.tar"})";
+  }
+  return body + "}";
+}
+
+// Signs `body` as Replicate would and POSTs it through nginx.
+HttpResult PostSigned(const std::string& webhook_id, const std::string& body) {
+  const std::string timestamp = std::to_string(NowMicros() / 1000000);
+  const auto key = DecodeWebhookSecret(WorkerStack::kSecret);
+  BOOST_TEST_REQUIRE(key.has_value());
+  return Http("POST", TheStack().Url("/api/webhooks/replicate"), body,
+              {"Content-Type: application/json", "webhook-id: " + webhook_id,
+               "webhook-timestamp: " + timestamp,
+               "webhook-signature: " + SignWebhook(*key, webhook_id, timestamp, body)});
+}
+
+// Waits until the worker has applied every stored delivery.
+bool InboxDrained() {
+  return Eventually(
+      [] {
+        auto counts = WorkerStack::store->CountDeliveries();
+        return counts.ok() && counts->pending == 0;
+      },
+      10000);
+}
 
 }  // namespace
 
@@ -539,6 +577,78 @@ BOOST_AUTO_TEST_CASE(provider_429_pauses_every_call_for_its_retry_after) {
   const double resumed_after = std::chrono::duration<double>(Clock::now() - throttled_at).count();
   BOOST_TEST_MESSAGE("calls resumed " << resumed_after << " s after the 429");
   BOOST_TEST(resumed_after >= 4.6);
+}
+
+// SPEC §4: deliveries arrive out of order; an older one changes nothing that
+// a client can see: not the logs, not inline progress, not the SSE stream.
+BOOST_AUTO_TEST_CASE(out_of_order_deliveries_never_move_logs_or_progress_back) {
+  const std::string id = "ooo-run";
+  SseClient client(TheStack().port());
+  BOOST_TEST_REQUIRE(client.ReadUntil([](const auto& f) { return !f.empty(); }, 5000));
+  const auto inline_progress = [&] {
+    const HttpResult r = Http("GET", TheStack().Url("/api/cloud/jobs/" + id + "/inline-progress"));
+    return r.status == 200 ? r.body : "http " + std::to_string(r.status);
+  };
+  const auto logs_end = [&] {
+    const HttpResult r = Http("GET", TheStack().Url("/api/cloud/jobs/" + id + "/logs"));
+    const auto doc = Parse(r.body);
+    const std::string logs =
+        r.status == 200 ? Str(doc, "logs") : "http " + std::to_string(r.status);
+    return logs.size() > 23 ? logs.substr(logs.size() - 23) : logs;
+  };
+
+  BOOST_TEST_REQUIRE(PostSigned("msg_ooo_1", RunBody(id, "processing", 26)).status == 200);
+  BOOST_TEST_REQUIRE(InboxDrained());
+  const std::string at52 =
+      R"({"job_id":"ooo-run","stage":"Training","last_log":"Step 26/50 - loss: 0.1","progress":52.0})";
+  BOOST_TEST(inline_progress() == at52);
+
+  // An older processing delivery, 2 steps in.
+  BOOST_TEST_REQUIRE(PostSigned("msg_ooo_0", RunBody(id, "processing", 2)).status == 200);
+  BOOST_TEST_REQUIRE(InboxDrained());
+  BOOST_TEST(inline_progress() == at52);
+  BOOST_TEST(logs_end() == "Step 26/50 - loss: 0.1\n");
+
+  BOOST_TEST_REQUIRE(PostSigned("msg_ooo_3", RunBody(id, "succeeded", 50)).status == 200);
+  BOOST_TEST_REQUIRE(InboxDrained());
+  BOOST_TEST(JobStatusOf(id) == "completed");
+  // The processing delivery from before the end, arriving after it.
+  BOOST_TEST_REQUIRE(PostSigned("msg_ooo_2", RunBody(id, "processing", 47)).status == 200);
+  BOOST_TEST_REQUIRE(InboxDrained());
+  BOOST_TEST(JobStatusOf(id) == "completed");
+  BOOST_TEST(logs_end() == "Step 50/50 - loss: 0.1\n");
+  BOOST_TEST(
+      inline_progress() ==
+      R"({"job_id":"ooo-run","stage":null,"last_log":"Step 50/50 - loss: 0.1","progress":null})");
+
+  // The stream: running then completed, and progress only ever at 52 %.
+  BOOST_TEST_REQUIRE(client.ReadUntil(
+      [&](const auto&) {
+        for (const auto& f : client.OfType("job_status_changed")) {
+          if (f.data.find(R"("job_id":"ooo-run","status":"completed")") != std::string::npos) {
+            return true;
+          }
+        }
+        return false;
+      },
+      10000));
+  client.ReadUntil([](const auto&) { return false; }, 500);  // anything still in flight
+  std::vector<std::string> statuses;
+  for (const auto& f : client.OfType("job_status_changed")) {
+    if (f.data.find(R"("job_id":"ooo-run")") == std::string::npos) continue;
+    const auto doc = Parse(f.data);
+    statuses.push_back(Str(doc, "status"));
+  }
+  BOOST_TEST(statuses == (std::vector<std::string>{"running", "completed"}),
+             boost::test_tools::per_element());
+  std::vector<std::string> progress;
+  for (const auto& f : client.OfType("job_progress")) {
+    if (f.data.find(R"("job_id":"ooo-run")") == std::string::npos) continue;
+    const auto doc = Parse(f.data);
+    progress.push_back(doc["progress"].IsNumber() ? std::to_string(doc["progress"].GetDouble())
+                                                  : "null");
+  }
+  BOOST_TEST(progress == (std::vector<std::string>{"52.000000"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
