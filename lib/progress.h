@@ -26,12 +26,26 @@ struct Progress {
 // trims ASCII whitespace from each and drops empty ones. Oldest first.
 std::vector<std::string_view> SplitLogLines(std::string_view text);
 
-// Derives progress for a job in status `running` from its log text (SPEC §5
-// steps 1-4). An empty or whitespace-only text yields all nulls.
+// Derives progress for a job in status `running` from its whole log text
+// (SPEC §5 steps 1-5), before any tail cut. Cost depends only on the newest 50
+// non-empty lines (and blank ones between them), however long the text: they
+// are found by scanning back from the end, and each is matched on its first
+// 4 KiB.
+//   last_log: the newest line, sanitised and cut to 80 code points.
+//   progress: from tqdm bars ("45%|...| 450/1000", "10% 103/1000"), "step a/b"
+//     ("steps", "global_step", "a b" also) and "epoch a/b". Bars labelled with
+//     a preprocessing, validation or checkpoint word and steps after "val",
+//     "eval" or "validation" never count; nor do bars whose total differs from
+//     the training total (the newest step counter's, or a steps-labelled
+//     bar's, else the newest training bar's). Epochs count only without one.
+//   stage: the newest line naming a phase (keywords at a word start, ASCII
+//     case-insensitive); preprocessing words are ignored once an older line
+//     shows training; "Training" when no line names one.
+// An empty or whitespace-only text yields all nulls.
 Progress DeriveRunningProgress(std::string_view log_text);
 
 // What the API reports for a job: for `running` jobs the stored derivation; for
-// any other status stage and progress are null and last_log is kept (§5 step 5).
+// any other status stage and progress are null and last_log is kept (§5 step 7).
 Progress ProgressForStatus(const Progress& stored, bool running);
 
 // Replaces invalid UTF-8 sequences with U+FFFD.

@@ -2,9 +2,12 @@
 // them (windowing, UTF-8 handling, truncation, rounding, log tails).
 #include "lib/progress.h"
 
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 #include <charconv>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -35,43 +38,251 @@ struct Vector {
   std::optional<double> progress;
 };
 
-// SPEC §5 table; " / " there separates lines, joined here with "\n".
-const std::vector<Vector>& SpecVectors() {
-  static const std::vector<Vector> vectors = {
-      {"Step 1500/5000 - loss: 0.0234", "Training", 30.0},
-      {"epoch 3/10", "Training", 30.0},
-      {"Epoch 3/10, step 20/100", "Training", 20.0},
-      {"Epoch 1/10 Steps: 45%|\xE2\x96\x88\xE2\x96\x88\xE2\x96\x88\xE2\x96\x88\xE2\x96\x8C | "
-       "450/1000 [01:23<01:40, 6.6it/s]",
-       "Training", 45.0},
-      {"STEP 7 / 14", "Training", 50.0},
-      {"global_step 50/200", "Training", 25.0},
-      {"step 150/100", "Training", 100.0},
-      {"step 5/0", "Training", std::nullopt},
-      {"Loading model", "Preprocessing", std::nullopt},
-      {"Loading model\nStep 10/100", "Training", 10.0},
-      {"Step 500/1000\nRunning validation", "Validation", 50.0},
-      {"Step 500/1000\nSaving checkpoint to /out/checkpoint-500", "Saving checkpoint", 50.0},
-      {"warmup step 5/10", "Warmup", 50.0},
-      {"Uploading dataset", "Training", std::nullopt},
-      {"step 1/16", "Training", 6.2},
-      {"step 3/16", "Training", 18.8},
-      {"step 1/3", "Training", 33.3},
-      {"a\rb\rStep 2/4", "Training", 50.0},
-  };
-  return vectors;
+// Data test cases print their sample in the test name's context.
+std::ostream& operator<<(std::ostream& os, const Vector& v) {
+  return os << "log [" << v.log << "] -> " << Show(v.stage) << ", " << Show(v.progress);
+}
+
+// SPEC §5 table, row by row; " / " there separates lines, joined here with "\n".
+const std::vector<Vector> kSpecVectors = {
+    {"Step 1500/5000 - loss: 0.0234", "Training", 30.0},
+    {"epoch 3/10", "Training", 30.0},
+    {"Epoch 3/10, step 20/100", "Training", 20.0},
+    {"Epoch 1/10 Steps: 45%|████▌ | 450/1000 [01:23<01:40, 6.6it/s]", "Training", 45.0},
+    {"STEP 7 / 14", "Training", 50.0},
+    {"global_step 50/200", "Training", 25.0},
+    {"step 150/100", "Training", 100.0},
+    {"step 5/0", "Training", std::nullopt},
+    {"Loading model", "Preprocessing", std::nullopt},
+    {"Loading model\nStep 10/100", "Training", 10.0},
+    {"Step 500/1000\nRunning validation", "Validation", 50.0},
+    {"Step 500/1000\nSaving checkpoint to /out/checkpoint-500", "Saving checkpoint", 50.0},
+    {"warmup step 5/10", "Warmup", 50.0},
+    {"Uploading dataset", "Training", std::nullopt},
+    {"step 1/16", "Training", 6.2},
+    {"step 3/16", "Training", 18.8},
+    {"step 1/3", "Training", 33.3},
+    {"a\rb\rStep 2/4", "Training", 50.0},
+    {"Steps:  40%|████ | 400/1000\nGenerating Samples:  50%|█████ | 1/2", "Validation", 40.0},
+    {"step 300/600\nLoading pipeline components: 100%|██| 5/5", "Training", 50.0},
+    {"step 300/600\nRunning validation\nLoading pipeline components: 100%|██| 5/5", "Validation",
+     50.0},
+    {"Train Step 50/50\nVal Step 3/40", "Validation", 100.0},
+    {"Registered rule for ace_step: max_grad_norm", "Training", std::nullopt},
+    {"lr_warmup_steps=100", "Training", std::nullopt},
+    {"Caching latents: 30%|███ | 30/100", "Preprocessing", std::nullopt},
+    {"steps:  10%|█ | 100/1000\nepoch 3/20", "Training", 10.0},
+    {"Steps:  10% 103/1000 [05:03<44:00]", "Training", 10.3},
+    {"my_lora_run:   5%|▌ | 50/1000", "Training", 5.0},
+    {"Steps:   2%|▏ | 20/1000\n60%|██████ | 3/5", "Training", 2.0},
+};
+
+// Stage and progress of a running job's log, as "stage progress" for one
+// readable comparison.
+std::string Derived(std::string_view log) {
+  const Progress p = DeriveRunningProgress(log);
+  return Show(p.stage) + " " + Show(p.progress);
+}
+
+std::string Expected(const std::optional<std::string>& stage, std::optional<double> progress) {
+  return Show(stage) + " " + Show(progress);
 }
 
 BOOST_AUTO_TEST_SUITE(progress)
 
-BOOST_AUTO_TEST_CASE(spec_vectors) {
-  for (const Vector& v : SpecVectors()) {
-    BOOST_TEST_CONTEXT("log: " << v.log) {
-      const Progress p = DeriveRunningProgress(v.log);
-      BOOST_TEST(Show(p.stage) == Show(v.stage));
-      BOOST_TEST(Show(p.progress) == Show(v.progress));
-    }
+BOOST_AUTO_TEST_CASE(spec_table_has_every_row) { BOOST_TEST(kSpecVectors.size() == 29u); }
+
+// One test case per row (spec_vector/_0 .. _28), so a failure names its row.
+BOOST_DATA_TEST_CASE(spec_vector, boost::unit_test::data::make(kSpecVectors), vector) {
+  BOOST_TEST(Derived(vector.log) == Expected(vector.stage, vector.progress));
+}
+
+// --- Logs as SimpleTuner, diffusers, kohya sd-scripts and ai-toolkit print them ---
+
+BOOST_AUTO_TEST_CASE(simpletuner_validation_pass_with_its_own_bar_keeps_training_percent) {
+  const std::string log =
+      "Epoch 2/4, Steps:  25%|██▌       | 250/1000 [01:40<05:00,  2.50it/s, lr=0.0001, "
+      "step_loss=0.0412]\n"
+      "Running validation on 2 prompts\n"
+      "Loading pipeline components...: 100%|██████████| 7/7 [00:01<00:00,  5.12it/s]\n"
+      "Generating Samples:  50%|█████     | 1/2 [00:03<00:03,  3.10s/it]\n";
+  BOOST_TEST(Derived(log) == Expected("Validation", 25.0));
+  BOOST_TEST(Show(DeriveRunningProgress(log).last_log) ==
+             "\"Generating Samples:  50%|█████     | 1/2 [00:03<00:03,  3.10s/it]\"");
+  // Training resumes: its bar is the newest line again.
+  const std::string resumed =
+      log + "Epoch 2/4, Steps:  25%|██▌       | 251/1000 [01:48<05:00,  2.31it/s]\n";
+  BOOST_TEST(Derived(resumed) == Expected("Training", 25.1));
+}
+
+BOOST_AUTO_TEST_CASE(diffusers_dreambooth_lora_validation_and_checkpoint) {
+  const std::string bar =
+      "Steps:  50%|█████     | 250/500 [02:00<02:00,  2.08it/s, loss=0.0123, lr=0.0001]";
+  const std::string validating =
+      bar +
+      "\nRunning validation... \n"
+      " Generating 4 images with prompt: a photo of sks dog in a bucket.";
+  BOOST_TEST(Derived(validating) == Expected("Validation", 50.0));
+  const std::string saving = bar + "\r\nSaved state to /output/checkpoint-250\r\n" + bar + "\r";
+  // The bar redrawn after the save is the newest line, so training shows again.
+  BOOST_TEST(Derived(saving) == Expected("Training", 50.0));
+  BOOST_TEST(Derived(bar + "\nSaved state to /output/checkpoint-250") ==
+             Expected("Saving checkpoint", 50.0));
+}
+
+BOOST_AUTO_TEST_CASE(pipeline_loading_bar_is_preprocessing_only_before_training) {
+  const std::string loading =
+      "Loading pipeline components...: 100%|██████████| 7/7 [00:01<00:00,  5.12it/s]";
+  BOOST_TEST(Derived(loading) == Expected("Preprocessing", std::nullopt));
+  BOOST_TEST(Derived("Steps:  30%|███       | 150/500\n" + loading) == Expected("Training", 30.0));
+  // An epoch count is a training fraction too: loading after it is not preprocessing.
+  BOOST_TEST(Derived("epoch 2/10\n" + loading) == Expected("Training", 20.0));
+}
+
+BOOST_AUTO_TEST_CASE(kohya_epoch_lines_after_steps_bars_do_not_replace_the_steps) {
+  const std::string log =
+      "steps:   6%|▋         | 204/3280 [02:09<32:27,  1.58it/s, avr_loss=0.0893]\n"
+      "steps:   6%|▋         | 205/3280 [02:10<32:26,  1.58it/s, avr_loss=0.0892]\n"
+      "\n"
+      "epoch 6/80\n";
+  // 205/3280 is exactly 6.25 %: ties to even gives 6.2.
+  BOOST_TEST(Derived(log) == Expected("Training", 6.2));
+  BOOST_TEST(Show(DeriveRunningProgress(log).last_log) == "\"epoch 6/80\"");
+}
+
+BOOST_AUTO_TEST_CASE(ai_toolkit_run_name_label_and_sample_generation) {
+  const std::string bar =
+      "my_lora_v1:  12%|█▏        | 120/1000 [02:05<14:40,  1.00s/it, lr: 1.0e-04 loss: "
+      "4.123e-01]";
+  BOOST_TEST(Derived(bar) == Expected("Training", 12.0));
+  BOOST_TEST(Derived(bar + "\nGenerating Images: 100%|██████████| 10/10 [00:30<00:00, 3.0s/it]") ==
+             Expected("Validation", 12.0));
+  BOOST_TEST(
+      Derived(bar + "\nSaving at step 120\nSaved to /output/my_lora_v1_000000120.safetensors") ==
+      Expected("Training", 12.0));
+}
+
+BOOST_AUTO_TEST_CASE(step_inside_an_identifier_is_no_keyword) {
+  BOOST_TEST(Derived("Step 10/100\nRegistered rule for ace_step: max_grad_norm") ==
+             Expected("Training", 10.0));
+  BOOST_TEST(Derived("ace_step 5/10") == Expected("Training", std::nullopt));
+  BOOST_TEST(Derived("Loading model\nmax_train_steps 1/2") ==
+             Expected("Preprocessing", std::nullopt));
+  BOOST_TEST(Derived("substep 3/4") == Expected("Training", std::nullopt));
+}
+
+BOOST_AUTO_TEST_CASE(validation_step_counters_never_set_progress) {
+  BOOST_TEST(Derived("Epoch 1/3 Step 400/1200 loss=0.1\nVal Step 1/157") ==
+             Expected("Validation", 33.3));
+  BOOST_TEST(Derived("Step 10/100\neval step: 2/8") == Expected("Validation", 10.0));
+  BOOST_TEST(Derived("Step 10/100\nValidation steps 7 8") == Expected("Validation", 10.0));
+  BOOST_TEST(Derived("Val Step 1/157") == Expected("Validation", std::nullopt));
+  // "interval" ends in "val" but is another word.
+  BOOST_TEST(Derived("interval step 3/10") == Expected("Training", 30.0));
+}
+
+BOOST_AUTO_TEST_CASE(notebook_bars_without_pipes) {
+  BOOST_TEST(Derived("  45% 450/1000 [01:23<01:40, 6.6it/s]") == Expected("Training", 45.0));
+  BOOST_TEST(Derived("Steps:  10% 103/1000 [05:03<44:00]\nGenerating Samples:  50% 1/2") ==
+             Expected("Validation", 10.3));
+  // A decimal percentage is not tqdm's, and a bar needs its counts.
+  BOOST_TEST(Derived("done 12.5% 1/8") == Expected("Training", std::nullopt));
+  BOOST_TEST(Derived("Steps:  10%|█ |") == Expected("Training", std::nullopt));
+}
+
+BOOST_AUTO_TEST_CASE(each_bar_on_a_line_has_its_own_label) {
+  BOOST_TEST(Derived("Caching: 100%|█| 5/5 my_run: 10%|█| 10/100") ==
+             Expected("Preprocessing", 10.0));
+  BOOST_TEST(Derived("Steps: 40%|█| 400/1000 Generating Samples: 50%|█| 1/2") ==
+             Expected("Validation", 40.0));
+}
+
+BOOST_AUTO_TEST_CASE(bars_with_another_total_do_not_set_progress) {
+  // Without any step counter the newest training bar fixes the total.
+  BOOST_TEST(Derived("my_run:  5%| | 50/1000\nfetching: 60%|█| 3/5") == Expected("Training", 60.0));
+  // A steps-labelled bar or step counter fixes it even when older.
+  BOOST_TEST(Derived("Steps: 5%| | 50/1000\nfetching: 60%|█| 3/5") == Expected("Training", 5.0));
+  BOOST_TEST(Derived("step 50/1000\n60%|█| 3/5") == Expected("Training", 5.0));
+  BOOST_TEST(Derived("global_step: 50/1000\n60%|█| 3/5") == Expected("Training", 5.0));
+}
+
+BOOST_AUTO_TEST_CASE(preprocessing_is_skipped_only_after_training_in_the_window) {
+  BOOST_TEST(Derived("Step 10/100\nLoading VAE for validation") == Expected("Validation", 10.0));
+  BOOST_TEST(Derived("step 10/100\nCaching latents: 30%|███ | 30/100") ==
+             Expected("Training", 10.0));
+  // The training line has left the 50-line window: loading is preprocessing again.
+  const std::string log = "Step 1/10\n" + Repeat("filler\n", 49) + "Loading model\n";
+  BOOST_TEST(Derived(log) == Expected("Preprocessing", std::nullopt));
+  BOOST_TEST(Derived("Step 1/10\n" + Repeat("filler\n", 48) + "Loading model\n") ==
+             Expected("Training", 10.0));
+  // A validation step is no training fraction, so it does not skip preprocessing.
+  BOOST_TEST(Derived("Val Step 1/4\nLoading model") == Expected("Preprocessing", std::nullopt));
+}
+
+BOOST_AUTO_TEST_CASE(a_one_mib_line_is_matched_on_its_first_4_kib) {
+  const std::string huge = "Step 3/4 " + std::string(1 << 20, 'x');
+  const Progress p = DeriveRunningProgress("Loading model\n" + huge);
+  BOOST_TEST(Show(p.stage) == "\"Training\"");
+  BOOST_TEST(Show(p.progress) == "75");
+  BOOST_TEST(*p.last_log == "Step 3/4 " + std::string(68, 'x') + "...");
+  // Anything past the first 4 KiB of a line is not looked at.
+  const std::string late = std::string(5000, 'x') + " step 3/4 checkpoint";
+  BOOST_TEST(Derived(late) == Expected("Training", std::nullopt));
+  const std::string early = std::string(4000, 'x') + " step 3/4";
+  BOOST_TEST(Derived(early) == Expected("Training", 75.0));
+}
+
+BOOST_AUTO_TEST_CASE(many_mib_of_log_derive_from_the_end) {
+  std::string log;
+  for (int step = 1; step <= 200000; ++step) {
+    log += "Steps: " + std::to_string(step / 2000) + "%|█| " + std::to_string(step) +
+           "/200000 [00:01<00:01, 9.9it/s]\n";
   }
+  log += "Running validation\n" + Repeat("\n", 1 << 20);
+  BOOST_TEST(log.size() > (8u << 20));
+  const Progress p = DeriveRunningProgress(log);
+  BOOST_TEST(Show(p.stage) == "\"Validation\"");
+  BOOST_TEST(Show(p.progress) == "100");
+  BOOST_TEST(Show(p.last_log) == "\"Running validation\"");
+}
+
+BOOST_AUTO_TEST_CASE(tqdm_redraws_with_bare_cr_and_crlf) {
+  const std::string redraws =
+      "Loading model\r\n"
+      "Steps:   1%|          | 1/100 [00:01<01:39]\rSteps:   2%|▏         | 2/100 [00:02<01:38]"
+      "\rSteps:   3%|▎         | 3/100 [00:03<01:37]\r\n";
+  const Progress p = DeriveRunningProgress(redraws);
+  BOOST_TEST(Show(p.stage) == "\"Training\"");
+  BOOST_TEST(Show(p.progress) == "3");
+  BOOST_TEST(Show(p.last_log) == "\"Steps:   3%|▎         | 3/100 [00:03<01:37]\"");
+}
+
+BOOST_AUTO_TEST_CASE(invalid_utf8_in_a_bar_still_parses) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  const Progress p = DeriveRunningProgress("Steps:  40%|\xFF\xFE\x80  | 400/1000 \xC3");
+  BOOST_TEST(Show(p.stage) == "\"Training\"");
+  BOOST_TEST(Show(p.progress) == "40");
+  BOOST_TEST(*p.last_log == "Steps:  40%|" + fffd + fffd + fffd + "  | 400/1000 " + fffd);
+}
+
+BOOST_AUTO_TEST_CASE(last_log_of_a_long_line_with_invalid_bytes) {
+  // Every invalid byte is one code point: 100 of them are cut after 77.
+  const std::string fffd = "\xEF\xBF\xBD";
+  BOOST_TEST(*DeriveRunningProgress(std::string(100, '\xFF')).last_log == Repeat(fffd, 77) + "...");
+  BOOST_TEST(*DeriveRunningProgress(std::string(80, '\xFF')).last_log == Repeat(fffd, 80));
+  // 81 four-byte code points fill the sanitised prefix exactly.
+  BOOST_TEST(
+      *DeriveRunningProgress(Repeat("\xF0\x9F\x98\x80", 81) + std::string(1000, 'z')).last_log ==
+      Repeat("\xF0\x9F\x98\x80", 77) + "...");
+}
+
+BOOST_AUTO_TEST_CASE(keywords_are_case_insensitive_at_word_starts) {
+  BOOST_TEST(Derived("VALIDATION images") == Expected("Validation", std::nullopt));
+  BOOST_TEST(Derived("Step 1/2\n[Sampling] prompt 1") == Expected("Validation", 50.0));
+  BOOST_TEST(Derived("Step 1/2\nprefetching=eval") == Expected("Validation", 50.0));
+  BOOST_TEST(Derived("Step 1/2\nretrieval done") == Expected("Training", 50.0));
+  BOOST_TEST(Derived("Step 1/2\nrecaching") == Expected("Training", 50.0));
+  BOOST_TEST(Derived("GLOBAL_STEP 1/4") == Expected("Training", 25.0));
 }
 
 BOOST_AUTO_TEST_CASE(spec_vector_last_log_is_newest_line) {

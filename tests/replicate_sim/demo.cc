@@ -20,6 +20,17 @@ constexpr int kImages = 400;
 constexpr double kPreprocessEnd = 0.12;
 constexpr double kTrainEnd = 0.96;
 constexpr int64_t kSecond = 1000000;
+// Every 250 steps but the last, training pauses for a validation pass that
+// renders kSamples images under its own tqdm bar, as SimpleTuner does. A pass
+// takes kValidationSpan of the run (about 6 s, three 2 s ticks), long enough
+// for the page to show stage Validation while the training percent stays put.
+constexpr int kValidationEvery = 250;
+constexpr int kValidationPasses = kTotalSteps / kValidationEvery - 1;
+constexpr int kSamples = 2;
+constexpr double kValidationSpan = 0.04;
+// The run fraction one training step takes, validation pauses excluded.
+constexpr double kStepSpan =
+    (kTrainEnd - kPreprocessEnd - kValidationPasses * kValidationSpan) / kTotalSteps;
 
 std::string Printf(const char* format, auto... args) {
   char buf[256];
@@ -27,9 +38,36 @@ std::string Printf(const char* format, auto... args) {
   return buf;
 }
 
-int StepAt(double f) {
-  const double x = (f - kPreprocessEnd) / (kTrainEnd - kPreprocessEnd);
-  return static_cast<int>(std::clamp(x, 0.0, 1.0) * kTotalSteps);
+// The run fraction at which training reaches `step` (before its validation
+// pass, if it has one).
+double StepReachedAt(int step) {
+  const int passes_before = std::clamp((step - 1) / kValidationEvery, 0, kValidationPasses);
+  return kPreprocessEnd + step * kStepSpan + passes_before * kValidationSpan;
+}
+
+// Where training is at run fraction `f`: its step, and during a validation
+// pass how many samples that pass has rendered (-1 outside a pass).
+struct TrainingPoint {
+  int step = 0;
+  int samples_done = -1;
+};
+
+TrainingPoint TrainingAt(double f) {
+  int passes_done = 0;
+  for (int pass = 1; pass <= kValidationPasses; ++pass) {
+    const double into_pass = f - StepReachedAt(pass * kValidationEvery);
+    if (into_pass < 0) break;
+    if (into_pass < kValidationSpan) {
+      return {pass * kValidationEvery, static_cast<int>(into_pass / kValidationSpan * kSamples)};
+    }
+    passes_done = pass;
+  }
+  const double training = f - kPreprocessEnd - passes_done * kValidationSpan;
+  int step = std::clamp(static_cast<int>(training / kStepSpan), 0, kTotalSteps);
+  // Settle rounding against StepReachedAt, which decides when milestones print.
+  while (step < kTotalSteps && StepReachedAt(step + 1) <= f) ++step;
+  while (step > 0 && StepReachedAt(step) > f) --step;
+  return {step, -1};
 }
 
 // A decaying curve with a little deterministic wobble, so successive values are
@@ -43,23 +81,51 @@ std::string Clock(double seconds) {
   return Printf("%02d:%02d", s / 60, s % 60);
 }
 
-// One tqdm progress line, as SimpleTuner prints it.
-std::string ProgressLine(int step, double f, double duration_s) {
+// A 10-cell tqdm bar for `done` of `total`, in 1/8 cells.
+std::string Bar(int done, int total) {
   static const char* kEighths[] = {"", "▏", "▎", "▍", "▌", "▋", "▊", "▉"};
-  const int epoch = std::clamp((std::max(step, 1) - 1) / (kTotalSteps / kEpochs) + 1, 1, kEpochs);
-  const int percent = step * 100 / kTotalSteps;
-  const int eighths = step * 10 * 8 / kTotalSteps;  // a 10-cell bar in 1/8 cells
+  const int eighths = done * 10 * 8 / total;
   std::string bar;
   for (int i = 0; i < eighths / 8; ++i) bar += "█";
   bar += kEighths[eighths % 8];
   const int cells = eighths / 8 + (eighths % 8 ? 1 : 0);
-  bar += std::string(10 - cells, ' ');
+  return bar + std::string(10 - cells, ' ');
+}
+
+// One tqdm progress line, as SimpleTuner prints it.
+std::string ProgressLine(int step, double f, double duration_s) {
+  const int epoch = std::clamp((std::max(step, 1) - 1) / (kTotalSteps / kEpochs) + 1, 1, kEpochs);
+  const int percent = step * 100 / kTotalSteps;
   const double elapsed = std::max(0.0, (f - kPreprocessEnd) * duration_s);
   const double rate = elapsed > 0 ? step / elapsed : 0;
   const double remaining = rate > 0 ? (kTotalSteps - step) / rate : 0;
   return Printf("Epoch %d/%d Steps: %3d%%|%s| %d/%d [%s<%s, %.1fit/s] loss=%.4f\n", epoch, kEpochs,
-                percent, bar.c_str(), step, kTotalSteps, Clock(elapsed).c_str(),
+                percent, Bar(step, kTotalSteps).c_str(), step, kTotalSteps, Clock(elapsed).c_str(),
                 Clock(remaining).c_str(), rate, LossAt(step));
+}
+
+// The validation pass's own tqdm bar after `done` samples; its percent and
+// total are not training's, and the derivation must keep the training percent.
+std::string SamplesLine(int done, double duration_s) {
+  const double per_sample = kValidationSpan / kSamples * duration_s;
+  const std::string timing =
+      done == 0 ? "00:00<?, ?it/s"
+                : Printf("%s<%s, %.2fs/it", Clock(done * per_sample).c_str(),
+                         Clock((kSamples - done) * per_sample).c_str(), per_sample);
+  return Printf("Generating Samples: %3d%%|%s| %d/%d [%s]\n", done * 100 / kSamples,
+                Bar(done, kSamples).c_str(), done, kSamples, timing.c_str());
+}
+
+// What happens when training reaches the milestone step `b`: its progress bar
+// and a summary line, then a checkpoint every 500 steps and a validation pass.
+std::string MilestoneLogs(int b, double duration_s) {
+  std::string out = ProgressLine(b, StepReachedAt(b), duration_s);
+  out += Printf("Step %d/%d - loss: %.4f\n", b, kTotalSteps, LossAt(b));
+  if (b >= kTotalSteps) return out;
+  if (b % 500 == 0) out += Printf("Saving checkpoint to /output/checkpoint-%d\n", b);
+  out += Printf("Running validation: generating %d images\n", kSamples);
+  out += "Loading pipeline components...: 100%|██████████| 7/7 [00:01<00:00,  5.12it/s]\n";
+  return out;
 }
 
 // Log text for progress moving from `from` to `to` (fractions of the processing
@@ -85,19 +151,24 @@ std::string LogsBetween(double from, double to, double duration_s) {
     }
   }
   if (to > kPreprocessEnd) {
-    const int first = StepAt(std::max(from, kPreprocessEnd));
-    const int last = StepAt(to);
-    // Milestones every 250 steps, each preceded by the progress bar at that step.
-    for (int b = (first / 250 + 1) * 250; b <= last; b += 250) {
-      const double fb = kPreprocessEnd + (kTrainEnd - kPreprocessEnd) * b / kTotalSteps;
-      out += ProgressLine(b, fb, duration_s);
-      out += Printf("Step %d/%d - loss: %.4f\n", b, kTotalSteps, LossAt(b));
-      if (b < kTotalSteps) out += "Running validation: generating 4 images\n";
-      if (b % 500 == 0 && b < kTotalSteps) {
-        out += Printf("Saving checkpoint to /output/checkpoint-%d\n", b);
+    const double start = std::max(from, kPreprocessEnd);
+    const auto happens = [&](double at) { return start < at && at <= to; };
+    for (int b = kValidationEvery; b <= kTotalSteps; b += kValidationEvery) {
+      const double reached = StepReachedAt(b);
+      if (happens(reached)) out += MilestoneLogs(b, duration_s);
+      if (b >= kTotalSteps) continue;
+      for (int done = 0; done <= kSamples; ++done) {
+        if (happens(reached + kValidationSpan * done / kSamples)) {
+          out += SamplesLine(done, duration_s);
+        }
       }
     }
-    if (last % 250 != 0 && last > first) out += ProgressLine(last, to, duration_s);
+    // Between milestones the bar is redrawn at every tick.
+    const TrainingPoint now = TrainingAt(to);
+    if (now.samples_done < 0 && now.step % kValidationEvery != 0 &&
+        now.step > TrainingAt(start).step) {
+      out += ProgressLine(now.step, to, duration_s);
+    }
   }
   if (from < kTrainEnd && to >= kTrainEnd) {
     out += "Saving final model to /output/final\n";

@@ -1,7 +1,8 @@
 // Demo mode (--demo): keeps a handful of SimpleTuner-looking trainings moving so
 // `make run` shows live progress without a Replicate account. A ticker thread
-// advances them every 2 s with realistic log lines; each finishes after about
-// 2-3 minutes and is replaced by a new one.
+// advances them every 2 s with realistic log lines (tqdm bars, and every 250
+// steps a checkpoint and a validation pass with its own sample bar); each
+// finishes after about 2-3 minutes and is replaced by a new one.
 #ifndef JOBPULSE_TESTS_REPLICATE_SIM_DEMO_H_
 #define JOBPULSE_TESTS_REPLICATE_SIM_DEMO_H_
 
