@@ -130,15 +130,7 @@ Api::Api(Config config, StoreSource store, Clock clock)
   for (const char* name : {"replicate"}) providers_[name] = MakeProvider(name, config_);
 }
 
-bool Api::IsValidJobId(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (const char c : id) {
-    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == ':' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
-}
+bool Api::IsValidJobId(std::string_view id) { return jobpulse::IsValidJobId(id); }
 
 HttpResponse Api::Handle(const HttpRequest& request) {
   HttpResponse response;
@@ -345,6 +337,7 @@ HttpResponse Api::Sync(const HttpRequest& request) {
   w.BeginObject();
   w.Key("synced").Int(counts->created);
   w.Key("updated").Int(counts->updated);
+  w.Key("skipped").Int(counts->skipped);
   w.Key("message").String("Discovered " + std::to_string(counts->created) + " new jobs from " +
                           provider->display_name());
   w.EndObject();

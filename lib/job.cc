@@ -117,6 +117,16 @@ int JobStatusRank(JobStatus status) {
 
 bool IsTerminal(JobStatus status) { return JobStatusRank(status) == 4; }
 
+bool IsValidJobId(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (const char c : id) {
+    const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '_' || c == ':' || c == '-';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 std::optional<double> JobDurationSeconds(const Job& job, int64_t now) {
   if (!job.started_at) return std::nullopt;
   const int64_t end = job.completed_at ? *job.completed_at : now;

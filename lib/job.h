@@ -26,6 +26,10 @@ std::optional<JobStatus> ParseJobStatus(std::string_view name);
 // pending 0 < uploading 1 < queued 2 < running 3 < terminal 4.
 int JobStatusRank(JobStatus status);
 bool IsTerminal(JobStatus status);
+
+// The job-id rule of SPEC §9: [A-Za-z0-9._:-]{1,128}. Ids outside it cannot be
+// addressed in a URL, so runs with such ids are never stored.
+bool IsValidJobId(std::string_view id);
 inline bool IsActive(JobStatus status) { return !IsTerminal(status); }
 
 struct Job {

@@ -75,6 +75,7 @@ SyncRecord ReadSyncRecord(Store& store, const Provider& provider) {
   record.generation = get_int("generation");
   record.counts.created = static_cast<int>(get_int("created"));
   record.counts.updated = static_cast<int>(get_int("updated"));
+  record.counts.skipped = static_cast<int>(get_int("skipped"));
   if (const std::string error = get_string("error"); !error.empty()) {
     record.status = Status::Error(static_cast<Status::Code>(get_int("code")), error,
                                   get_string("message"), {{"provider", provider.name()}})
@@ -90,6 +91,7 @@ void WriteSyncRecord(Store& store, const Provider& provider, const SyncRecord& r
   w.Key("generation").Int(record.generation);
   w.Key("created").Int(record.counts.created);
   w.Key("updated").Int(record.counts.updated);
+  w.Key("skipped").Int(record.counts.skipped);
   if (!record.status.ok()) {
     w.Key("code").Int(static_cast<int64_t>(record.status.code()));
     w.Key("error").String(record.status.error());
@@ -116,6 +118,13 @@ Result<SyncCounts> RunFullSync(Store& store, Provider& provider, const Config& c
           std::find(models.begin(), models.end(), model->second) == models.end()) {
         continue;
       }
+    }
+    if (!IsValidJobId(it->external_id)) {
+      ++counts.skipped;
+      LogWarning("sync: skipped a " + provider.display_name() +
+                 " run whose id is not a valid job id (" + std::to_string(it->external_id.size()) +
+                 " bytes)");
+      continue;
     }
     auto outcome = ApplyAndLog(store, *it, prices, clock);
     if (!outcome.ok()) return outcome.status();

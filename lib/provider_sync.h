@@ -33,10 +33,12 @@ using Clock = std::function<int64_t()>;  // microseconds since the epoch
 struct SyncCounts {
   int created = 0;  // runs that became new jobs
   int updated = 0;  // known jobs whose visible fields changed
+  int skipped = 0;  // runs refused: an id outside the job-id rule (SPEC §9)
 };
 
 // Reads the provider's newest runs (up to sync_max_jobs, only sync_models
-// when set), merges each, and appends a "jobs_synced" event. Errors: the
+// when set), merges each (runs whose id breaks the job-id rule are skipped
+// and counted; stale list items count as nothing), and appends a "jobs_synced" event. Errors: the
 // provider's (not configured, error, rate limited; nothing is written then),
 // database errors, and kUnavailable "sync_in_progress" when another process's
 // sync did not finish within 10 s.

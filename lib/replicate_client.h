@@ -2,11 +2,13 @@
 // interface: Bearer token, base URL from configuration (REPLICATE_BASE_URL),
 // pagination by following `next` (absolute or relative), connect and total
 // timeouts, gzip, problem+json errors mapped to Status, 429 with the
-// Retry-After header or the body's retry_after, and tolerant parsing of run
+// Retry-After header, the body's retry_after or the hint in its detail text
+// (SPEC §6), and tolerant parsing of run
 // objects (0-9 fractional digits, missing or null fields, unknown statuses).
 //
-// The token is sent only in the Authorization header and never appears in a
-// Status message.
+// The token is sent only in the Authorization header, only to the configured
+// base URL's origin (a `next` link naming another host is rebased onto it), and
+// never appears in a Status message.
 //
 // Thread-safety: one thread at a time per client.
 #ifndef JOBPULSE_LIB_REPLICATE_CLIENT_H_
@@ -36,9 +38,44 @@ std::optional<std::string> HardwareForModel(std::string_view model);
 // to `now_seconds`); nullopt when absent or unparseable.
 std::optional<int> ParseRetryAfter(std::string_view header, int64_t now_seconds);
 
+// Seconds from a rate-limit hint in a 429's `detail` text: the first "~N s",
+// "~Ns", "N seconds" or "N second" (case-insensitive, N a non-negative integer
+// of at most 9 digits; "resets in ~30s." -> 30). nullopt when the text has no
+// such hint; other numbers ("600 requests per minute") are not hints.
+std::optional<int> RetryAfterFromText(std::string_view detail);
+
 // Maps a Replicate HTTP answer to a Status (ok for 2xx). `what` names the
-// call in messages ("list predictions").
+// call in messages ("list predictions"). A 429 is kRateLimited with
+// retry_after_seconds from, in order: the Retry-After header, the body's
+// `retry_after`, a hint in the body's `detail` (RetryAfterFromText), else 10;
+// at least 1.
 Status ReplicateStatusFor(const OutboundResponse& response, const std::string& what);
+
+// The URL of the page after `current_url`, given the page's `next` link and
+// the configured API base URL (REPLICATE_BASE_URL, e.g.
+// "https://api.replicate.com/v1"; a trailing slash is ignored). The result
+// always has the base URL's origin (scheme, host and port), so the token is
+// only ever sent to the configured host:
+//   - absolute, same origin as the base: `next` as is;
+//   - absolute, another origin (a proxy or mirror whose pages still name
+//     https://api.replicate.com/v1/...): rebased, i.e. its path after a
+//     leading "/v1" segment (else its whole path) and its query appended to
+//     the base URL;
+//   - "/..." (absolute path): origin + `next` when it already starts with the
+//     base URL's path; else rebased like an absolute link;
+//   - "//host/..." (scheme-relative): as an absolute link with the base's
+//     scheme;
+//   - "?query": `current_url` with its query replaced;
+//   - "path?query" (relative path): base URL + "/" + `next`.
+// A fragment is dropped. nullopt when there is no next page (`next` empty) or
+// it cannot be followed: a scheme other than http/https, no host, or spaces
+// or control characters.
+std::optional<std::string> ResolveNextPage(std::string_view base_url, std::string_view current_url,
+                                           std::string_view next);
+
+// True when `url` has exactly the origin (scheme, host, port; default ports
+// filled in, case-insensitive) of `base_url`.
+bool SameOrigin(std::string_view url, std::string_view base_url);
 
 class ReplicateClient : public Provider {
  public:

@@ -9,13 +9,17 @@
 #include <boost/test/unit_test.hpp>
 #include <chrono>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "lib/provider_sync.h"
+#include "lib/replicate_client.h"
 #include "lib/store.h"
+#include "lib/timestamp.h"
 #include "tests/integration/json_check.h"
 #include "tests/integration/stack.h"
 
@@ -30,6 +34,8 @@ using testing::Stack;
 constexpr int kMaxAgeSeconds = 2;
 
 using testing::Parse;
+
+std::string Show(JobStatus s) { return JobStatusName(s); }
 
 std::string Str(const rapidjson::Value& v) {
   return v.IsString() ? std::string(v.GetString(), v.GetStringLength()) : "<not a string>";
@@ -143,23 +149,26 @@ BOOST_AUTO_TEST_CASE(sync_imports_new_runs_across_pages_and_updates_known_ones) 
   }
   HttpResult r = PostSync();
   BOOST_TEST(r.status == 200);
-  BOOST_TEST(r.body ==
-             R"({"synced":5,"updated":0,"message":"Discovered 5 new jobs from Replicate"})");
+  BOOST_TEST(
+      r.body ==
+      R"({"synced":5,"updated":0,"skipped":0,"message":"Discovered 5 new jobs from Replicate"})");
   BOOST_TEST(EndpointCount("list_predictions") == 3);  // pages of 2, 2 and 1
   BOOST_TEST(StatusOf("sync0") == "running");
   BOOST_TEST(StatusOf("sync4") == "queued");
 
   // Nothing changed: nothing new, nothing updated.
   r = PostSync();
-  BOOST_TEST(r.body ==
-             R"({"synced":0,"updated":0,"message":"Discovered 0 new jobs from Replicate"})");
+  BOOST_TEST(
+      r.body ==
+      R"({"synced":0,"updated":0,"skipped":0,"message":"Discovered 0 new jobs from Replicate"})");
 
   SetRunStatus("sync0", "succeeded");
   SetRunStatus("sync4", "processing");
   CreateRun("sync5", "starting");
   r = PostSync();
-  BOOST_TEST(r.body ==
-             R"({"synced":1,"updated":2,"message":"Discovered 1 new jobs from Replicate"})");
+  BOOST_TEST(
+      r.body ==
+      R"({"synced":1,"updated":2,"skipped":0,"message":"Discovered 1 new jobs from Replicate"})");
   BOOST_TEST(StatusOf("sync0") == "completed");
   BOOST_TEST(StatusOf("sync4") == "running");
 
@@ -189,8 +198,9 @@ BOOST_AUTO_TEST_CASE(concurrent_syncs_import_each_run_once_and_agree) {
   tb.join();
   BOOST_TEST(a.status == 200);
   BOOST_TEST(b.status == 200);
-  BOOST_TEST(a.body ==
-             R"({"synced":30,"updated":0,"message":"Discovered 30 new jobs from Replicate"})");
+  BOOST_TEST(
+      a.body ==
+      R"({"synced":30,"updated":0,"skipped":0,"message":"Discovered 30 new jobs from Replicate"})");
   BOOST_TEST(b.body == a.body);
   BOOST_TEST(JobCount() == before + 30);
   BOOST_TEST(EndpointCount("list_predictions") == 1);
@@ -250,13 +260,17 @@ BOOST_AUTO_TEST_CASE(sync_active_refreshes_every_active_job_and_only_those) {
   for (int i = 0; i < 3; ++i) BOOST_TEST(StatusOf("act" + std::to_string(i)) == "completed");
   BOOST_TEST(StatusOf("act3") == "running");
 
-  // Right after, those jobs are fresh: none of them is fetched again. (Jobs of
-  // earlier tests whose runs the reset simulator no longer knows fail each time.)
+  // Right after, those jobs are fresh: none of them is fetched again. Jobs of
+  // earlier tests whose runs the reset simulator no longer knows answered 404
+  // just now; a 404 is an answer (SPEC §4 counts it), so they are fresh too.
   Sim().Control("POST", "/counters/reset");
   r = Http("GET", Url("/api/cloud/jobs?sync_active=true&provider=replicate"));
   BOOST_TEST(r.status == 200);
   for (int i = 3; i < 6; ++i) BOOST_TEST(RunGets("act" + std::to_string(i)) == 0);
-  BOOST_TEST(r.Header("x-sync-active").find("refreshed=0; skipped=3;") == 0u);
+  const std::string again = r.Header("x-sync-active");
+  BOOST_TEST(again.rfind("refreshed=0; skipped=", 0) == 0u, again);
+  BOOST_TEST(again.substr(again.size() - 10) == "; failed=0", again);
+  BOOST_TEST(Parse(Sim().Control("GET", "/counters"))["total"].GetInt() == 0);
 }
 
 BOOST_AUTO_TEST_CASE(validate_reports_a_good_and_a_bad_token) {
@@ -375,8 +389,9 @@ BOOST_AUTO_TEST_CASE(gzip_answers_and_unknown_statuses_are_tolerated) {
   SetRunStatus("odd0", "paused_for_maintenance");
   const HttpResult r = PostSync();
   BOOST_TEST(r.status == 200);
-  BOOST_TEST(r.body ==
-             R"({"synced":0,"updated":0,"message":"Discovered 0 new jobs from Replicate"})");
+  BOOST_TEST(
+      r.body ==
+      R"({"synced":0,"updated":0,"skipped":0,"message":"Discovered 0 new jobs from Replicate"})");
   BOOST_TEST(StatusOf("odd0") == "running");
   SetRunStatus("odd0", "aborted");
   BOOST_TEST(PostSync().status == 200);
@@ -401,6 +416,310 @@ BOOST_AUTO_TEST_CASE(a_slow_provider_never_holds_inline_progress_past_its_timeou
   BOOST_TEST(seconds < 4.0);
   BOOST_TEST_MESSAGE("inline-progress with an 8 s provider answered in " << seconds << " s");
   Sim().Control("DELETE", "/faults");
+}
+
+// SPEC §3: outputs of every shape Replicate returns. Only real URLs become
+// output_url; the output itself is on the job detail only; a list page stays
+// small whatever the outputs are.
+BOOST_AUTO_TEST_CASE(outputs_of_every_shape_keep_list_pages_small) {
+  ResetSim();
+  const std::string data_uri = "data:image/png;base64," + std::string(395800, 'A');
+  const std::string megabyte(1024 * 1024, 'x');
+  const struct {
+    const char* id;
+    const char* kind;
+    std::string output;  // JSON
+  } runs[] = {
+      {"out-tokens", "prediction", R"(["\n","\n"])"},
+      {"out-text", "prediction", R"("hello Alice")"},
+      {"out-data", "prediction", "\"" + data_uri + "\""},
+      {"out-small-data", "prediction", R"("data:text/plain;base64,aGk=")"},
+      {"out-training", "training",
+       R"({"version":"owner/model:abc","weights":"https://replicate.delivery/w/weights.tar"})"},
+      {"out-images", "prediction",
+       R"(["not a url","https://replicate.delivery/a.png","https://replicate.delivery/b.png"])"},
+      {"out-huge", "prediction", "\"" + megabyte + "\""},
+  };
+  for (const auto& run : runs) {
+    Sim().Control("POST", "/runs",
+                  std::string(R"({"id":")") + run.id + R"(","kind":")" + run.kind +
+                      R"(","status":"succeeded","output":)" + run.output + "}");
+  }
+  HttpResult r = PostSync();
+  BOOST_TEST_REQUIRE(r.status == 200);
+  BOOST_TEST(Parse(r.body)["synced"].GetInt() == 7);
+
+  const std::map<std::string, std::string> expected_url = {
+      {"out-tokens", "null"},
+      {"out-text", "null"},
+      {"out-data", "null"},
+      {"out-small-data", "null"},
+      {"out-training", "https://replicate.delivery/w/weights.tar"},
+      {"out-images", "https://replicate.delivery/a.png"},
+      {"out-huge", "null"}};
+  r = Http("GET", Url("/api/cloud/jobs?limit=7"));
+  BOOST_TEST_REQUIRE(r.status == 200);
+  BOOST_TEST_MESSAGE("list page of 7 jobs: " << r.body.size() << " bytes");
+  BOOST_TEST(r.body.size() < 7u * 3000u);
+  BOOST_TEST(r.body.find("\"output\":") == std::string::npos);
+  const auto list = Parse(r.body);
+  int seen = 0;
+  for (const auto& job : list["jobs"].GetArray()) {
+    const std::string id = Str(job["job_id"]);
+    if (!expected_url.count(id)) continue;
+    ++seen;
+    BOOST_TEST_CONTEXT(id) {
+      BOOST_TEST((job["output_url"].IsNull() ? "null" : Str(job["output_url"])) ==
+                 expected_url.at(id));
+    }
+  }
+  BOOST_TEST(seen == 7);
+
+  const auto detail = [](const std::string& id) {
+    const HttpResult d = Http("GET", Url("/api/cloud/jobs/" + id));
+    BOOST_TEST_REQUIRE(d.status == 200);
+    return Parse(d.body);
+  };
+  auto doc = detail("out-tokens");
+  BOOST_TEST_REQUIRE(doc["job"]["output"].IsArray());
+  BOOST_TEST(Str(doc["job"]["output"][0]) == "\n");
+  BOOST_TEST(Str(detail("out-text")["job"]["output"]) == "hello Alice");
+  BOOST_TEST(Str(detail("out-small-data")["job"]["output"]) == "data:text/plain;base64,aGk=");
+  doc = detail("out-training");
+  BOOST_TEST(Str(doc["job"]["output"]["weights"]) == "https://replicate.delivery/w/weights.tar");
+  for (const char* big : {"out-data", "out-huge"}) {
+    BOOST_TEST_CONTEXT(big) {
+      doc = detail(big);
+      BOOST_TEST(doc["job"]["output"].IsNull());
+      BOOST_TEST(doc["job"]["metadata"]["output_truncated"].IsTrue());
+    }
+  }
+}
+
+// SPEC §6: runs whose id breaks the job-id rule are skipped and counted; the
+// database holds exactly what it held, plus the valid run.
+BOOST_AUTO_TEST_CASE(sync_skips_runs_whose_id_is_not_a_job_id) {
+  ResetSim();
+  for (const std::string& id : {std::string("bad/id..x"), std::string("../../etc/passwd"),
+                                std::string(200, 'l'), std::string("r\xC3\xA9sum\xC3\xA9")}) {
+    Sim().Control("POST", "/runs", R"({"any_id":true,"id":")" + id + R"(","status":"processing"})");
+  }
+  CreateRun("good-id-run", "processing");
+  const int64_t before = JobCount();
+  const HttpResult r = PostSync();
+  BOOST_TEST(r.status == 200);
+  BOOST_TEST(
+      r.body ==
+      R"({"synced":1,"updated":0,"skipped":4,"message":"Discovered 1 new jobs from Replicate"})");
+  BOOST_TEST(JobCount() == before + 1);
+  BOOST_TEST(StatusOf("good-id-run") == "running");
+}
+
+// SPEC §4: a run the provider deleted. One 404 changes nothing; the third
+// consecutive one, 10 minutes after the first, fails the job once. The clock
+// is the test's, passed to the same RefreshJob the handlers use.
+BOOST_AUTO_TEST_CASE(a_run_the_provider_no_longer_knows_fails_after_ten_minutes) {
+  ResetSim();
+  CreateRun("lost-run", "processing", "simpletuner/advanced-trainer-l40s", "", "Step 10/100\\n");
+  BOOST_TEST_REQUIRE(PostSync().status == 200);
+  BOOST_TEST_REQUIRE(StatusOf("lost-run") == "running");
+  BOOST_TEST_REQUIRE(Sim().Control("DELETE", "/runs/lost-run") == R"({"deleted":"lost-run"})");
+
+  Store& store = *ReplicateStack::store;
+  ReplicateClient client(std::string(Simulator::kToken), Sim().base_url());
+  PriceTable prices;
+  int64_t now = NowMicros();
+  const Clock clock = [&now] { return now; };
+  const auto refresh = [&] {
+    auto job = store.GetJob("lost-run");
+    BOOST_TEST_REQUIRE((job.ok() && job->has_value()));
+    auto refreshed = RefreshJob(store, client, **job, 3000, prices, clock);
+    BOOST_TEST_REQUIRE(refreshed.ok(), refreshed.status().ToString());
+    return *refreshed;
+  };
+  auto events = store.EventsAfter(0, 1000000);
+  BOOST_TEST_REQUIRE(events.ok());
+  const int64_t last_event = events->empty() ? 0 : events->back().id;
+  const int64_t first_404 = now;
+  BOOST_TEST(Show(refresh().status) == "running");
+  now += 5 * 60 * 1000000LL;
+  BOOST_TEST(Show(refresh().status) == "running");
+  now += 5 * 60 * 1000000LL - 1;
+  BOOST_TEST(Show(refresh().status) == "running");  // 3 so far, but 1 µs short of 10 minutes
+  BOOST_TEST(RunGets("lost-run") == 3);
+  auto quiet = store.EventsAfter(last_event, 100);
+  BOOST_TEST_REQUIRE(quiet.ok());
+  BOOST_TEST(quiet->empty());
+
+  now += 1;
+  const Job lost = refresh();
+  BOOST_TEST(Show(lost.status) == "failed");
+  BOOST_TEST(lost.completed_at.value_or(0) == first_404);
+  const HttpResult r = Http("GET", Url("/api/cloud/jobs/lost-run"));
+  const auto doc = Parse(r.body);
+  BOOST_TEST(Str(doc["job"]["status"]) == "failed");
+  BOOST_TEST(Str(doc["job"]["error_message"]) == "not found at provider");
+  auto after = store.EventsAfter(last_event, 100);
+  BOOST_TEST_REQUIRE(after.ok());
+  BOOST_TEST_REQUIRE(after->size() == 1u);
+  BOOST_TEST(after->front().data.find(R"("status":"failed","previous_status":"running")") !=
+             std::string::npos);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+// GET of the simulator's /v1 API with the token, bypassing jobpulse.
+HttpResult SimApi(const std::string& method, const std::string& path) {
+  return Http(method, Sim().base_url() + path, "",
+              {std::string("Authorization: Bearer ") + Simulator::kToken});
+}
+
+// Five runs a minute apart, and the simulator answering pages of two whose
+// links are spelled `mode`; the counters start from zero.
+void FivePagedRuns(const std::string& prefix, const std::string& mode) {
+  ResetSim();
+  const auto config =
+      Parse(Sim().Control("POST", "/config", R"({"page_size":2,"next_links":")" + mode + "\"}"));
+  BOOST_TEST_REQUIRE(Str(config["next_links"]) == mode);
+  for (int i = 0; i < 5; ++i) {
+    CreateRun(prefix + std::to_string(i), "processing", "simpletuner/advanced-trainer-l40s",
+              "2026-11-21T10:0" + std::to_string(i) + ":00Z");
+  }
+}
+
+// The `next` of the simulator's first page of predictions.
+std::string FirstPageNext() {
+  const HttpResult page = SimApi("GET", "/predictions");
+  BOOST_TEST_REQUIRE(page.status == 200);
+  const auto doc = Parse(page.body);
+  BOOST_TEST_REQUIRE(doc["results"].Size() == 2u);
+  return Str(doc["next"]);
+}
+
+// A full sync through nginx that imported `prefix`0..4 from three pages.
+void CheckFivePagesImported(const std::string& prefix) {
+  Sim().Control("POST", "/counters/reset");
+  const HttpResult r = PostSync();
+  BOOST_TEST_REQUIRE(r.status == 200, r.body);
+  BOOST_TEST(r.Header("content-type") == "application/json");
+  const auto doc = Parse(r.body);
+  BOOST_TEST_REQUIRE(
+      (doc.IsObject() && doc.HasMember("synced") && doc["synced"].IsInt() &&
+       doc.HasMember("updated") && doc["updated"].IsInt() && doc.HasMember("message") &&
+       (!doc.HasMember("skipped") || doc["skipped"].IsInt())),
+      r.body);
+  BOOST_TEST(doc["synced"].GetInt() == 5);
+  BOOST_TEST(doc["updated"].GetInt() == 0);
+  if (doc.HasMember("skipped")) BOOST_TEST(doc["skipped"].GetInt() == 0);
+  BOOST_TEST(Str(doc["message"]) == "Discovered 5 new jobs from Replicate");
+  BOOST_TEST(doc.MemberCount() == (doc.HasMember("skipped") ? 4u : 3u));
+  // Pages of 2, 2 and 1, every one of them from the simulator, nothing else.
+  BOOST_TEST(EndpointCount("list_predictions") == 3);
+  BOOST_TEST(Parse(Sim().Control("GET", "/counters"))["total"].GetInt64() == 3);
+  for (int i = 0; i < 5; ++i) {
+    BOOST_TEST(StatusOf(prefix + std::to_string(i)) == "running");
+  }
+}
+
+}  // namespace
+
+// SPEC §6 "Pagination" and "Rate limits" against the simulator's link spellings
+// and throttle bodies, through nginx and the FastCGI pool.
+BOOST_AUTO_TEST_SUITE(replicate_pagination_through_nginx,
+                      *boost::unit_test::fixture<ReplicateStack>())
+
+// A proxy or mirror in front of Replicate: its pages still name
+// https://api.replicate.com/v1/...; jobpulse rebases them onto REPLICATE_BASE_URL.
+BOOST_AUTO_TEST_CASE(sync_rebases_next_links_that_name_api_replicate_com) {
+  FivePagedRuns("pgrep", "replicate");
+  const std::string next = FirstPageNext();
+  BOOST_TEST(next.starts_with("https://api.replicate.com/v1/predictions?cursor="), next);
+  CheckFivePagesImported("pgrep");
+  Sim().Control("POST", "/config", R"({"page_size":100,"next_links":"absolute"})");
+}
+
+BOOST_AUTO_TEST_CASE(sync_follows_relative_next_links) {
+  FivePagedRuns("pgrel", "relative");
+  const std::string next = FirstPageNext();
+  BOOST_TEST(next.starts_with("/v1/predictions?cursor="), next);
+  CheckFivePagesImported("pgrel");
+  Sim().Control("POST", "/config", R"({"page_size":100,"next_links":"absolute"})");
+}
+
+// Replicate's documented 429 says when only in its text.
+BOOST_AUTO_TEST_CASE(a_429_with_only_a_text_hint_answers_429_with_that_retry_after) {
+  ResetSim();
+  CreateRun("rltext0", "processing");
+  InjectFault(R"({"endpoint":"list_predictions","retry_after_text":30})");
+  // What the simulator sends: no header, no retry_after, only the detail.
+  const HttpResult raw = SimApi("GET", "/predictions");
+  BOOST_TEST(raw.status == 429);
+  BOOST_TEST(raw.Header("retry-after") == "");
+  BOOST_TEST(raw.Header("content-type") == "application/problem+json");
+  BOOST_TEST(raw.body ==
+             R"({"detail":"Request was throttled. Your rate limit resets in ~30s.","status":429})");
+
+  const HttpResult r = PostSync();
+  CheckEnvelope(r, 429, "provider_rate_limited");
+  BOOST_TEST(r.Header("retry-after") == "30");
+  BOOST_TEST(r.Header("content-type") == "application/json");
+  const auto doc = Parse(r.body);
+  BOOST_TEST(Str(doc["message"]) ==
+             "Replicate is rate limiting list predictions (HTTP 429): Request was throttled. Your "
+             "rate limit resets in ~30s.");
+  BOOST_TEST_REQUIRE((doc.HasMember("details") && doc["details"].IsObject() &&
+                      doc["details"].HasMember("provider")),
+                     r.body);
+  BOOST_TEST(Str(doc["details"]["provider"]) == "replicate");
+  BOOST_TEST(StatusOf("rltext0") == "http 404");
+
+  // Throttled on the second page of a proxied listing: the same answer, nothing imported.
+  ResetSim();
+  Sim().Control("POST", "/config", R"({"page_size":1,"next_links":"replicate"})");
+  CreateRun("rltext1", "processing", "simpletuner/advanced-trainer-l40s", "2026-11-21T11:00:00Z");
+  CreateRun("rltext2", "processing", "simpletuner/advanced-trainer-l40s", "2026-11-21T11:01:00Z");
+  InjectFault(R"({"endpoint":"list_predictions","retry_after_text":30})");
+  InjectFault(R"({"endpoint":"list_predictions","delay_ms":0,"count":1})");
+  const HttpResult second = PostSync();
+  CheckEnvelope(second, 429, "provider_rate_limited");
+  BOOST_TEST(second.Header("retry-after") == "30");
+  BOOST_TEST(EndpointCount("list_predictions") == 2);
+  BOOST_TEST(StatusOf("rltext1") == "http 404");
+  BOOST_TEST(StatusOf("rltext2") == "http 404");
+  Sim().Control("DELETE", "/faults");
+  Sim().Control("POST", "/config", R"({"page_size":100,"next_links":"absolute"})");
+}
+
+// The simulator's own controls used above: link modes are validated, and a
+// deleted run is gone from /v1.
+BOOST_AUTO_TEST_CASE(simulator_validates_link_modes_and_deletes_runs) {
+  ResetSim();
+  long status = 0;
+  BOOST_CHECK_THROW(Sim().Control("POST", "/config", R"({"next_links":"sideways"})", &status),
+                    std::runtime_error);
+  BOOST_TEST(status == 400);
+  BOOST_CHECK_THROW(Sim().Control("POST", "/faults",
+                                  R"({"endpoint":"*","status":500,"retry_after_text":3})", &status),
+                    std::runtime_error);
+  BOOST_TEST(status == 400);
+
+  CreateRun("gone0", "processing");
+  CreateRun("kept0", "processing");
+  BOOST_TEST(Sim().Control("DELETE", "/runs/gone0", "", &status) == R"({"deleted":"gone0"})");
+  BOOST_TEST(status == 200);
+  for (const char* path : {"/predictions/gone0", "/trainings/gone0"}) {
+    const HttpResult r = SimApi("GET", path);
+    BOOST_TEST(r.status == 404, path);
+    BOOST_TEST(r.Header("content-type") == "application/problem+json");
+    BOOST_TEST(r.body == R"({"detail":"Not found.","status":404})");
+  }
+  const auto list = Parse(SimApi("GET", "/trainings").body);
+  BOOST_TEST_REQUIRE(list["results"].Size() == 1u);
+  BOOST_TEST(Str(list["results"][0]["id"]) == "kept0");
+  BOOST_CHECK_THROW(Sim().Control("DELETE", "/runs/gone0", "", &status), std::runtime_error);
+  BOOST_TEST(status == 404);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -436,8 +755,9 @@ BOOST_AUTO_TEST_CASE(sync_honours_sync_models) {
   Stack stack(options);
   const HttpResult r =
       Http("POST", stack.Url("/api/cloud/jobs/sync"), "", {"Content-Type: application/json"});
-  BOOST_TEST(r.body ==
-             R"({"synced":2,"updated":0,"message":"Discovered 2 new jobs from Replicate"})");
+  BOOST_TEST(
+      r.body ==
+      R"({"synced":2,"updated":0,"skipped":0,"message":"Discovered 2 new jobs from Replicate"})");
   BOOST_TEST(Http("GET", stack.Url("/api/cloud/jobs/other1")).status == 404);
   BOOST_TEST(Http("GET", stack.Url("/api/cloud/jobs/mine2")).status == 200);
 }

@@ -16,6 +16,9 @@
 namespace replicate_sim {
 namespace {
 
+// What list links name in next_links "replicate" mode.
+constexpr char kReplicateOrigin[] = "https://api.replicate.com";
+
 struct Route {
   std::string endpoint;  // empty: no such endpoint
   std::string method;    // the one method the endpoint allows
@@ -77,6 +80,11 @@ std::optional<std::string> Gzip(const std::string& in) {
 
 HttpResponse FaultResponse(const Fault& fault) {
   const int n = fault.retry_after;
+  if (fault.status == 429 && fault.retry_after_text >= 0) {
+    // Replicate's documented throttle body: the wait is only in the text.
+    return Problem(429, "Request was throttled. Your rate limit resets in ~" +
+                            std::to_string(fault.retry_after_text) + "s.");
+  }
   if (fault.status == 429) {
     jobpulse::JsonWriter w;
     w.BeginObject()
@@ -296,8 +304,12 @@ HttpResponse Simulator::List(const HttpRequest& req, bool trainings_only) {
     begin = end > page_size ? end - page_size : 0;
   }
 
+  const std::string& links = state_.config.next_links;
+  const std::string origin = links == "replicate"  ? std::string(kReplicateOrigin)
+                             : links == "relative" ? std::string()
+                                                   : state_.base_url;
   const std::string list_url =
-      state_.base_url + (trainings_only ? "/v1/trainings" : "/v1/predictions") + "?cursor=";
+      origin + (trainings_only ? "/v1/trainings" : "/v1/predictions") + "?cursor=";
   RenderOptions options{state_.base_url, NextTimestampDigits(), /*include_logs=*/false};
   jobpulse::JsonWriter w;
   w.BeginObject().Key("previous");

@@ -171,6 +171,12 @@ void WriteFault(jobpulse::JsonWriter& w, const Fault& f) {
   w.Key("retry_after").Int(f.retry_after);
   w.Key("retry_after_header").Bool(f.retry_after_header);
   w.Key("retry_after_body").Bool(f.retry_after_body);
+  w.Key("retry_after_text");
+  if (f.retry_after_text < 0) {
+    w.Null();
+  } else {
+    w.Int(f.retry_after_text);
+  }
   w.Key("delay_ms").Int(f.delay_ms);
   w.Key("malformed").Bool(f.malformed);
   w.Key("drop").Bool(f.drop);
@@ -181,6 +187,13 @@ void WriteFault(jobpulse::JsonWriter& w, const Fault& f) {
     w.Int(f.remaining);
   }
   w.EndObject();
+}
+
+bool ValidNextLinks(const std::string& mode) {
+  for (const char* m : kNextLinkModes) {
+    if (mode == m) return true;
+  }
+  return false;
 }
 
 bool IntInRange(const std::optional<int64_t>& v, int64_t lo, int64_t hi) {
@@ -204,10 +217,17 @@ HttpResponse Simulator::HandleControl(const HttpRequest& req) {
     return m == "POST" ? CreateRun(req) : wrong_method("POST");
   }
   if (n == 3 && p[1] == "runs") {
-    if (m != "GET") return wrong_method("GET");
+    if (m != "GET" && m != "DELETE") return wrong_method("GET, DELETE");
     std::lock_guard<std::mutex> lock(state_.mu);
     const auto it = state_.runs.find(p[2]);
     if (it == state_.runs.end()) return Error(404, "no run " + p[2]);
+    if (m == "DELETE") {
+      // Gone from /v1 as if deleted on Replicate: GETs answer 404, lists omit it.
+      state_.runs.erase(it);
+      jobpulse::JsonWriter w;
+      w.BeginObject().Key("deleted").String(p[2]).EndObject();
+      return Json(200, w.str());
+    }
     return Json(200, RunJson(it->second, {state_.base_url, kControlDigits, true}));
   }
   if (n == 4 && p[1] == "runs" &&
@@ -273,16 +293,21 @@ HttpResponse Simulator::CreateRun(const HttpRequest& req) {
   std::optional<int64_t> created_at, started_at, completed_at;
   std::optional<double> predict_time;
   std::map<std::string, double> metrics;
-  if (!f.String("id", &id) || !f.String("model", &model) || !f.String("kind", &kind) ||
-      !f.String("status", &status) || !f.String("source", &source) || !f.String("logs", &logs) ||
-      !f.String("version", &version) || !f.AnyJson("input", &input) ||
+  std::optional<bool> any_id;
+  if (!f.Bool("any_id", &any_id) || !f.String("id", &id) || !f.String("model", &model) ||
+      !f.String("kind", &kind) || !f.String("status", &status) || !f.String("source", &source) ||
+      !f.String("logs", &logs) || !f.String("version", &version) || !f.AnyJson("input", &input) ||
       !f.AnyJson("output", &output) || !f.NullableString("error", &run_error) ||
       !f.Timestamp("created_at", &created_at) || !f.Timestamp("started_at", &started_at) ||
       !f.Timestamp("completed_at", &completed_at) || !f.Number("predict_time", &predict_time) ||
       !f.NumberObject("metrics", &metrics)) {
     return Error(400, f.error());
   }
-  if (id && !ValidRunId(*id)) return Error(400, "\"id\" must be 1-64 chars of [A-Za-z0-9_-]");
+  // any_id: a hostile provider's id (slashes, dots, non-ASCII, 200 chars),
+  // which lists and webhooks then carry; it cannot be fetched by path.
+  const bool id_ok =
+      id && any_id.value_or(false) ? !id->empty() && id->size() <= 1024 : !id || ValidRunId(*id);
+  if (!id_ok) return Error(400, "\"id\" must be 1-64 chars of [A-Za-z0-9_-]");
   if (kind && *kind != "prediction" && *kind != "training") {
     return Error(400, "\"kind\" must be \"prediction\" or \"training\"");
   }
@@ -417,12 +442,13 @@ HttpResponse Simulator::AddFault(const HttpRequest& req) {
   if (!ParseBody(req.body, &doc, &error)) return Error(400, error);
   Fields f(doc);
   std::optional<std::string> endpoint;
-  std::optional<int64_t> status, retry_after, delay_ms, count;
+  std::optional<int64_t> status, retry_after, retry_after_text, delay_ms, count;
   std::optional<bool> header, body, malformed, drop;
   if (!f.String("endpoint", &endpoint) || !f.Int("status", &status) ||
-      !f.Int("retry_after", &retry_after) || !f.Bool("retry_after_header", &header) ||
-      !f.Bool("retry_after_body", &body) || !f.Int("delay_ms", &delay_ms) ||
-      !f.Bool("malformed", &malformed) || !f.Bool("drop", &drop) || !f.Int("count", &count)) {
+      !f.Int("retry_after", &retry_after) || !f.Int("retry_after_text", &retry_after_text) ||
+      !f.Bool("retry_after_header", &header) || !f.Bool("retry_after_body", &body) ||
+      !f.Int("delay_ms", &delay_ms) || !f.Bool("malformed", &malformed) || !f.Bool("drop", &drop) ||
+      !f.Int("count", &count)) {
     return Error(400, f.error());
   }
   if (!endpoint || !KnownEndpoint(*endpoint)) {
@@ -432,6 +458,14 @@ HttpResponse Simulator::AddFault(const HttpRequest& req) {
   }
   if (status && !IntInRange(status, 100, 599)) return Error(400, "\"status\" must be 100-599");
   if (!IntInRange(retry_after, 0, 86400)) return Error(400, "\"retry_after\" must be 0-86400");
+  if (!IntInRange(retry_after_text, 0, 86400)) {
+    return Error(400, "\"retry_after_text\" must be 0-86400");
+  }
+  // A text-only hint is a 429 by definition; status may be left out.
+  if (retry_after_text && !status) status = 429;
+  if (retry_after_text && *status != 429) {
+    return Error(400, "\"retry_after_text\" needs \"status\": 429");
+  }
   if (!IntInRange(delay_ms, 0, 600000)) return Error(400, "\"delay_ms\" must be 0-600000");
   if (!IntInRange(count, 1, std::numeric_limits<int64_t>::max())) {
     return Error(400, "\"count\" must be at least 1");
@@ -443,6 +477,7 @@ HttpResponse Simulator::AddFault(const HttpRequest& req) {
   fault.retry_after_given = retry_after.has_value();
   fault.retry_after_header = header.value_or(true);
   fault.retry_after_body = body.value_or(true);
+  fault.retry_after_text = static_cast<int>(retry_after_text.value_or(-1));
   fault.delay_ms = static_cast<int>(delay_ms.value_or(0));
   fault.malformed = malformed.value_or(false);
   fault.drop = drop.value_or(false);
@@ -485,10 +520,14 @@ HttpResponse Simulator::UpdateConfig(const HttpRequest& req) {
   Fields f(doc);
   std::optional<int64_t> page_size, latency_ms;
   std::optional<bool> gzip;
-  std::optional<std::string> secret;
+  std::optional<std::string> secret, next_links;
   if (!f.Int("page_size", &page_size) || !f.Int("latency_ms", &latency_ms) ||
-      !f.Bool("gzip", &gzip) || !f.String("webhook_secret", &secret)) {
+      !f.Bool("gzip", &gzip) || !f.String("webhook_secret", &secret) ||
+      !f.String("next_links", &next_links)) {
     return Error(400, f.error());
+  }
+  if (next_links && !ValidNextLinks(*next_links)) {
+    return Error(400, "\"next_links\" must be \"absolute\", \"replicate\" or \"relative\"");
   }
   if (!IntInRange(page_size, 1, 10000)) return Error(400, "\"page_size\" must be 1-10000");
   if (!IntInRange(latency_ms, 0, 600000)) return Error(400, "\"latency_ms\" must be 0-600000");
@@ -511,6 +550,7 @@ HttpResponse Simulator::UpdateConfig(const HttpRequest& req) {
   if (gzip) c.gzip = *gzip;
   if (secret) c.webhook_secret = *secret;
   if (tokens) c.tokens = *tokens;
+  if (next_links) c.next_links = *next_links;
   return ConfigJson();
 }
 
@@ -525,6 +565,7 @@ HttpResponse Simulator::ConfigJson() {
   for (const std::string& t : c.tokens) w.String(t);
   w.EndArray();
   w.Key("webhook_secret").String(c.webhook_secret);
+  w.Key("next_links").String(c.next_links);
   w.EndObject();
   return Json(200, w.str());
 }

@@ -5,9 +5,11 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -32,12 +34,14 @@ struct Options {
   bool gzip = false;
   bool demo = false;
   std::string port_file;
+  std::string next_links = "absolute";
 };
 
 constexpr char kUsage[] =
     "usage: replicate-sim [--port N] [--host 127.0.0.1] [--token T]... [--webhook-secret "
     "whsec_...]\n"
-    "                     [--page-size N] [--gzip] [--demo] [--port-file PATH]\n";
+    "                     [--page-size N] [--next-links absolute|replicate|relative] [--gzip]\n"
+    "                     [--demo] [--port-file PATH]\n";
 
 [[noreturn]] void Die(const std::string& message) {
   std::fprintf(stderr, "replicate-sim: %s\n%s", message.c_str(), kUsage);
@@ -79,6 +83,12 @@ Options ParseArgs(int argc, char** argv) {
       o.webhook_secret = next();
     } else if (arg == "--page-size") {
       o.page_size = ParseInt(arg, next(), 1, 10000);
+    } else if (arg == "--next-links") {
+      o.next_links = next();
+      const auto& modes = replicate_sim::kNextLinkModes;
+      if (std::find(std::begin(modes), std::end(modes), o.next_links) == std::end(modes)) {
+        Die("--next-links must be absolute, replicate or relative");
+      }
     } else if (arg == "--port-file") {
       o.port_file = next();
     } else if (arg == "--demo" && !has_value) {
@@ -136,6 +146,7 @@ int main(int argc, char** argv) {
   replicate_sim::SimState state;
   state.config.page_size = options.page_size;
   state.config.gzip = options.gzip;
+  state.config.next_links = options.next_links;
   state.config.tokens = options.tokens;
   state.config.webhook_secret = options.webhook_secret;
   state.initial_config = state.config;

@@ -20,10 +20,17 @@ inline constexpr const char* kEndpointNames[] = {
     "list_predictions", "get_prediction", "cancel_prediction", "list_trainings", "get_training",
     "cancel_training",  "account",        "webhook_secret",    "hardware"};
 
+// How list pages spell their `next` and `previous` links.
+inline constexpr const char* kNextLinkModes[] = {"absolute", "replicate", "relative"};
+
 struct Config {
   int page_size = 100;
   int latency_ms = 0;  // added to every /v1 request
   bool gzip = false;
+  // "absolute": the simulator's own URLs (http://127.0.0.1:<port>/v1/...);
+  // "replicate": https://api.replicate.com/v1/..., as the real API names them
+  // (what a client behind a proxy or mirror sees); "relative": /v1/....
+  std::string next_links = "absolute";
   std::vector<std::string> tokens;
   std::string webhook_secret;
 };
@@ -35,6 +42,9 @@ struct Fault {
   bool retry_after_given = false;  // non-429 faults send Retry-After only when asked
   bool retry_after_header = true;
   bool retry_after_body = true;
+  // 429 only: when >= 0, the only hint is the detail text ("resets in ~Ns."):
+  // no Retry-After header and no retry_after field.
+  int retry_after_text = -1;
   int delay_ms = 0;
   bool malformed = false;
   bool drop = false;
