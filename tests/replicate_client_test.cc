@@ -77,6 +77,57 @@ BOOST_AUTO_TEST_CASE(rejects_non_objects_and_missing_ids) {
   }
 }
 
+// SPEC §3: outputs of every shape; only real URLs become output_url.
+BOOST_AUTO_TEST_CASE(outputs_of_every_shape) {
+  const std::string data_uri = "data:image/png;base64," + std::string(395800, 'A');
+  const std::string megabyte(1024 * 1024, 'x');
+  const struct {
+    std::string output;
+    std::string url;   // "" = none
+    std::string kept;  // the stored JSON; "" = not kept (too large)
+  } cases[] = {
+      {R"(["\n","\n"])", "", R"(["\n","\n"])"},
+      {R"("hello Alice")", "", R"("hello Alice")"},
+      {"\"" + data_uri + "\"", "", ""},
+      {R"("data:text/plain;base64,aGk=")", "", R"("data:text/plain;base64,aGk=")"},
+      {R"({"version":"me/lora:ff","weights":"https://r.delivery/w.tar","x":"https://r.delivery/o"})",
+       "https://r.delivery/w.tar",
+       R"({"version":"me/lora:ff","weights":"https://r.delivery/w.tar","x":"https://r.delivery/o"})"},
+      {R"({"image":"HTTPS://r.delivery/a.png","n":3})", "HTTPS://r.delivery/a.png",
+       R"({"image":"HTTPS://r.delivery/a.png","n":3})"},
+      {R"(["https://r.delivery/has space.png","https://r.delivery/b.png"])",
+       "https://r.delivery/b.png",
+       R"(["https://r.delivery/has space.png","https://r.delivery/b.png"])"},
+      {R"("http://")", "", R"("http://")"},
+      {R"(42.5)", "", "42.5"},
+      {R"([{"url":"https://r.delivery/nested.png"}])", "",
+       R"([{"url":"https://r.delivery/nested.png"}])"},
+      {"\"" + megabyte + "\"", "", ""},
+      {"\"https://r.delivery/" + std::string(3000, 'u') + "\"", "",
+       "\"https://r.delivery/" + std::string(3000, 'u') + "\""},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT(c.output.substr(0, 60)) {
+      const auto obs =
+          ParseReplicateRun(R"({"id":"o1","status":"succeeded","output":)" + c.output + "}");
+      BOOST_TEST_REQUIRE(obs.ok(), obs.status().ToString());
+      BOOST_TEST(obs->output_url.value_or("") == c.url);
+      BOOST_TEST(obs->output.value_or("") == c.kept);
+      BOOST_TEST(obs->output_truncated == c.kept.empty());
+    }
+  }
+  const auto none = ParseReplicateRun(R"({"id":"o2","status":"processing","output":null})");
+  BOOST_TEST_REQUIRE(none.ok());
+  BOOST_TEST(!none->output.has_value());
+  BOOST_TEST(!none->output_truncated);
+}
+
+BOOST_AUTO_TEST_CASE(stored_output_is_valid_utf8_json) {
+  const auto obs = ParseReplicateRun("{\"id\":\"o3\",\"output\":[\"bad \xFF byte\"]}");
+  BOOST_TEST_REQUIRE(obs.ok());
+  BOOST_TEST(obs->output.value_or("") == "[\"bad \xEF\xBF\xBD byte\"]");
+}
+
 BOOST_AUTO_TEST_CASE(hardware_follows_simpletuner_trainer_names) {
   BOOST_TEST(*HardwareForModel("simpletuner/advanced-trainer-h100") == "gpu-h100");
   BOOST_TEST(*HardwareForModel("simpletuner/advanced-trainer-h100-x4") == "gpu-h100-4x");

@@ -579,6 +579,28 @@ BOOST_AUTO_TEST_CASE(provider_429_pauses_every_call_for_its_retry_after) {
   BOOST_TEST(resumed_after >= 4.6);
 }
 
+// SPEC §6: a 429 whose only hint is Replicate's text ("resets in ~3s.")
+// pauses the poller for those 3 s, not the 10 s default nor 1 s.
+BOOST_AUTO_TEST_CASE(a_429_with_only_a_text_hint_pauses_the_poller_for_that_long) {
+  CreateRun("rl-text", "processing");
+  BOOST_TEST_REQUIRE(Http("POST", TheStack().Url("/api/cloud/jobs/sync")).status == 200);
+  BOOST_TEST_REQUIRE(Eventually([] { return EndpointCount("get_prediction") > 0; }, 5000));
+  Sim().Control("POST", "/counters/reset");
+  Sim().Control("POST", "/faults",
+                R"({"endpoint":"get_prediction","retry_after_text":3,"count":1})");
+  BOOST_TEST_REQUIRE(Eventually([] { return EndpointCount("get_prediction") >= 1; }, 5000));
+  const auto throttled_at = Clock::now();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Sim().Control("POST", "/counters/reset");
+  std::this_thread::sleep_until(throttled_at + std::chrono::milliseconds(2600));
+  BOOST_TEST(EndpointCount("get_prediction") == 0);
+  BOOST_TEST(Eventually([] { return EndpointCount("get_prediction") > 0; }, 4000));
+  const double resumed_after = std::chrono::duration<double>(Clock::now() - throttled_at).count();
+  BOOST_TEST_MESSAGE("calls resumed " << resumed_after << " s after the text-only 429");
+  BOOST_TEST(resumed_after >= 2.6);
+  BOOST_TEST(resumed_after < 6.0);
+}
+
 // SPEC §4: deliveries arrive out of order; an older one changes nothing that
 // a client can see: not the logs, not inline progress, not the SSE stream.
 BOOST_AUTO_TEST_CASE(out_of_order_deliveries_never_move_logs_or_progress_back) {
