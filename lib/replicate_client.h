@@ -4,7 +4,7 @@
 // timeouts, gzip, problem+json errors mapped to Status, 429 with the
 // Retry-After header, the body's retry_after or the hint in its detail text
 // (SPEC §6), and tolerant parsing of run
-// objects (0-9 fractional digits, missing or null fields, unknown statuses).
+// objects (lib/replicate_run.h).
 //
 // The token is sent only in the Authorization header, only to the configured
 // base URL's origin (a `next` link naming another host is rebased onto it), and
@@ -21,18 +21,9 @@
 
 #include "lib/http_client.h"
 #include "lib/provider.h"
+#include "lib/replicate_run.h"
 
 namespace jobpulse {
-
-// Turns one prediction or training object (JSON text) into an observation.
-// Errors: kUpstream "provider_error" when it is not a JSON object with a
-// string `id`. Unparseable timestamps are dropped, not errors.
-Result<Observation> ParseReplicateRun(std::string_view json);
-
-// The hardware SKU a SimpleTuner trainer model runs on, from its name
-// ("simpletuner/advanced-trainer-h100-x2" -> "gpu-h100-2x"); nullopt when the
-// name says nothing (the configured default_hardware then applies).
-std::optional<std::string> HardwareForModel(std::string_view model);
 
 // Seconds from a Retry-After header (delta-seconds or an HTTP-date, relative
 // to `now_seconds`); nullopt when absent or unparseable.

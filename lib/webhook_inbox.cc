@@ -3,7 +3,7 @@
 #include <string>
 
 #include "lib/log.h"
-#include "lib/replicate_client.h"
+#include "lib/replicate_run.h"
 
 namespace jobpulse {
 namespace {
