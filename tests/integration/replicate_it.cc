@@ -625,6 +625,20 @@ void CheckFivePagesImported(const std::string& prefix) {
 
 }  // namespace
 
+namespace {
+
+// Five runs on pages of two with the simulator spelling `next` as `mode`
+// says; a sync imports all five, following links that start with `spelled`.
+void CheckLinkMode(const std::string& prefix, const std::string& mode, const std::string& spelled) {
+  FivePagedRuns(prefix, mode);
+  const std::string next = FirstPageNext();
+  BOOST_TEST(next.starts_with(spelled), next);
+  CheckFivePagesImported(prefix);
+  Sim().Control("POST", "/config", R"({"page_size":100,"next_links":"absolute"})");
+}
+
+}  // namespace
+
 // SPEC §6 "Pagination" and "Rate limits" against the simulator's link spellings
 // and throttle bodies, through nginx and the FastCGI pool.
 BOOST_AUTO_TEST_SUITE(replicate_pagination_through_nginx,
@@ -633,19 +647,11 @@ BOOST_AUTO_TEST_SUITE(replicate_pagination_through_nginx,
 // A proxy or mirror in front of Replicate: its pages still name
 // https://api.replicate.com/v1/...; jobpulse rebases them onto REPLICATE_BASE_URL.
 BOOST_AUTO_TEST_CASE(sync_rebases_next_links_that_name_api_replicate_com) {
-  FivePagedRuns("pgrep", "replicate");
-  const std::string next = FirstPageNext();
-  BOOST_TEST(next.starts_with("https://api.replicate.com/v1/predictions?cursor="), next);
-  CheckFivePagesImported("pgrep");
-  Sim().Control("POST", "/config", R"({"page_size":100,"next_links":"absolute"})");
+  CheckLinkMode("pgrep", "replicate", "https://api.replicate.com/v1/predictions?cursor=");
 }
 
 BOOST_AUTO_TEST_CASE(sync_follows_relative_next_links) {
-  FivePagedRuns("pgrel", "relative");
-  const std::string next = FirstPageNext();
-  BOOST_TEST(next.starts_with("/v1/predictions?cursor="), next);
-  CheckFivePagesImported("pgrel");
-  Sim().Control("POST", "/config", R"({"page_size":100,"next_links":"absolute"})");
+  CheckLinkMode("pgrel", "relative", "/v1/predictions?cursor=");
 }
 
 // Replicate's documented 429 says when only in its text.

@@ -212,6 +212,28 @@ std::string JobStatusOf(const std::string& id) {
 
 int WorkerPid() { return TheStack().ProgramPid("worker"); }
 
+// Lets the poller reach a steady state on a new run, throttles it once with
+// `fault`, checks that no provider GET comes for `quiet_ms` after the 429,
+// and returns how many seconds after it the calls resumed.
+double SecondsPausedByOne429(const std::string& run_id, const std::string& fault, int quiet_ms) {
+  CreateRun(run_id, "processing");
+  BOOST_TEST_REQUIRE(Http("POST", TheStack().Url("/api/cloud/jobs/sync")).status == 200);
+  BOOST_TEST_REQUIRE(Eventually([] { return EndpointCount("get_prediction") > 0; }, 5000));
+  Sim().Control("POST", "/counters/reset");
+  Sim().Control("POST", "/faults", fault);
+  BOOST_TEST_REQUIRE(Eventually([] { return EndpointCount("get_prediction") >= 1; }, 5000));
+  const auto throttled_at = Clock::now();
+  // Calls already in flight when the 429 came back may still land; after that, silence.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  Sim().Control("POST", "/counters/reset");
+  std::this_thread::sleep_until(throttled_at + std::chrono::milliseconds(quiet_ms));
+  BOOST_TEST(EndpointCount("get_prediction") == 0);
+  BOOST_TEST(Eventually([] { return EndpointCount("get_prediction") > 0; }, 4000));
+  const double resumed_after = std::chrono::duration<double>(Clock::now() - throttled_at).count();
+  BOOST_TEST_MESSAGE("calls resumed " << resumed_after << " s after the 429 (" << fault << ")");
+  return resumed_after;
+}
+
 // A Replicate prediction object as a delivery carries it, `steps` of 50
 // training steps into its log.
 std::string RunBody(const std::string& id, const std::string& status, int steps) {
@@ -559,44 +581,16 @@ BOOST_AUTO_TEST_CASE(sixth_connection_from_one_ip_gets_429) {
 }
 
 BOOST_AUTO_TEST_CASE(provider_429_pauses_every_call_for_its_retry_after) {
-  CreateRun("rl-run", "processing");
-  BOOST_TEST_REQUIRE(Http("POST", TheStack().Url("/api/cloud/jobs/sync")).status == 200);
-  // Let the poller reach a steady state, then throttle it once.
-  BOOST_TEST_REQUIRE(Eventually([] { return EndpointCount("get_prediction") > 0; }, 5000));
-  Sim().Control("POST", "/counters/reset");
-  Sim().Control("POST", "/faults",
-                R"({"endpoint":"get_prediction","status":429,"retry_after":5,"count":1})");
-  BOOST_TEST_REQUIRE(Eventually([] { return EndpointCount("get_prediction") >= 1; }, 5000));
-  const auto throttled_at = Clock::now();
-  // Calls already in flight when the 429 came back may still land; after that, silence.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  Sim().Control("POST", "/counters/reset");
-  std::this_thread::sleep_until(throttled_at + std::chrono::milliseconds(4600));
-  BOOST_TEST(EndpointCount("get_prediction") == 0);
-  BOOST_TEST(Eventually([] { return EndpointCount("get_prediction") > 0; }, 4000));
-  const double resumed_after = std::chrono::duration<double>(Clock::now() - throttled_at).count();
-  BOOST_TEST_MESSAGE("calls resumed " << resumed_after << " s after the 429");
+  const double resumed_after = SecondsPausedByOne429(
+      "rl-run", R"({"endpoint":"get_prediction","status":429,"retry_after":5,"count":1})", 4600);
   BOOST_TEST(resumed_after >= 4.6);
 }
 
 // SPEC §6: a 429 whose only hint is Replicate's text ("resets in ~3s.")
 // pauses the poller for those 3 s, not the 10 s default nor 1 s.
 BOOST_AUTO_TEST_CASE(a_429_with_only_a_text_hint_pauses_the_poller_for_that_long) {
-  CreateRun("rl-text", "processing");
-  BOOST_TEST_REQUIRE(Http("POST", TheStack().Url("/api/cloud/jobs/sync")).status == 200);
-  BOOST_TEST_REQUIRE(Eventually([] { return EndpointCount("get_prediction") > 0; }, 5000));
-  Sim().Control("POST", "/counters/reset");
-  Sim().Control("POST", "/faults",
-                R"({"endpoint":"get_prediction","retry_after_text":3,"count":1})");
-  BOOST_TEST_REQUIRE(Eventually([] { return EndpointCount("get_prediction") >= 1; }, 5000));
-  const auto throttled_at = Clock::now();
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  Sim().Control("POST", "/counters/reset");
-  std::this_thread::sleep_until(throttled_at + std::chrono::milliseconds(2600));
-  BOOST_TEST(EndpointCount("get_prediction") == 0);
-  BOOST_TEST(Eventually([] { return EndpointCount("get_prediction") > 0; }, 4000));
-  const double resumed_after = std::chrono::duration<double>(Clock::now() - throttled_at).count();
-  BOOST_TEST_MESSAGE("calls resumed " << resumed_after << " s after the text-only 429");
+  const double resumed_after = SecondsPausedByOne429(
+      "rl-text", R"({"endpoint":"get_prediction","retry_after_text":3,"count":1})", 2600);
   BOOST_TEST(resumed_after >= 2.6);
   BOOST_TEST(resumed_after < 6.0);
 }
