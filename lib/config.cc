@@ -107,6 +107,43 @@ std::string WebhookSecretProblem(const std::string& secret) {
   return secret.starts_with("whsec_") ? "" : "must start with \"whsec_\"";
 }
 
+// A secret too; short tokens are guessable, and the text never shows.
+std::string ApiTokenProblem(const std::string& token) {
+  if (token.size() < 16) return "must be at least 16 characters";
+  for (const char c : token) {
+    if (c <= ' ' || c == 0x7f) return "must not contain spaces or control characters";
+  }
+  return "";
+}
+
+// "https://host[:port]" exactly as a browser sends Origin: no path, no slash.
+std::string OriginProblem(const std::string& origin) {
+  for (std::string_view scheme : {"http://", "https://"}) {
+    if (!origin.starts_with(scheme)) continue;
+    const std::string_view rest = std::string_view(origin).substr(scheme.size());
+    if (!rest.empty() && rest.find_first_of("/?# ") == std::string_view::npos) return "";
+  }
+  return "must be an origin like \"https://host:port\" (no path), got " + Quote(origin);
+}
+
+// A DNS name or an address nginx can match in server_name.
+std::string ServerNameProblem(const std::string& name) {
+  if (name.empty() || name.size() > 253) return "must be a host name, got " + Quote(name);
+  for (const char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
+    if (!ok) return "must be a host name, got " + Quote(name);
+  }
+  return "";
+}
+
+// "[a, b]" for --check-config.
+std::string List(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (const std::string& item : items) out += (out.size() > 1 ? ", " : "") + item;
+  return out + "]";
+}
+
 std::string ModelProblem(const std::string& model) {
   const size_t slash = model.find('/');
   if (slash != std::string::npos && slash > 0 && slash + 1 < model.size() &&
@@ -183,9 +220,18 @@ class YamlReader {
 
     ReadInt(Child(Section(top, "inline_progress"), "max_age_seconds"), 1, 3600,
             &config->inline_progress_max_age_seconds);
-    ReadInt(Child(Section(top, "api"), "max_body_bytes"), 1, int64_t{1} << 30,
-            &config->api_max_body_bytes);
-    ReadInt(Child(Section(top, "listen"), "port"), 1, 65535, &config->listen_port);
+    const Field api = Section(top, "api");
+    ReadInt(Child(api, "max_body_bytes"), 1, int64_t{1} << 30, &config->api_max_body_bytes);
+    ReadOptionalString(Child(api, "token"), &config->api_token, ApiTokenProblem);
+    ReadStrings(Child(api, "allowed_origins"), OriginProblem, "\"https://host[:port]\"",
+                &config->api_allowed_origins);
+    ReadOptionalInt(Child(api, "max_provider_waiters"), 1, 1024, &config->api_max_provider_waiters);
+    const Field listen = Section(top, "listen");
+    ReadInt(Child(listen, "port"), 1, 65535, &config->listen_port);
+    ReadStrings(Child(listen, "server_names"), ServerNameProblem, "host names",
+                &config->listen_server_names);
+    ReadInt(Child(Section(top, "webhooks"), "retention_hours"), 1, 87600,
+            &config->webhooks_retention_hours);
     ReadInt(Child(Section(top, "fcgi"), "max_requests"), 1, 10000000, &config->fcgi_max_requests);
     return error_;
   }
@@ -303,6 +349,32 @@ class YamlReader {
     if (error_.ok()) *out = {value, ConfigSource::kEnterpriseConfig};
   }
 
+  // A list of strings, each checked by `problem` ("" when fine).
+  void ReadStrings(const Field& field, std::string (*problem)(const std::string&), const char* what,
+                   Setting<std::vector<std::string>>* out) {
+    if (!error_.ok() || !Present(field.node)) return;
+    if (!field.node.IsSequence()) {
+      return Fail(field,
+                  std::string("must be a list of ") + what + ", got " + Describe(field.node));
+    }
+    std::vector<std::string> items;
+    for (const YAML::Node& item : field.node) {
+      const Field entry{item, field.key, LineOf(item, field.line)};
+      if (!item.IsScalar()) return Fail(entry, "must be a string, got " + Describe(item));
+      Check(entry, problem(item.Scalar()));
+      items.push_back(item.Scalar());
+    }
+    if (error_.ok()) *out = {std::move(items), ConfigSource::kEnterpriseConfig};
+  }
+
+  void ReadOptionalInt(const Field& field, int64_t min, int64_t max,
+                       Setting<std::optional<int>>* out) {
+    if (!error_.ok() || !Present(field.node)) return;
+    Setting<int> value;
+    ReadInt(field, min, max, &value);
+    if (error_.ok()) *out = {value.value, value.source};
+  }
+
   void ReadModels(const Field& field, Setting<std::vector<std::string>>* out) {
     if (!error_.ok() || !Present(field.node)) return;
     if (!field.node.IsSequence()) {
@@ -397,6 +469,11 @@ Status ApplyEnvironment(const EnvLookup& env, Config* config) {
     const std::string problem = UrlProblem(*value, *value);
     if (!problem.empty()) return EnvError("REPLICATE_WEBHOOK_URL", problem);
     r.webhook_url = {*value, ConfigSource::kEnv};
+  }
+  if (auto value = NonEmpty(env, "JOBPULSE_API_TOKEN")) {
+    const std::string problem = ApiTokenProblem(*value);
+    if (!problem.empty()) return EnvError("JOBPULSE_API_TOKEN", problem);
+    config->api_token = {*value, ConfigSource::kEnv};
   }
   if (auto value = NonEmpty(env, "REPLICATE_WEBHOOK_SECRET")) {
     const std::string problem = WebhookSecretProblem(*value);
@@ -568,12 +645,7 @@ std::string DescribeConfig(const Config& config) {
        number(r.webhook_timestamp_tolerance_seconds.value),
        r.webhook_timestamp_tolerance_seconds.source);
   line(p + "sync_max_jobs", number(r.sync_max_jobs.value), r.sync_max_jobs.source);
-  std::string models = "[";
-  for (const std::string& model : r.sync_models.value) {
-    if (models.size() > 1) models += ", ";
-    models += model;
-  }
-  line(p + "sync_models", models + "]", r.sync_models.source);
+  line(p + "sync_models", List(r.sync_models.value), r.sync_models.source);
   // One line per SKU; an entry the YAML left alone is still reported as a
   // default even though the map as a whole came from the file.
   const std::map<std::string, double> defaults = DefaultHardwarePrices();
@@ -601,7 +673,18 @@ std::string DescribeConfig(const Config& config) {
        config.inline_progress_max_age_seconds.source);
   line("api.max_body_bytes", number(config.api_max_body_bytes.value),
        config.api_max_body_bytes.source);
+  line("api.token", secret(config.api_token.value), config.api_token.source);
+  line("api.allowed_origins", List(config.api_allowed_origins.value),
+       config.api_allowed_origins.source);
+  line("api.max_provider_waiters",
+       config.api_max_provider_waiters.value ? number(*config.api_max_provider_waiters.value)
+                                             : std::string("(half the pool)"),
+       config.api_max_provider_waiters.source);
   line("listen.port", number(config.listen_port.value), config.listen_port.source);
+  line("listen.server_names", List(config.listen_server_names.value),
+       config.listen_server_names.source);
+  line("webhooks.retention_hours", number(config.webhooks_retention_hours.value),
+       config.webhooks_retention_hours.source);
   line("fcgi.max_requests", number(config.fcgi_max_requests.value),
        config.fcgi_max_requests.source);
   return out;

@@ -81,7 +81,20 @@ struct Config {
   Setting<int> sse_retention_hours{24};                   // 1..87600
   Setting<int> inline_progress_max_age_seconds{5};        // 1..3600
   Setting<int64_t> api_max_body_bytes{16 * 1024 * 1024};  // 1..1 GiB
-  Setting<int> listen_port{8001};                         // 1..65535
+  // SPEC §11: when set, /api/cloud/, /api/queue/ and /api/events need it. A secret.
+  // YAML api.token, env JOBPULSE_API_TOKEN.
+  Setting<std::optional<std::string>> api_token;
+  // Extra origins ("https://host[:port]", no path) allowed to change state (SPEC §11).
+  Setting<std::vector<std::string>> api_allowed_origins;
+  // Handlers that may wait on a provider at once across the pool (SPEC §6);
+  // unset = half the pool, at least 1. 1..1024.
+  Setting<std::optional<int>> api_max_provider_waiters;
+  Setting<int> listen_port{8001};  // 1..65535
+  // Extra host names make run's nginx answers for (SPEC §11), besides
+  // 127.0.0.1, localhost and [::1].
+  Setting<std::vector<std::string>> listen_server_names;
+  // Applied webhook deliveries keep their body this long (SPEC §7). 1..87600.
+  Setting<int> webhooks_retention_hours{24};
   // FastCGI handler recycling (SPEC §1): requests per process before it exits,
   // randomised ±25 % by the handler. YAML fcgi.max_requests, env JOBPULSE_MAX_REQUESTS.
   Setting<int> fcgi_max_requests{1000};  // 1..10000000

@@ -589,6 +589,57 @@ BOOST_AUTO_TEST_CASE(secret_errors_never_echo_the_secret) {
   BOOST_CHECK(!Contains(later_error, "LEAKY"));
 }
 
+BOOST_AUTO_TEST_CASE(access_control_and_retention_keys) {
+  const Config defaults;
+  BOOST_CHECK(!defaults.api_token.value.has_value());
+  BOOST_CHECK(defaults.api_allowed_origins.value.empty());
+  BOOST_CHECK(!defaults.api_max_provider_waiters.value.has_value());
+  BOOST_CHECK(defaults.listen_server_names.value.empty());
+  BOOST_CHECK_EQUAL(defaults.webhooks_retention_hours.value, 24);
+
+  const Config c = MustLoadYaml(
+      "api:\n  token: yaml-token-0123456789\n  allowed_origins:\n    - https://ops.example:8443\n"
+      "  max_provider_waiters: 3\nlisten:\n  server_names: [jobs.example, 10.0.0.5]\n"
+      "webhooks:\n  retention_hours: 48\n");
+  BOOST_CHECK(c.api_token.value == std::optional<std::string>("yaml-token-0123456789"));
+  BOOST_CHECK(c.api_token.source == kYaml);
+  BOOST_CHECK(c.api_allowed_origins.value == std::vector<std::string>{"https://ops.example:8443"});
+  BOOST_CHECK(c.api_max_provider_waiters.value == std::optional<int>(3));
+  BOOST_CHECK(c.listen_server_names.value ==
+              (std::vector<std::string>{"jobs.example", "10.0.0.5"}));
+  BOOST_CHECK_EQUAL(c.webhooks_retention_hours.value, 48);
+
+  const Config env = MustLoadYaml("api:\n  token: yaml-token-0123456789\n",
+                                  MapEnv({{"JOBPULSE_API_TOKEN", "env-token-TOPSECRET-01"}}));
+  BOOST_CHECK(env.api_token.value == std::optional<std::string>("env-token-TOPSECRET-01"));
+  BOOST_CHECK(env.api_token.source == kEnv);
+  const std::string text = DescribeConfig(env);
+  BOOST_CHECK(Contains(text, "\napi.token = **** (env)\n"));
+  BOOST_CHECK(!Contains(text, "TOPSECRET"));
+  BOOST_CHECK(Contains(DescribeConfig(c),
+                       "\nlisten.server_names = [jobs.example, 10.0.0.5] "
+                       "(enterprise config)\n"));
+  BOOST_CHECK(Contains(DescribeConfig(defaults),
+                       "\napi.max_provider_waiters = (half the pool) (default)\n"));
+
+  BOOST_CHECK_EQUAL(YamlError("api:\n  token: short\n"),
+                    "/etc/jp.yaml:2: key api.token: must be at least 16 characters");
+  BOOST_CHECK_EQUAL(YamlError("api:\n  allowed_origins: [\"https://a.example/path\"]\n"),
+                    "/etc/jp.yaml:2: key api.allowed_origins: must be an origin like "
+                    "\"https://host:port\" (no path), got \"https://a.example/path\"");
+  BOOST_CHECK_EQUAL(YamlError("api:\n  max_provider_waiters: 0\n"),
+                    "/etc/jp.yaml:2: key api.max_provider_waiters: must be an integer between 1 "
+                    "and 1024, got \"0\"");
+  BOOST_CHECK_EQUAL(YamlError("listen:\n  server_names: [\"bad name\"]\n"),
+                    "/etc/jp.yaml:2: key listen.server_names: must be a host name, got \"bad "
+                    "name\"");
+  const Result<Config> bad_env =
+      LoadConfigFromYaml("", "", MapEnv({{"JOBPULSE_API_TOKEN", "LEAKY"}}));
+  BOOST_REQUIRE(!bad_env.ok());
+  BOOST_CHECK_EQUAL(bad_env.status().message(),
+                    "JOBPULSE_API_TOKEN: must be at least 16 characters");
+}
+
 BOOST_AUTO_TEST_CASE(source_names) {
   BOOST_CHECK_EQUAL(ConfigSourceName(ConfigSource::kDefault), std::string("default"));
   BOOST_CHECK_EQUAL(ConfigSourceName(ConfigSource::kEnterpriseConfig),
