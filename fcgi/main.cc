@@ -99,6 +99,14 @@ HttpRequest RequestFrom(const Params& params) {
   request.query = q == std::string::npos ? params.Get("QUERY_STRING") : uri.substr(q + 1);
   request.if_none_match = params.Get("HTTP_IF_NONE_MATCH");
   request.headers = HeadersFrom(params);
+  // nginx's fastcgi_params: HTTPS "on" over TLS (if_not_empty), REQUEST_SCHEME
+  // $scheme; Apache and others set HTTPS alone.
+  const std::string https = params.Get("HTTPS");
+  request.scheme =
+      (!https.empty() && https != "off" && https != "0") || params.Get("REQUEST_SCHEME") == "https"
+          ? "https"
+          : "http";
+  request.server_port = params.Get("SERVER_PORT");
   return request;
 }
 
@@ -145,6 +153,7 @@ struct Options {
   int slot = -1;
   bool check_config = false;
   bool listen_port = false;
+  bool server_names = false;
 };
 
 bool ParseOptions(int argc, char** argv, Options* options) {
@@ -156,8 +165,11 @@ bool ParseOptions(int argc, char** argv, Options* options) {
       options->check_config = true;
     } else if (arg == "--listen-port") {
       options->listen_port = true;
+    } else if (arg == "--server-names") {
+      options->server_names = true;
     } else {
-      std::cerr << "usage: jobpulse-fcgi [--slot N] [--check-config] [--listen-port]\n";
+      std::cerr << "usage: jobpulse-fcgi [--slot N] [--check-config] [--listen-port] "
+                   "[--server-names]\n";
       return false;
     }
   }
@@ -178,6 +190,10 @@ int Main(int argc, char** argv) {
   }
   if (options.listen_port) {
     std::cout << config->listen_port.value << "\n";
+    return 0;
+  }
+  if (options.server_names) {  // listen.server_names, one a line, for nginx/gen-config
+    for (const std::string& name : config->listen_server_names.value) std::cout << name << "\n";
     return 0;
   }
 

@@ -41,6 +41,8 @@ int HttpStatusFor(Status::Code code) {
       return 400;
     case Status::Code::kUnauthenticated:
       return 401;
+    case Status::Code::kForbidden:
+      return 403;
     case Status::Code::kNotFound:
       return 404;
     case Status::Code::kMethodNotAllowed:
@@ -49,6 +51,8 @@ int HttpStatusFor(Status::Code code) {
       return 409;
     case Status::Code::kTooLarge:
       return 413;
+    case Status::Code::kUnsupportedMediaType:
+      return 415;
     case Status::Code::kRateLimited:
       return 429;
     case Status::Code::kUpstream:
@@ -204,12 +208,16 @@ const char* ReasonPhrase(int status) {
   switch (status) {
     case 200:
       return "OK";
+    case 204:
+      return "No Content";
     case 304:
       return "Not Modified";
     case 400:
       return "Bad Request";
     case 401:
       return "Unauthorized";
+    case 403:
+      return "Forbidden";
     case 404:
       return "Not Found";
     case 405:
@@ -218,6 +226,8 @@ const char* ReasonPhrase(int status) {
       return "Conflict";
     case 413:
       return "Payload Too Large";
+    case 415:
+      return "Unsupported Media Type";
     case 429:
       return "Too Many Requests";
     case 500:

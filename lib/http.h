@@ -25,6 +25,12 @@ struct HttpRequest {
   // Request headers as (name, value), names lower-case with '-' ("webhook-id"),
   // as the front end found them (FastCGI/CGI HTTP_* params, CONTENT_TYPE).
   std::vector<std::pair<std::string, std::string>> headers;
+  // "https" when the request reached the web server over TLS (FastCGI HTTPS=on
+  // or REQUEST_SCHEME), else "http"; for the session cookie's Secure and the
+  // request's own origin (lib/access.h).
+  std::string scheme = "http";
+  // The port the web server received the request on (SERVER_PORT); "" unknown.
+  std::string server_port = "";
 
   // The first value of the header `lower_name` (compared case-insensitively),
   // or nullptr.

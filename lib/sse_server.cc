@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cerrno>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <limits>
 #include <mutex>
@@ -38,6 +39,7 @@
 #include <boost/asio/write.hpp>
 // clang-format on
 
+#include "lib/access.h"
 #include "lib/json_writer.h"
 #include "lib/log.h"
 #include "lib/store.h"
@@ -147,6 +149,10 @@ struct RequestHead {
   std::string_view query;
   std::string_view real_ip;
   std::optional<std::string_view> last_event_id_header;
+  // What SPEC §11 accepts as the API token.
+  std::optional<std::string> authorization;
+  std::optional<std::string> api_key;
+  std::optional<std::string> cookie;
 };
 
 // Parses "METHOD SP target SP HTTP/1.x" and the header lines; false when the
@@ -175,6 +181,13 @@ bool ParseHead(std::string_view head, RequestHead* out) {
       out->real_ip = value;
     } else if (EqualsIgnoreCase(name, "last-event-id")) {
       out->last_event_id_header = value;
+    } else if (EqualsIgnoreCase(name, "authorization")) {
+      out->authorization = std::string(value);
+    } else if (EqualsIgnoreCase(name, "x-api-key")) {
+      out->api_key = std::string(value);
+    } else if (EqualsIgnoreCase(name, "cookie")) {
+      // Several Cookie lines (HTTP/2 splits them) are one list.
+      out->cookie = out->cookie ? *out->cookie + "; " + std::string(value) : std::string(value);
     }
   }
   return true;
@@ -342,6 +355,18 @@ struct SseServer::Impl {
     if (req.path != "/api/events") {
       return Reply(
           conn, ErrorResponse("404 Not Found", "not_found", "Only /api/events is served here", ""));
+    }
+    if (options.api_token && !options.api_token->empty()) {
+      const Credentials credentials{req.authorization ? &*req.authorization : nullptr,
+                                    req.api_key ? &*req.api_key : nullptr,
+                                    req.cookie ? &*req.cookie : nullptr};
+      const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      if (!HasValidCredentials(*options.api_token, credentials, now)) {
+        return Reply(conn, ErrorResponse("401 Unauthorized", "unauthorized", kUnauthorizedMessage,
+                                         "WWW-Authenticate: Bearer\r\n"));
+      }
     }
     if (req.method != "GET") {
       return Reply(conn, ErrorResponse("405 Method Not Allowed", "method_not_allowed",

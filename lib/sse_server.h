@@ -17,6 +17,8 @@
 // than max_backlog_bytes unsent is disconnected (it resumes with
 // Last-Event-ID). A closed client frees its slot at once (an outstanding read
 // notices EOF).
+// With SseOptions::api_token set, a stream needs the token (SPEC §11, checked
+// by lib/access.h HasValidCredentials); otherwise the answer is 401 JSON.
 //
 // Thread-safety: Start/Stop/Notify/stats may be called from any thread.
 #ifndef JOBPULSE_LIB_SSE_SERVER_H_
@@ -25,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "lib/status.h"
@@ -41,6 +44,10 @@ struct SseOptions {
   int retry_ms = 3000;
   int poll_interval_ms = 25;    // an indexed id > ? query: cheap enough at 40 Hz
   int retry_after_seconds = 5;  // sent with 429
+  // SPEC §11: when set, a stream needs it (Authorization: Bearer, X-API-Key or
+  // the session cookie, lib/access.h); otherwise 401 JSON with
+  // WWW-Authenticate: Bearer.
+  std::optional<std::string> api_token;
 };
 
 struct SseStats {

@@ -32,6 +32,9 @@ class Status {
     kUnavailable,       // 503: a dependency (database, provider config) is missing
     kBusy,              // 503: the database stayed locked past busy_timeout
     kInternal,          // 500: a bug or an unexpected library failure
+    // Appended, not sorted in: the numbers are stored (provider_sync.cc sync records).
+    kForbidden,             // 403: refused whoever asks (a cross-site request, SPEC §11)
+    kUnsupportedMediaType,  // 415: a body in a content type we do not take
   };
   using Details = std::vector<std::pair<std::string, std::string>>;
 

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "lib/access.h"
 #include "lib/sse_server.h"
 #include "lib/status.h"
 #include "lib/store.h"
@@ -438,6 +439,47 @@ BOOST_AUTO_TEST_CASE(other_paths_get_404_and_other_methods_405) {
   BOOST_CHECK(not_allowed.rfind("HTTP/1.1 405 Method Not Allowed\r\n", 0) == 0);
   BOOST_CHECK(not_allowed.find("\r\nAllow: GET\r\n") != std::string::npos);
   BOOST_CHECK_EQUAL(f.server().stats().clients, 0);
+}
+
+// SPEC §11: with a token, a stream needs it (lib/access.h, as the API).
+BOOST_AUTO_TEST_CASE(with_a_token_streams_need_it) {
+  Fixture f;
+  const std::string token = "sse-token-0123456789abcdef";
+  f.options().api_token = token;
+  f.StartServer();
+  const auto answer = [&](const std::string& header) {
+    Client client(f.socket_path());
+    BOOST_REQUIRE(client.connected());
+    client.Send("GET /api/events HTTP/1.1\r\nHost: localhost\r\n" + header + "\r\n");
+    client.ReadUntil(
+        [](const std::string& d) { return d.find("\"type\":\"connected\"") != std::string::npos; });
+    return client.data();
+  };
+  const std::string refused = answer("");
+  BOOST_CHECK(refused.rfind("HTTP/1.1 401 Unauthorized\r\n", 0) == 0);
+  BOOST_CHECK(refused.find("\r\nContent-Type: application/json\r\n") != std::string::npos);
+  BOOST_CHECK(refused.find("\r\nWWW-Authenticate: Bearer\r\n") != std::string::npos);
+  BOOST_CHECK_EQUAL(
+      refused.substr(refused.find("\r\n\r\n") + 4),
+      "{\"error\":\"unauthorized\",\"message\":\"" + std::string(kUnauthorizedMessage) + "\"}");
+  for (const std::string& bad : std::vector<std::string>{
+           "Authorization: Bearer not-it-0000000000\r\n", "X-API-Key: " + token + "x\r\n",
+           "Cookie: jobpulse_session=" + SignSessionCookie(token, 1) + "\r\n",
+           "Cookie: jobpulse_session=" + token + "\r\n"}) {
+    BOOST_CHECK_MESSAGE(answer(bad).rfind("HTTP/1.1 401 ", 0) == 0, bad);
+  }
+  const int64_t tomorrow = std::chrono::duration_cast<std::chrono::seconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count() +
+                           86400;
+  for (const std::string& good : std::vector<std::string>{
+           "Authorization: Bearer " + token + "\r\n", "x-api-key: " + token + "\r\n",
+           "Cookie: a=b; jobpulse_session=" + SignSessionCookie(token, tomorrow) + "\r\n"}) {
+    const std::string ok = answer(good);
+    BOOST_CHECK_MESSAGE(ok.rfind(kStreamHead, 0) == 0, good << " -> " << ok);
+  }
+  // Every client above has gone; none of the refused ones ever held a slot.
+  BOOST_CHECK(WaitFor([&] { return f.server().stats().clients == 0; }, milliseconds(1000)));
 }
 
 BOOST_AUTO_TEST_CASE(stop_closes_clients_and_removes_the_socket) {

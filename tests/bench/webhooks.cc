@@ -99,7 +99,8 @@ int main(int argc, char** argv) {
   addr.sin_port = htons(static_cast<uint16_t>(stack.port()));
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(sse, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return 1;
-  const std::string request = "GET /api/events HTTP/1.0\r\nHost: x\r\n\r\n";
+  // Host: one of the names nginx answers for (SPEC §11; any other gets 421).
+  const std::string request = "GET /api/events HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
   if (write(sse, request.data(), request.size()) < 0) return 1;
   std::thread reader([&] {
     std::string buffer;

@@ -15,6 +15,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -47,9 +48,11 @@ size_t AppendHeader(char* data, size_t size, size_t n, void* out) {
   return size * n;
 }
 
-int RunCommand(const std::vector<std::string>& argv, const std::string& log) {
+int RunCommand(const std::vector<std::string>& argv, const std::string& log,
+               const std::function<void()>& child_setup = {}) {
   const pid_t pid = fork();
   if (pid == 0) {
+    if (child_setup) child_setup();
     const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     if (fd >= 0) {
       dup2(fd, 1);
@@ -178,7 +181,7 @@ Stack::Stack(const StackOptions& options) {
   char tmpl[] = "/tmp/jobpulse-it-XXXXXX";
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
-  db_path_ = dir_ + "/jobpulse.db";
+  db_path_ = (options.db_dir.empty() ? dir_ : options.db_dir) + "/jobpulse.db";
   port_ = FreePort();
   const std::string run_dir = dir_ + "/run";
   std::vector<std::string> gen = {RepoRoot() + "/nginx/gen-config",
@@ -193,13 +196,37 @@ Stack::Stack(const StackOptions& options) {
                                   "--pool-size",
                                   std::to_string(options.pool_size)};
   if (options.with_worker) gen.push_back("--worker");
-  if (RunCommand(gen, dir_ + "/gen-config.log") != 0) {
-    throw std::runtime_error("gen-config failed: " + ReadFile(dir_ + "/gen-config.log"));
-  }
   std::string yaml_path;
   if (!options.enterprise_yaml.empty()) {
     yaml_path = dir_ + "/simpletuner-enterprise.yaml";
     std::ofstream(yaml_path) << options.enterprise_yaml;
+  }
+  // The environment of gen-config (it reads listen.server_names) and of supervisord.
+  const auto set_env = [&] {
+    setenv("JOBPULSE_DB", db_path_.c_str(), 1);
+    setenv("JOBPULSE_MAX_REQUESTS", std::to_string(options.max_requests).c_str(), 1);
+    if (!yaml_path.empty()) {
+      setenv("SIMPLETUNER_ENTERPRISE_CONFIG", yaml_path.c_str(), 1);
+    } else {
+      unsetenv("SIMPLETUNER_ENTERPRISE_CONFIG");
+    }
+    for (const char* name :
+         {"REPLICATE_API_TOKEN", "REPLICATE_BASE_URL", "REPLICATE_WEBHOOK_URL",
+          "REPLICATE_WEBHOOK_SECRET", "SIMPLETUNER_CONFIG_DIR", "SIMPLETUNER_JOB_POLL_INTERVAL",
+          "JOBPULSE_PORT", "JOBPULSE_API_TOKEN"}) {
+      unsetenv(name);
+    }
+    if (!options.replicate_base_url.empty()) {
+      setenv("REPLICATE_BASE_URL", options.replicate_base_url.c_str(), 1);
+    }
+    if (!options.replicate_token.empty()) {
+      setenv("REPLICATE_API_TOKEN", options.replicate_token.c_str(), 1);
+    }
+    if (!options.api_token.empty()) setenv("JOBPULSE_API_TOKEN", options.api_token.c_str(), 1);
+    for (const auto& [name, value] : options.extra_env) setenv(name.c_str(), value.c_str(), 1);
+  };
+  if (RunCommand(gen, dir_ + "/gen-config.log", set_env) != 0) {
+    throw std::runtime_error("gen-config failed: " + ReadFile(dir_ + "/gen-config.log"));
   }
 
   supervisord_ = fork();
@@ -213,25 +240,7 @@ Stack::Stack(const StackOptions& options) {
     }
     const int null_fd = open("/dev/null", O_RDONLY);
     if (null_fd >= 0) dup2(null_fd, 0);
-    setenv("JOBPULSE_DB", db_path_.c_str(), 1);
-    setenv("JOBPULSE_MAX_REQUESTS", std::to_string(options.max_requests).c_str(), 1);
-    if (!yaml_path.empty()) {
-      setenv("SIMPLETUNER_ENTERPRISE_CONFIG", yaml_path.c_str(), 1);
-    } else {
-      unsetenv("SIMPLETUNER_ENTERPRISE_CONFIG");
-    }
-    for (const char* name : {"REPLICATE_API_TOKEN", "REPLICATE_BASE_URL", "REPLICATE_WEBHOOK_URL",
-                             "REPLICATE_WEBHOOK_SECRET", "SIMPLETUNER_CONFIG_DIR",
-                             "SIMPLETUNER_JOB_POLL_INTERVAL", "JOBPULSE_PORT"}) {
-      unsetenv(name);
-    }
-    if (!options.replicate_base_url.empty()) {
-      setenv("REPLICATE_BASE_URL", options.replicate_base_url.c_str(), 1);
-    }
-    if (!options.replicate_token.empty()) {
-      setenv("REPLICATE_API_TOKEN", options.replicate_token.c_str(), 1);
-    }
-    for (const auto& [name, value] : options.extra_env) setenv(name.c_str(), value.c_str(), 1);
+    set_env();
     const std::string conf = run_dir + "/supervisord.conf";
     execlp("supervisord", "supervisord", "-n", "-c", conf.c_str(), static_cast<char*>(nullptr));
     _exit(127);

@@ -11,7 +11,8 @@
 // dl#job-fields dd[data-field=<API field name>], pre#job-logs, #cancel-button (active
 // jobs) or #delete-button (terminal jobs), #close-detail, and <dialog
 // id="confirm-dialog"> (#confirm-yes); #connection-indicator[data-state=connected|
-// reconnecting|offline].
+// reconnecting|offline]; in token mode (suite web_ui_token) form#sign-in-form with
+// input#sign-in-token (a password field), #sign-in-button and #sign-in-error.
 //
 // Without /usr/bin/chromium and /usr/bin/chromedriver every test fails (it does not
 // skip): `make test-deps` installs them.
@@ -59,6 +60,25 @@ struct UiStack {
   }
   static inline std::unique_ptr<Simulator> sim;
   static inline std::unique_ptr<Stack> stack;
+};
+
+// The same stack in token mode (SPEC §11), for the web_ui_token suite.
+constexpr const char* kUiApiToken = "ui-token-7c1e0b9d4a2f6e83";
+struct UiTokenStack {
+  UiTokenStack() {
+    UiStack::sim = std::make_unique<Simulator>();
+    testing::StackOptions options;
+    options.with_worker = true;
+    options.replicate_base_url = UiStack::sim->base_url();
+    options.replicate_token = Simulator::kToken;
+    options.extra_env = {{"SIMPLETUNER_JOB_POLL_INTERVAL", "1"}};
+    options.api_token = kUiApiToken;
+    UiStack::stack = std::make_unique<Stack>(options);
+  }
+  ~UiTokenStack() {
+    UiStack::stack.reset();
+    UiStack::sim.reset();
+  }
 };
 
 Simulator& Sim() { return *UiStack::sim; }
@@ -518,6 +538,81 @@ BOOST_AUTO_TEST_CASE(page_fits_a_360px_wide_screen) {
   BOOST_TEST(size[2].GetInt() <= 360,
              "horizontal scroll: document scrollWidth " << size[2].GetInt());
   BOOST_TEST(size[3].GetInt() <= 360, "horizontal scroll: body scrollWidth " << size[3].GetInt());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// ---- token mode: the sign-in form ------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(web_ui_token, *boost::unit_test::fixture<UiTokenStack>())
+
+BOOST_AUTO_TEST_CASE(sign_in_shows_the_jobs_and_live_updates_follow) {
+  CreateRun("ui-token-running", "processing");
+  CreateRun("ui-token-done", "succeeded");
+  const HttpResult sync = Http("POST", TheStack().Url("/api/cloud/jobs/sync"), "",
+                               {std::string("Authorization: Bearer ") + kUiApiToken});
+  BOOST_TEST_REQUIRE(sync.status == 200, "sync: " << sync.status << " " << sync.body);
+
+  Browser b;
+  b->Navigate(TheStack().Url("/"));
+  BOOST_TEST_REQUIRE(b->WaitFor(
+                         [&] {
+                           const std::string form = b->Find("form#sign-in-form");
+                           return !form.empty() && b->Displayed(form);
+                         },
+                         10000),
+                     "the page did not show #sign-in-form after the API answered 401");
+  const std::string input = b->Find("#sign-in-token");
+  BOOST_TEST_REQUIRE(!input.empty());
+  BOOST_TEST(b.AttrOf("#sign-in-token", "type") == "password");
+  BOOST_TEST(b->Find("ul#job-list li.job-card").empty());
+  BOOST_TEST(!b->Displayed(b->Find("#sync-button")), "the toolbar shows while signed out");
+  BOOST_TEST(b->FindAll("#toasts .toast.error").empty(), "a 401 became an error toast");
+  b->Screenshot(testing::BinDir() + "/ui-sign-in-form.png");
+
+  // A wrong token: an error in the form, still signed out.
+  b->SendKeys(input, "not-the-token-00000000");
+  b->Click(b->Find("#sign-in-button"));
+  BOOST_TEST(b.Becomes([&] { return b.TextOf("#sign-in-error"); }, "That is not the API token.",
+                       5000, "#sign-in-error"));
+  BOOST_TEST(b->Displayed(b->Find("form#sign-in-form")));
+
+  // The right one: the form goes, the list loads, the stream connects.
+  b->ExecuteScript("document.getElementById('sign-in-token').value = '';");
+  b->SendKeys(input, kUiApiToken);
+  b->SendKeys(input, WebDriver::kEnter);
+  BOOST_TEST_REQUIRE(b->WaitFor([&] { return !b->Displayed(b->Find("form#sign-in-form")); }, 10000),
+                     "#sign-in-form still shows after signing in");
+  BOOST_TEST_REQUIRE(b.WaitForCards({"ui-token-running", "ui-token-done"}, 10000),
+                     "the jobs got no card after signing in");
+  BOOST_TEST(b.AttrOf(Card("ui-token-running"), "data-status") == "running");
+  BOOST_TEST(b.AttrOf(Card("ui-token-done"), "data-status") == "completed");
+  BOOST_TEST(b.Becomes([&] { return b.AttrOf("#connection-indicator", "data-state"); }, "connected",
+                       15000, "indicator after signing in"));
+  // The session is an HttpOnly cookie; the page keeps no token anywhere.
+  BOOST_TEST(b->ExecuteScript("return document.cookie;") == "\"\"");
+  BOOST_TEST(
+      b->ExecuteScript("return JSON.stringify(localStorage) + JSON.stringify(sessionStorage);")
+          .find(kUiApiToken) == std::string::npos);
+
+  // Live updates over the signed-in stream, without a reload.
+  b->ExecuteScript("window.__marker = 7;");
+  Sim().Control("POST", "/runs/ui-token-running/logs",
+                R"({"append":"Step 400/1000 - loss: 0.05\n"})");
+  const std::string card = Card("ui-token-running");
+  std::string value;
+  const bool progressed = b->WaitFor(
+      [&] {
+        value = b.AttrOf(card + " progress.job-progress", "value");
+        return value == "40" || value == "40.0";
+      },
+      15000);
+  BOOST_TEST(progressed, "progress value attribute: last seen \"" << value << "\"");
+  BOOST_TEST(b.Becomes([&] { return b.TextOf(card + " .job-last-log"); },
+                       "Step 400/1000 - loss: 0.05", 5000, ".job-last-log"));
+  BOOST_TEST(
+      b->ExecuteScript("return window.__marker === undefined ? null : window.__marker;") == "7",
+      "the page reloaded (window.__marker is gone)");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

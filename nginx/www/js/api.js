@@ -4,6 +4,8 @@
 // whose message is ready to show: the `message` of the API's error envelope
 // ({"error", "message", "details"}), or a plain description when the server
 // could not be reached or answered something that is not the envelope.
+// A 204 resolves with null. A 401 (token mode, SPEC §11) first calls the
+// handler given to onUnauthorized, which shows the sign-in form.
 
 export class ApiError extends Error {
   constructor(message, { status = 0, code = '', details = null } = {}) {
@@ -13,6 +15,12 @@ export class ApiError extends Error {
     this.code = code; // the envelope's "error" code, when there was one
     this.details = details;
   }
+}
+
+let unauthorizedHandler = () => {};
+
+export function onUnauthorized(handler) {
+  unauthorizedHandler = handler;
 }
 
 async function request(method, path, { params, body } = {}) {
@@ -44,6 +52,7 @@ async function request(method, path, { params, body } = {}) {
     throw new ApiError('Cannot reach the jobpulse server; check your connection.');
   }
 
+  if (response.status === 204) return null;
   let data = null;
   try {
     data = await response.json();
@@ -51,6 +60,7 @@ async function request(method, path, { params, body } = {}) {
     // Not JSON (an HTML error page of some proxy, an empty body): data stays null.
   }
   if (!response.ok) {
+    if (response.status === 401) unauthorizedHandler();
     if (data && typeof data.message === 'string' && data.message) {
       throw new ApiError(data.message, {
         status: response.status,

@@ -7,7 +7,8 @@
 // what was missed (or sends one "reset"). The state shown in
 // #connection-indicator is connected, reconnecting, or offline (after
 // OFFLINE_AFTER failed attempts in a row, or while the browser says it is
-// offline); retrying never stops.
+// offline); retrying never stops, unless stop() (signed out in token mode:
+// the stream would only get 401s) until start() again.
 
 const BASE_URL = '/api/events';
 const FIRST_DELAY_MS = 1000;
@@ -31,10 +32,21 @@ export class EventStream {
   }
 
   start() {
+    this.failures = 0;
     this.open();
   }
 
+  stop() {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    if (this.source) this.source.close();
+    this.source = null;
+    this.stopped = true;
+    this.setState('offline');
+  }
+
   open() {
+    this.stopped = false;
     clearTimeout(this.retryTimer);
     this.retryTimer = null;
     if (this.source) this.source.close();
@@ -75,6 +87,7 @@ export class EventStream {
 
   // The network came back: skip the rest of the backoff.
   reconnectNow() {
+    if (this.stopped) return;
     if (this.source && this.source.readyState !== EventSource.CLOSED) return;
     this.failures = 0;
     this.setState('reconnecting');

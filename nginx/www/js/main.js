@@ -8,20 +8,27 @@
 // - every 30 s, the list with sync_active=true (active jobs refreshed at the
 //   provider first) and the metrics;
 // - Sync (POST /api/cloud/jobs/sync) discovers jobs started outside jobpulse.
+// In token mode (SPEC §11) a 401 shows the sign-in form instead of a toast and
+// pauses the stream and the timers; signing in reloads and reconnects.
 
-import { api, errorMessage, jobPath } from './api.js';
+import { api, errorMessage, jobPath, onUnauthorized } from './api.js';
 import { JobDetail } from './detail.js';
 import { el } from './dom.js';
 import { EventStream } from './events.js';
 import { JobList } from './jobs.js';
 import { loadMetrics } from './metrics.js';
+import { SignIn } from './signin.js';
 import { showToast } from './toast.js';
 
 const INLINE_PROGRESS_MS = 5000;
 const LIST_REFRESH_MS = 30000;
 const DEBOUNCE_MS = 300;
 
-const toastError = (error) => showToast(errorMessage(error), { error: true });
+// A 401 is answered by the sign-in form, not a toast.
+const toastError = (error) => {
+  if (error && error.status === 401) return;
+  showToast(errorMessage(error), { error: true });
+};
 
 const list = new JobList({ onOpen: openJob });
 const detail = new JobDetail({
@@ -170,7 +177,7 @@ function onEvent(message) {
 // Inline progress for running cards only; a finished job is never polled.
 let polling = false;
 async function pollInlineProgress() {
-  if (polling || document.hidden) return;
+  if (polling || document.hidden || signIn.visible) return;
   polling = true;
   try {
     await Promise.all(list.runningIds().map(async (jobId) => {
@@ -190,7 +197,7 @@ async function pollInlineProgress() {
 }
 
 function periodicRefresh() {
-  if (document.hidden) return;
+  if (document.hidden || signIn.visible) return;
   reloadList({ syncActive: true, background: true });
   reloadMetrics({ background: true });
 }
@@ -203,7 +210,19 @@ document.addEventListener('visibilitychange', () => {
 // ---- Start ------------------------------------------------------------------
 
 // The stream first, so nothing that happens while the list loads is lost.
-new EventStream({ onMessage: onEvent }).start();
+const stream = new EventStream({ onMessage: onEvent });
+const signIn = new SignIn({
+  onSignedIn: () => {
+    stream.start();
+    reloadList();
+    reloadMetrics();
+  },
+});
+onUnauthorized(() => {
+  signIn.show();
+  stream.stop();
+});
+stream.start();
 reloadList();
 reloadMetrics();
 setInterval(pollInlineProgress, INLINE_PROGRESS_MS);
