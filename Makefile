@@ -9,6 +9,8 @@
 #   make         build the FastCGI handler and the test binaries
 #   make test    deps + build + unit tests + integration tests (real nginx, supervisord)
 #   make run     deps + build + nginx, the FastCGI pool under supervisord on 127.0.0.1:8001
+#   make fuzz    build the libFuzzer targets (tests/fuzz/*_fuzz.cc) with clang
+#   make fuzz-run FUZZ_SECONDS=600  fuzz each target that long on its corpus
 #   make clean   remove build/
 
 CXX ?= g++
@@ -26,6 +28,9 @@ DEB_PACKAGES := g++ make libfcgi-dev libcurl4-openssl-dev rapidjson-dev \
   supervisor sqlite3 curl
 # The browser tests (tests/integration/ui_it.cc): headless Chromium through chromedriver.
 TEST_DEB_PACKAGES := chromium chromium-driver fonts-liberation
+# The fuzz targets and the sanitizer build: Debian's clang 14 with libFuzzer and
+# the sanitizer runtimes (libclang-rt-14-dev is only a Recommends of clang-14).
+TEST_DEB_PACKAGES += clang libclang-rt-14-dev
 
 LIB_SRCS := $(wildcard lib/*.cc)
 LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/%.o)
@@ -47,7 +52,8 @@ UNIT_BIN := $(BUILD)/unit_tests
 IT_BIN := $(BUILD)/integration_tests
 SIM_BIN := $(BUILD)/replicate-sim
 
-.PHONY: all deps test-deps bench-deps test unit-test integration-test bench run clean
+.PHONY: all deps test-deps bench-deps test unit-test integration-test bench run clean \
+  fuzz fuzz-run fuzz-merge asan-unit-test
 .DEFAULT_GOAL := all
 
 all: $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(UNIT_BIN) $(IT_BIN)
@@ -107,9 +113,13 @@ test-deps:
 bench-deps:
 	$(call install_missing,bench-deps,$(BENCH_DEB_PACKAGES))
 
+# After the unit and integration suites: the unit tests built with ASan+UBSan,
+# then each fuzz target for FUZZ_SECONDS over its corpus and regression inputs
+# (one test each in the final count).
 test: deps test-deps
-	@$(MAKE) --no-print-directory -j$(JOBS) all
-	@tests/run_suites $(UNIT_BIN) $(IT_BIN)
+	@$(MAKE) --no-print-directory -j$(JOBS) all $(ASAN_UNIT_BIN) $(FUZZ_BINS)
+	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) tests/run_suites $(UNIT_BIN) $(IT_BIN) $(ASAN_UNIT_BIN) \
+	  $(FUZZ_BINS:%=fuzz:%)
 
 unit-test: $(UNIT_BIN)
 	@tests/run_suites $(UNIT_BIN)
@@ -132,8 +142,84 @@ run: deps
 	@$(MAKE) --no-print-directory -s -j$(JOBS) $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN)
 	@nginx/jobpulse-run
 
+# --- Sanitizers and fuzzing ---------------------------------------------------
+# Debian's clang 14 builds a copy of lib/ with AddressSanitizer,
+# UndefinedBehaviorSanitizer and libFuzzer's coverage instrumentation
+# ($(BUILD)/fuzz/). It serves both the fuzz targets and the unit tests built
+# once more with the same sanitizers ($(BUILD)/asan/). System libraries
+# (yaml-cpp, libcurl, SQLite, OpenSSL) are not instrumented.
+# (Debian's RapidJSON 1.1 iterators trip clang's C++20 reversed-operator warning
+# at every `it != doc.MemberEnd()`; g++ has no such warning. The ignore list
+# names RapidJSON's one known, harmless UBSan report.)
+SAN_CXX ?= clang++
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
+  -fsanitize-ignorelist=tests/fuzz/sanitizer_ignorelist.txt
+SAN_CXXFLAGS := -std=c++20 -Wall -Wextra -Wpedantic $(WERROR) -Wno-ambiguous-reversed-operator \
+  -I. -DBOOST_TEST_DYN_LINK -O1 -g $(SAN_FLAGS)
+FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.cc)
+FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%_fuzz.cc=%)
+FUZZ_BUILD := $(BUILD)/fuzz
+FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/%_fuzz)
+FUZZ_LIB_OBJS := $(LIB_SRCS:%.cc=$(FUZZ_BUILD)/%.o)
+FUZZ_OBJS := $(FUZZ_SRCS:%.cc=$(FUZZ_BUILD)/%.o)
+FUZZ_LIB_A := $(FUZZ_BUILD)/libjobpulse.a
+
+ASAN_BUILD := $(BUILD)/asan
+ASAN_UNIT_OBJS := $(UNIT_SRCS:%.cc=$(ASAN_BUILD)/%.o)
+ASAN_UNIT_BIN := $(ASAN_BUILD)/unit_tests
+
+$(ASAN_BUILD)/%.o: %.cc tests/fuzz/sanitizer_ignorelist.txt
+	@mkdir -p $(dir $@)
+	$(SAN_CXX) $(SAN_CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(ASAN_UNIT_BIN): $(ASAN_UNIT_OBJS) $(FUZZ_LIB_A)
+	$(SAN_CXX) $(SAN_CXXFLAGS) $^ -o $@ -lboost_unit_test_framework $(LDLIBS)
+
+asan-unit-test: $(ASAN_UNIT_BIN)
+	@tests/run_suites $(ASAN_UNIT_BIN)
+
+# libFuzzer targets, one per tests/fuzz/<name>_fuzz.cc.
+# Seconds per target: `make fuzz-run` (default 60) and `make test` (10).
+FUZZ_SECONDS ?= 60
+FUZZ_TEST_SECONDS ?= 10
+# Where fuzz-run keeps what it finds: new corpus entries and crash inputs.
+FUZZ_OUT := $(BUILD)/fuzz-out
+
+$(FUZZ_BUILD)/%.o: %.cc tests/fuzz/sanitizer_ignorelist.txt
+	@mkdir -p $(dir $@)
+	$(SAN_CXX) $(SAN_CXXFLAGS) -fsanitize=fuzzer-no-link $(DEPFLAGS) -c $< -o $@
+
+$(FUZZ_LIB_A): $(FUZZ_LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/%_fuzz: $(FUZZ_BUILD)/tests/fuzz/%_fuzz.o $(FUZZ_LIB_A)
+	$(SAN_CXX) $(SAN_CXXFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+
+# Each target in turn for FUZZ_SECONDS on one core. New inputs go to
+# $(FUZZ_OUT)/<name>/corpus and crashes to $(FUZZ_OUT)/<name>/, never into the
+# repository; copy a crash to tests/fuzz/regressions/<name>/ once it is fixed.
+fuzz-run: $(FUZZ_BINS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_OUT=$(abspath $(FUZZ_OUT)) tests/run_suites \
+	  $(FUZZ_BINS:%=fuzz:%)
+
+# Minimises each committed corpus together with what fuzz-run found
+# (libFuzzer -merge=1): the result replaces tests/fuzz/corpus/<name>/.
+fuzz-merge: $(FUZZ_BINS)
+	@for name in $(FUZZ_NAMES); do \
+	  tmp=$$(mktemp -d) && mkdir -p $(FUZZ_OUT)/$$name/corpus && \
+	  $(FUZZ_BUILD)/$${name}_fuzz -merge=1 $$tmp tests/fuzz/corpus/$$name \
+	    $(FUZZ_OUT)/$$name/corpus > $(FUZZ_OUT)/$$name/merge.log 2>&1 && \
+	  rm -rf tests/fuzz/corpus/$$name && mv $$tmp tests/fuzz/corpus/$$name && \
+	  chmod 755 tests/fuzz/corpus/$$name && \
+	  echo "$$name: $$(ls tests/fuzz/corpus/$$name | wc -l) inputs" || exit 1; \
+	done
+
 clean:
 	rm -rf $(BUILD)
 
+-include $(ASAN_UNIT_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)
 -include $(BUILD)/tests/bench/hello/hello_fcgi.d $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IT_OBJS:.o=.d) $(FCGI_OBJS:.o=.d) $(WORKER_OBJS:.o=.d) $(SIM_OBJS:.o=.d) \
   $(BENCH_SRCS:%.cc=$(BUILD)/%.d)

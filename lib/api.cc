@@ -10,12 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "lib/access.h"
 #include "lib/heartbeat.h"
+#include "lib/json_limits.h"
 #include "lib/json_writer.h"
 #include "lib/log.h"
 #include "lib/notify.h"
 #include "lib/poller.h"
 #include "lib/provider_sync.h"
+#include "lib/provider_waiters.h"
+#include "lib/replicate_run.h"
 #include "lib/timestamp.h"
 #include "lib/webhook_signature.h"
 
@@ -35,6 +39,17 @@ Status InvalidParameter(const std::string& name, const std::string& value,
   return Status::Error(Status::Code::kInvalidArgument, "invalid_parameter",
                        "invalid value for query parameter '" + name + "': " + expected,
                        {{"parameter", name}, {"value", value}});
+}
+
+// Below this much free space the database is reported down: the next write
+// that needs a new page will fail.
+constexpr int64_t kMinFreeDisk = 1024 * 1024;
+
+// A field of a JSON request body: named as such, never as a query parameter.
+Status InvalidBodyField(const std::string& field, const std::string& expected) {
+  return Status::Error(Status::Code::kInvalidArgument, "invalid_field",
+                       "invalid value for body field '" + field + "': expected " + expected,
+                       {{"field", field}});
 }
 
 HttpResponse MethodNotAllowed(const HttpRequest& request, const char* allow) {
@@ -67,10 +82,13 @@ bool IsJsonObject(std::string_view body) {
     ++first;
   }
   if (first == body.size() || body[first] != '{') return false;
+  if (!JsonDepthWithin(body)) return false;  // SPEC §9: nesting limit
   rapidjson::MemoryStream stream(body.data(), body.size());
   rapidjson::BaseReaderHandler<> ignore;
   rapidjson::Reader reader;
-  return !reader.Parse<rapidjson::kParseValidateEncodingFlag>(stream, ignore).IsError();
+  constexpr unsigned kFlags =
+      rapidjson::kParseValidateEncodingFlag | rapidjson::kParseIterativeFlag;
+  return !reader.Parse<kFlags>(stream, ignore).IsError();
 }
 
 // A throwaway key: with it, VerifyWebhook's verdict is meaningful only for the
@@ -135,7 +153,14 @@ bool Api::IsValidJobId(std::string_view id) { return jobpulse::IsValidJobId(id);
 HttpResponse Api::Handle(const HttpRequest& request) {
   HttpResponse response;
   try {
-    response = Route(request);
+    // SPEC §11: the token, the session endpoint and the cross-site rules first.
+    AccessDecision access = CheckAccess(config_, request, clock_() / 1000000);
+    if (access.response) {
+      response = std::move(*access.response);
+    } else {
+      response = Route(request);
+      if (access.health_only) ReduceHealth(&response);
+    }
   } catch (const std::exception& e) {
     response = ErrorResponse(Status::Internal(std::string("unexpected failure: ") + e.what()));
   }
@@ -254,6 +279,13 @@ HttpResponse Api::ReplicateWebhook(const HttpRequest& request) {
         Status::Error(Status::Code::kInvalidArgument, "invalid_json",
                       "the body must be a JSON object (a Replicate prediction or training)"));
   }
+  // SPEC §7: a run id that no URL could address is refused before anything is
+  // stored, so no job appears that cannot be fetched, cancelled or deleted.
+  if (auto run = ParseReplicateRun(request.body); !run.ok() || !IsValidJobId(run->external_id)) {
+    return ErrorResponse(Status::Error(
+        Status::Code::kInvalidArgument, "invalid_run_id",
+        "the delivery's run id must be a string of 1 to 128 characters of [A-Za-z0-9._:-]"));
+  }
   auto inserted = (*store)->InsertDelivery(webhook_id, "replicate", request.body, now);
   if (!inserted.ok()) return ErrorResponse(inserted.status());
   // A duplicate was poked for when it was first stored.
@@ -311,8 +343,11 @@ HttpResponse Api::Sync(const HttpRequest& request) {
   std::string name = "replicate";
   if (!request.body.empty()) {
     rapidjson::Document doc;
-    doc.Parse(request.body.c_str(), request.body.size());
-    if (doc.HasParseError() || !doc.IsObject()) {
+    const bool shallow = JsonDepthWithin(request.body);  // SPEC §9: nesting limit
+    if (shallow) {
+      doc.Parse<rapidjson::kParseIterativeFlag>(request.body.c_str(), request.body.size());
+    }
+    if (!shallow || doc.HasParseError() || !doc.IsObject()) {
       return ErrorResponse(Status::Error(Status::Code::kInvalidArgument, "invalid_json",
                                          "the body must be a JSON object such as "
                                          "{\"provider\":\"replicate\"}"));
@@ -320,17 +355,21 @@ HttpResponse Api::Sync(const HttpRequest& request) {
     const auto it = doc.FindMember("provider");
     if (it != doc.MemberEnd() && !it->value.IsNull()) {
       if (!it->value.IsString()) {
-        return ErrorResponse(InvalidParameter("provider", "", "expected a provider name"));
+        return ErrorResponse(InvalidBodyField("provider", "a provider name such as \"replicate\""));
       }
       name = it->value.GetString();
     }
   }
   Provider* provider = FindProvider(name);
   if (!provider) {
-    return ErrorResponse(InvalidParameter("provider", name, "unknown provider"));
+    return ErrorResponse(request.body.empty()
+                             ? InvalidParameter("provider", name, "unknown provider")
+                             : InvalidBodyField("provider", "a known provider (\"replicate\")"));
   }
   auto store = store_();
   if (!store.ok()) return ErrorResponse(store.status());
+  const auto slot = ProviderWaiterSlot::TryTake(**store, ProviderWaiterLimit(config_), clock_());
+  if (!slot) return ErrorResponse(ProviderBusy());
   auto counts = FullSync(**store, *provider, config_, prices_, clock_);
   if (!counts.ok()) return ErrorResponse(counts.status());
   JsonWriter w;
@@ -350,6 +389,12 @@ HttpResponse Api::Cancel(const std::string& job_id) {
   auto store = store_();
   if (!store.ok()) return ErrorResponse(store.status());
   Provider* provider = job->provider ? FindProvider(*job->provider) : nullptr;
+  std::optional<ProviderWaiterSlot> slot;
+  if (provider && job->external_id && IsActive(job->status)) {
+    auto taken = ProviderWaiterSlot::TryTake(**store, ProviderWaiterLimit(config_), clock_());
+    if (!taken) return ErrorResponse(ProviderBusy());
+    slot.emplace(std::move(*taken));
+  }
   auto cancelled = CancelJob(**store, provider, *job, prices_, clock_);
   if (!cancelled.ok()) return ErrorResponse(cancelled.status());
   JsonWriter w;
@@ -367,6 +412,14 @@ HttpResponse Api::Validate(const std::string& provider_name) {
     return ErrorResponse(Status::Error(Status::Code::kNotFound, "unknown_provider",
                                        "jobpulse knows no provider '" + provider_name + "'",
                                        {{"provider", provider_name}}));
+  }
+  std::optional<ProviderWaiterSlot> slot;
+  if (provider->configured()) {
+    auto store = store_();
+    if (!store.ok()) return ErrorResponse(store.status());
+    auto taken = ProviderWaiterSlot::TryTake(**store, ProviderWaiterLimit(config_), clock_());
+    if (!taken) return ErrorResponse(ProviderBusy());
+    slot.emplace(std::move(*taken));
   }
   JsonWriter w;
   w.BeginObject();
@@ -454,6 +507,8 @@ HttpResponse Api::ListJobs(const HttpRequest& request) {
   std::optional<ActiveSyncReport> report;
   // Active jobs are cloud jobs; a request for local jobs has nothing to refresh.
   if (sync_active && filter.job_type.value_or("cloud") == "cloud") {
+    const auto slot = ProviderWaiterSlot::TryTake(**store, ProviderWaiterLimit(config_), clock_());
+    if (!slot) return ErrorResponse(ProviderBusy());
     report = ActiveSyncReport{};
     for (auto& [name, provider] : providers_) {
       if (filter.provider && *filter.provider != name) continue;
@@ -554,6 +609,9 @@ HttpResponse Api::Logs(const HttpRequest& request, const std::string& job_id) {
     if (provider) {
       auto store = store_();
       if (!store.ok()) return ErrorResponse(store.status());
+      const auto slot =
+          ProviderWaiterSlot::TryTake(**store, ProviderWaiterLimit(config_), clock_());
+      if (!slot) return ErrorResponse(ProviderBusy());
       job = RefreshJob(**store, *provider, *job, kLogRefreshTimeoutMs, prices_, clock_);
       if (!job.ok()) return ErrorResponse(job.status());
     }
@@ -616,8 +674,9 @@ HttpResponse Api::PollingStatus() {
     if (state.ok() && *state) reported = (*state)->value;
   }
   rapidjson::Document doc;
-  if (reported) doc.Parse(reported->c_str());
-  const bool have = reported && !doc.HasParseError() && doc.IsObject();
+  const bool parsable = reported && JsonDepthWithin(*reported);
+  if (parsable) doc.Parse<rapidjson::kParseIterativeFlag>(reported->c_str(), reported->size());
+  const bool have = parsable && !doc.HasParseError() && doc.IsObject();
   const auto field = [&](const char* key) -> const rapidjson::Value* {
     if (!have) return nullptr;
     const auto it = doc.FindMember(key);
@@ -669,7 +728,15 @@ HttpResponse Api::Health() {
   const auto started = std::chrono::steady_clock::now();
   if (opened.ok()) {
     store = *opened;
-    db_status = store->Ping();
+    // A write, not a read: a full disk or a read-only file still answers
+    // reads, and the service is down for every write (SPEC §9).
+    db_status = store->PutServiceState("health_probe", FormatTimestamp(now), now);
+    // Writes that still fit in allocated WAL pages succeed on a full disk.
+    if (auto free = store->FreeDiskBytes(); db_status.ok() && free.ok() && *free < kMinFreeDisk) {
+      db_status = Status::Error(
+          Status::Code::kUnavailable, "database_unavailable",
+          "the disk holding the database is full (" + std::to_string(*free / 1024) + " KiB free)");
+    }
   }
   const double latency_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();

@@ -230,7 +230,7 @@ class YamlReader {
     ReadInt(Child(listen, "port"), 1, 65535, &config->listen_port);
     ReadStrings(Child(listen, "server_names"), ServerNameProblem, "host names",
                 &config->listen_server_names);
-    ReadInt(Child(Section(top, "webhooks"), "retention_hours"), 1, 87600,
+    ReadInt(Child(Section(top, "webhooks"), "retention_hours"), 0, 87600,
             &config->webhooks_retention_hours);
     ReadInt(Child(Section(top, "fcgi"), "max_requests"), 1, 10000000, &config->fcgi_max_requests);
     return error_;
@@ -451,6 +451,8 @@ Status ApplyEnvironment(const EnvLookup& env, Config* config) {
   status = ApplyEnvInt(env, "JOBPULSE_PORT", 1, 65535, &config->listen_port);
   if (!status.ok()) return status;
   status = ApplyEnvInt(env, "JOBPULSE_MAX_REQUESTS", 1, 10000000, &config->fcgi_max_requests);
+  if (!status.ok()) return status;
+  status = ApplyEnvInt(env, "JOBPULSE_POOL_SIZE", 1, 1024, &config->fcgi_pool_size);
   if (!status.ok()) return status;
 
   if (auto value = NonEmpty(env, "JOBPULSE_DB")) {
@@ -687,6 +689,7 @@ std::string DescribeConfig(const Config& config) {
        config.webhooks_retention_hours.source);
   line("fcgi.max_requests", number(config.fcgi_max_requests.value),
        config.fcgi_max_requests.source);
+  line("fcgi.pool_size", number(config.fcgi_pool_size.value), config.fcgi_pool_size.source);
   return out;
 }
 

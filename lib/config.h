@@ -93,11 +93,15 @@ struct Config {
   // Extra host names make run's nginx answers for (SPEC §11), besides
   // 127.0.0.1, localhost and [::1].
   Setting<std::vector<std::string>> listen_server_names;
-  // Applied webhook deliveries keep their body this long (SPEC §7). 1..87600.
+  // Applied webhook deliveries keep their body this long (SPEC §7); 0 drops
+  // it as soon as the worker prunes. 0..87600.
   Setting<int> webhooks_retention_hours{24};
   // FastCGI handler recycling (SPEC §1): requests per process before it exits,
   // randomised ±25 % by the handler. YAML fcgi.max_requests, env JOBPULSE_MAX_REQUESTS.
   Setting<int> fcgi_max_requests{1000};  // 1..10000000
+  // Serving FastCGI processes in the pool (env JOBPULSE_POOL_SIZE, which make
+  // run's supervisord sets); half of it may wait on a provider by default.
+  Setting<int> fcgi_pool_size{4};  // 1..1024
 };
 
 // Reads an environment variable; returns nullopt when unset. Tests pass a map.

@@ -28,11 +28,6 @@ struct MultiDeleter {
 using EasyHandle = std::unique_ptr<CURL, EasyDeleter>;
 using HeaderList = std::unique_ptr<curl_slist, SlistDeleter>;
 
-size_t OnBody(char* data, size_t size, size_t n, void* out) {
-  static_cast<OutboundResponse*>(out)->body.append(data, size * n);
-  return size * n;
-}
-
 size_t OnHeader(char* data, size_t size, size_t n, void* out) {
   std::string line(data, size * n);
   auto* response = static_cast<OutboundResponse*>(out);
@@ -59,7 +54,19 @@ struct Transfer {
   HeaderList headers;
   OutboundResponse response;
   char error[CURL_ERROR_SIZE] = {0};
+  size_t max_body = kMaxProviderResponseBytes;
+  bool too_large = false;  // the body went over max_body; the transfer was aborted
 };
+
+size_t OnBody(char* data, size_t size, size_t n, void* out) {
+  auto* t = static_cast<Transfer*>(out);
+  if (size * n > t->max_body - t->response.body.size()) {
+    t->too_large = true;
+    return 0;  // CURLE_WRITE_ERROR: stop reading
+  }
+  t->response.body.append(data, size * n);
+  return size * n;
+}
 
 void Configure(Transfer* t, const OutboundRequest& request) {
   CURL* e = t->easy.get();
@@ -82,13 +89,21 @@ void Configure(Transfer* t, const OutboundRequest& request) {
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
   curl_easy_setopt(e, CURLOPT_USERAGENT, "jobpulse/0.1");
   curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, &t->response);
+  curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+  t->max_body = request.max_response_bytes;
+  // Refused before any byte is read when Content-Length already says so.
+  curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(t->max_body));
   curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, OnHeader);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, &t->response);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error);
 }
 
 Result<OutboundResponse> Finish(Transfer* t, CURLcode rc, const OutboundRequest& request) {
+  if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED) {
+    return Status::Error(Status::Code::kUpstream, "provider_error",
+                         request.method + " " + request.url + " failed: the response is over " +
+                             std::to_string(request.max_response_bytes) + " bytes");
+  }
   if (rc != CURLE_OK) {
     // The URL carries no secret (tokens travel in headers), so it may be named.
     std::string detail = t->error[0] ? t->error : curl_easy_strerror(rc);
@@ -144,11 +159,19 @@ std::vector<Result<OutboundResponse>> HttpClient::PerformAll(
   size_t next = 0;
   int running = 0;
   const auto start_more = [&] {
-    while (running < max_parallel && next < requests.size() &&
-           std::chrono::steady_clock::now() < deadline) {
+    while (running < max_parallel && next < requests.size()) {
+      const long left_ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                 deadline - std::chrono::steady_clock::now())
+                                                 .count());
+      if (left_ms <= 0) break;
       auto t = std::make_unique<Transfer>();
       t->easy.reset(curl_easy_init());
       Configure(t.get(), requests[next]);
+      // The budget is a deadline for the whole call: no transfer outlives it.
+      curl_easy_setopt(t->easy.get(), CURLOPT_TIMEOUT_MS,
+                       std::min(requests[next].timeout_ms, left_ms));
+      curl_easy_setopt(t->easy.get(), CURLOPT_CONNECTTIMEOUT_MS,
+                       std::min(requests[next].connect_timeout_ms, left_ms));
       curl_easy_setopt(t->easy.get(), CURLOPT_PRIVATE, reinterpret_cast<char*>(next));
       curl_multi_add_handle(multi, t->easy.get());
       transfers[next] = std::move(t);

@@ -3,12 +3,13 @@
 // Perform() runs one blocking request and keeps the connection for the next;
 // PerformAll() runs many with at most `max_parallel` in flight through one curl
 // multi handle fed from our own queue (libcurl's pending queue would count
-// against each transfer's timeout), and stops starting new ones when the
-// budget is spent.
+// against each transfer's timeout), and never runs past its budget.
 //
 // Every request has a connect and a total timeout and accepts gzip. Transport
-// failures come back as Status kUpstream "provider_error"; HTTP error
-// statuses are not errors here (the caller interprets them).
+// failures, and response bodies larger than the request's max_response_bytes
+// (after gzip is undone; SPEC §9), come back as Status kUpstream
+// "provider_error"; HTTP error statuses are not errors here (the caller
+// interprets them).
 //
 // Thread-safety: an HttpClient is used by one thread at a time; separate
 // clients may run in parallel. curl_global_init is done once, on first use.
@@ -21,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "lib/json_limits.h"
 #include "lib/status.h"
 
 namespace jobpulse {
@@ -32,6 +34,8 @@ struct OutboundRequest {
   std::string body;
   long connect_timeout_ms = 3000;
   long timeout_ms = 10000;
+  // A longer (decoded) body aborts the transfer as a provider error.
+  size_t max_response_bytes = kMaxProviderResponseBytes;
 };
 
 struct OutboundResponse {
@@ -52,8 +56,10 @@ class HttpClient {
 
   Result<OutboundResponse> Perform(const OutboundRequest& request);
 
-  // Results in request order. Requests not started within `budget_ms` get
-  // Status kUnavailable "not_reached"; started ones run to their own timeout.
+  // Results in request order. `budget_ms` is a deadline for the whole call:
+  // requests not started within it get Status kUnavailable "not_reached", and
+  // each started one's timeouts are cut to the time left when it starts, so
+  // the call returns within about budget_ms whatever the server does.
   std::vector<Result<OutboundResponse>> PerformAll(const std::vector<OutboundRequest>& requests,
                                                    int max_parallel, long budget_ms);
 

@@ -3,6 +3,7 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "lib/progress.h"
@@ -35,7 +36,14 @@ JsonWriter& JsonWriter::EndArray() {
   return *this;
 }
 JsonWriter& JsonWriter::Key(std::string_view key) {
-  impl_->writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()), true);
+  // Keys can come from a provider too (the members of a run's `output`), so
+  // they are sanitised like strings; most keys are ASCII and copied as they are.
+  if (std::all_of(key.begin(), key.end(), [](char c) { return (c & 0x80) == 0; })) {
+    impl_->writer.Key(key.data(), static_cast<rapidjson::SizeType>(key.size()), true);
+  } else {
+    const std::string clean = SanitizeUtf8(key);
+    impl_->writer.Key(clean.data(), static_cast<rapidjson::SizeType>(clean.size()), true);
+  }
   return *this;
 }
 JsonWriter& JsonWriter::String(std::string_view value) {

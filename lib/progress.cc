@@ -465,6 +465,7 @@ std::string LogTail(std::string_view logs, size_t max_bytes) {
   if (logs.size() <= max_bytes) return std::string(logs);
   const size_t cut = logs.size() - max_bytes;
   std::string_view kept = logs.substr(cut);
+  if (kept.empty()) return std::string();  // max_bytes == 0 (found by tests/fuzz/progress_fuzz)
   // A cut right after a line break already starts a whole line.
   const char before = logs[cut - 1];
   if (before == '\n' || (before == '\r' && kept.front() != '\n')) return std::string(kept);

@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "lib/heartbeat.h"
+#include "lib/json_limits.h"
 #include "lib/json_writer.h"
 #include "lib/log.h"
 #include "lib/notify.h"
+#include "lib/provider_waiters.h"
 #include "lib/timestamp.h"
 
 namespace jobpulse {
@@ -61,8 +63,10 @@ SyncRecord ReadSyncRecord(Store& store, const Provider& provider) {
   SyncRecord record;
   auto state = store.GetServiceState(SyncStateName(provider));
   if (!state.ok() || !*state) return record;
+  const std::string& json = (*state)->value;
+  if (!JsonDepthWithin(json)) return record;  // SPEC §9: nesting limit
   rapidjson::Document doc;
-  doc.Parse((*state)->value.c_str());
+  doc.Parse<rapidjson::kParseIterativeFlag>(json.c_str(), json.size());
   if (doc.HasParseError() || !doc.IsObject()) return record;
   const auto get_int = [&](const char* key) -> int64_t {
     const auto it = doc.FindMember(key);
@@ -317,6 +321,9 @@ Job RefreshIfStale(Store& store, Provider* provider, const Job& job, const Confi
   if (!current.ok() || !*current || !is_stale(**current, clock())) {
     return current.ok() && *current ? **current : job;
   }
+  // No free place to wait on the provider: the cache is the answer (SPEC §6).
+  const auto slot = ProviderWaiterSlot::TryTake(store, ProviderWaiterLimit(config), clock());
+  if (!slot) return **current;
   auto refreshed = RefreshJob(store, *provider, **current, kInlineRefreshTimeoutMs, prices, clock);
   if (!refreshed.ok()) {
     LogWarning("inline-progress refresh of " + job.job_id + ": " + refreshed.status().ToString());

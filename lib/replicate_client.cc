@@ -9,7 +9,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <limits>
 
+#include "lib/json_limits.h"
 #include "lib/timestamp.h"
 
 namespace jobpulse {
@@ -138,7 +140,9 @@ std::optional<int> ParseRetryAfter(std::string_view header, int64_t now_seconds)
   const time_t now = static_cast<time_t>(now_seconds);
   const time_t when = curl_getdate(std::string(header).c_str(), &now);
   if (when < 0) return std::nullopt;
-  return when > now ? static_cast<int>(when - now) : 0;
+  // A date more than 68 years ahead must not wrap to a negative int.
+  const int64_t ahead = static_cast<int64_t>(when) - static_cast<int64_t>(now);
+  return static_cast<int>(std::clamp<int64_t>(ahead, 0, std::numeric_limits<int>::max()));
 }
 
 std::optional<int> RetryAfterFromText(std::string_view detail) {
@@ -159,7 +163,8 @@ std::optional<int> RetryAfterFromText(std::string_view detail) {
     size_t j = i;
     if (j + 1 < detail.size() && detail[j] == '.' && is_digit(detail[j + 1])) {
       ++j;
-      while (j < detail.size() && is_digit(detail[j])) fraction = fraction || detail[j++] != '0';
+      // (One increment per digit: "2.55" once looped forever here.)
+      for (; j < detail.size() && is_digit(detail[j]); ++j) fraction = fraction || detail[j] != '0';
     }
     size_t before = begin;
     while (before > 0 && is_space(detail[before - 1])) --before;
@@ -240,7 +245,9 @@ Status ReplicateStatusFor(const OutboundResponse& response, const std::string& w
   std::string detail;
   std::optional<int> body_retry_after;
   rapidjson::Document doc;
-  doc.Parse(response.body.c_str(), response.body.size());
+  if (JsonDepthWithin(response.body)) {  // SPEC §9: nesting limit
+    doc.Parse<rapidjson::kParseIterativeFlag>(response.body.c_str(), response.body.size());
+  }
   if (!doc.HasParseError() && doc.IsObject()) {
     if (auto d = OptString(doc, "detail")) detail = *d;
     const auto ra = doc.FindMember("retry_after");
@@ -434,8 +441,9 @@ Result<ProviderAccount> ReplicateClient::Account() {
   auto response = http_.Perform(Request("GET", "/account"));
   if (!response.ok()) return response.status();
   if (Status s = ReplicateStatusFor(*response, "account"); !s.ok()) return s;
+  if (!JsonDepthWithin(response->body)) return ParseError("account");
   rapidjson::Document doc;
-  doc.Parse(response->body.c_str(), response->body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(response->body.c_str(), response->body.size());
   if (doc.HasParseError() || !doc.IsObject()) return ParseError("account");
   ProviderAccount account;
   account.username = OptString(doc, "username").value_or("");
@@ -452,8 +460,9 @@ Result<std::string> ReplicateClient::WebhookSecret() {
   auto response = http_.Perform(request);
   if (!response.ok()) return response.status();
   if (Status s = ReplicateStatusFor(*response, "webhook secret"); !s.ok()) return s;
+  if (!JsonDepthWithin(response->body)) return ParseError("webhook secret");
   rapidjson::Document doc;
-  doc.Parse(response->body.c_str(), response->body.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(response->body.c_str(), response->body.size());
   if (doc.HasParseError() || !doc.IsObject()) return ParseError("webhook secret");
   auto key = OptString(doc, "key");
   if (!key) return ParseError("webhook secret");

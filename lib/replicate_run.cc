@@ -9,6 +9,7 @@
 #include <cctype>
 
 #include "lib/job.h"
+#include "lib/json_limits.h"
 #include "lib/json_writer.h"
 #include "lib/timestamp.h"
 
@@ -168,15 +169,17 @@ Status ParseError(const std::string& what) {
 }  // namespace
 
 Result<Observation> ParseReplicateRun(std::string_view json) {
+  if (!JsonDepthWithin(json)) return ParseError("a run");  // SPEC §9: nesting limit
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (doc.HasParseError()) return ParseError("a run");
   return ObservationFrom(doc);
 }
 
 Result<ReplicatePage> ParseReplicatePage(std::string_view json) {
+  if (!JsonDepthWithin(json)) return ParseError("a list page");  // SPEC §9: nesting limit
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (doc.HasParseError() || !doc.IsObject()) return ParseError("a list page");
   const auto results = doc.FindMember("results");
   if (results == doc.MemberEnd() || !results->value.IsArray()) return ParseError("a list page");

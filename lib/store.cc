@@ -38,11 +38,17 @@
 #include "lib/store.h"
 
 #include <rapidjson/document.h>
+#include <signal.h>
 #include <sqlite3.h>
+#include <sys/statvfs.h>
 
+#include <cerrno>
 #include <filesystem>
 
+#include "lib/job.h"
+#include "lib/json_limits.h"
 #include "lib/json_writer.h"
+#include "lib/private_files.h"
 #include "lib/timestamp.h"
 
 namespace jobpulse {
@@ -215,8 +221,9 @@ std::string MetadataToJson(const std::map<std::string, std::string>& metadata) {
 // not an object of strings is tolerated: non-string values are skipped.
 std::map<std::string, std::string> MetadataFromJson(std::string_view json) {
   std::map<std::string, std::string> out;
+  if (!JsonDepthWithin(json)) return out;  // SPEC §9: nesting limit
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
+  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
   if (doc.HasParseError() || !doc.IsObject()) return out;
   for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
     if (it->value.IsString()) {
@@ -347,14 +354,18 @@ Store::~Store() = default;
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   const auto unavailable = [&](const std::string& why) {
+    // Retry-After: a missing disk or a read-only mount may come back (SPEC §9).
     return Status::Error(Status::Code::kUnavailable, "database_unavailable",
-                         "cannot open database " + path + ": " + why);
+                         "cannot open database " + path + ": " + why)
+        .set_retry_after_seconds(5);
   };
-  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
-  if (!parent.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(parent, ec);  // a failure shows in sqlite3_open_v2
+  // Private before SQLite touches it: SQLite gives -wal and -shm the mode of
+  // the database file (SPEC §11).
+  if (Status s = EnsurePrivateDirectory(std::filesystem::path(path).parent_path().string());
+      !s.ok()) {
+    return unavailable(s.message());
   }
+  if (Status s = EnsurePrivateFile(path); !s.ok()) return unavailable(s.message());
   sqlite3* raw = nullptr;
   const int rc =
       sqlite3_open_v2(path.c_str(), &raw,
@@ -364,6 +375,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
     return unavailable(raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
   }
   sqlite3_extended_result_codes(raw, 1);
+  // SQLite quietly opens a file it may not write (a read-only mount) read-only,
+  // and such a connection never becomes writable again: refuse it, so the
+  // caller retries later with a fresh connection.
+  if (sqlite3_db_readonly(raw, "main") == 1) return unavailable("the file is read-only");
   sqlite3_busy_timeout(raw, kBusyTimeoutMs);
   // journal_mode persists in the file; synchronous and foreign_keys are per connection.
   // Switching a new file to WAL upgrades the statement's own read lock to a write
@@ -371,8 +386,10 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   // SQLITE_BUSY at once for that upgrade, without calling the busy handler (which
   // could deadlock), so a busy answer is retried here for up to busy_timeout.
   const int64_t give_up = NowMicros() + int64_t{kBusyTimeoutMs} * 1000;
-  for (const char* pragma :
-       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+  // auto_vacuum only takes effect before the first table exists: new files
+  // return the pages a pruned inbox frees (SPEC §7); older ones reuse them.
+  for (const char* pragma : {"PRAGMA auto_vacuum=INCREMENTAL", "PRAGMA journal_mode=WAL",
+                             "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
     Status s = store->Exec(pragma);
     while (s.code() == Status::Code::kBusy && NowMicros() < give_up) {
       sqlite3_sleep(10);
@@ -392,6 +409,14 @@ Status Store::Error(int rc, const char* what) const {
     return Status::Error(Status::Code::kBusy, "database_busy",
                          "the database is busy, try again: " + message)
         .set_retry_after_seconds(1);
+  }
+  // A full disk, a read-only file system or a failing device: nothing the
+  // caller did wrong, and it passes when the disk is back (SPEC §9).
+  if (primary == SQLITE_FULL || primary == SQLITE_READONLY || primary == SQLITE_IOERR ||
+      primary == SQLITE_CANTOPEN || primary == SQLITE_PERM) {
+    return Status::Error(Status::Code::kUnavailable, "database_unavailable",
+                         "the database cannot be written: " + message)
+        .set_retry_after_seconds(5);
   }
   return Status::Error(Status::Code::kInternal, "database_error", message);
 }
@@ -455,6 +480,17 @@ Status Store::Ping() {
   const int rc = stmt->Step();
   stmt->Reset();
   return rc == SQLITE_ROW ? Status::Ok() : Error(rc, "ping");
+}
+
+Result<int64_t> Store::FreeDiskBytes() {
+  std::string dir = std::filesystem::path(path_).parent_path().string();
+  if (dir.empty()) dir = ".";
+  struct statvfs fs;
+  if (::statvfs(dir.c_str(), &fs) != 0) {
+    return Status::Error(Status::Code::kUnavailable, "database_unavailable",
+                         "cannot inspect the file system of " + path_);
+  }
+  return static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
 }
 
 Result<std::string> Store::ChangeVersion() {
@@ -793,6 +829,15 @@ Result<ApplyOutcome> Store::ApplyInTransaction(const Observation& obs, const Pri
     if (!found.ok()) return found.status();
     current = std::move(found.value());
   }
+  // A job must stay addressable by URL: never create one the API could not
+  // fetch, cancel or delete (SPEC §9 job-id rule).
+  if (!current && create_if_missing && !obs.not_found) {
+    const std::string id = obs.job_id ? *obs.job_id : obs.external_id;
+    if (!IsValidJobId(id)) {
+      return Status::Error(Status::Code::kInvalidArgument, "invalid_job_id",
+                           "refusing to create a job whose id is not [A-Za-z0-9._:-]{1,128}");
+    }
+  }
   // A 404 never creates a job: there is no run to describe.
   if (!current && (!create_if_missing || obs.not_found)) {
     const std::string id = obs.job_id ? *obs.job_id : obs.external_id;
@@ -946,6 +991,26 @@ Status Store::RecordProgressDemand(std::string_view job_id, int64_t now) {
   return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "record progress demand");
 }
 
+namespace {
+
+// The process a lease owner "pid:<N>:..." names has exited: kill -9 of a
+// handler mid-sync must not block everyone until the lease expires (SPEC §6).
+// Owners of another form, and processes we may not signal (EPERM: alive), count
+// as alive.
+bool OwnerIsDead(std::string_view owner) {
+  if (!owner.starts_with("pid:")) return false;
+  const std::string_view digits = owner.substr(4, owner.find(':', 4) - 4);
+  if (digits.empty() || digits.size() > 9) return false;
+  pid_t pid = 0;
+  for (const char c : digits) {
+    if (c < '0' || c > '9') return false;
+    pid = pid * 10 + (c - '0');
+  }
+  return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+}  // namespace
+
 Result<bool> Store::TryAcquireLease(std::string_view name, std::string_view owner,
                                     int64_t ttl_micros, int64_t now) {
   Status s;
@@ -964,6 +1029,32 @@ Result<bool> Store::TryAcquireLease(std::string_view name, std::string_view owne
   const int rc = stmt->Step();
   stmt->Reset();
   if (rc != SQLITE_DONE) return Error(rc, "acquire lease");
+  if (sqlite3_changes(db_.get()) == 1) return true;
+  return TakeLeaseOfDeadOwner(name, owner, ttl_micros, now);
+}
+
+Result<bool> Store::TakeLeaseOfDeadOwner(std::string_view name, std::string_view owner,
+                                         int64_t ttl_micros, int64_t now) {
+  Status s;
+  Statement* read = Prepare("SELECT owner FROM leases WHERE name = ?1", &s);
+  if (!read) return s;
+  read->Bind(1, name);
+  const int rc = read->Step();
+  const std::string holder = rc == SQLITE_ROW ? read->Text(0) : std::string();
+  read->Reset();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error(rc, "read lease");
+  if (holder.empty() || !OwnerIsDead(holder)) return false;
+  // Compare-and-set on the dead holder: two callers racing for it get one win.
+  Statement* take =
+      Prepare("UPDATE leases SET owner = ?2, expires_at = ?3 WHERE name = ?1 AND owner = ?4", &s);
+  if (!take) return s;
+  take->Bind(1, name);
+  take->Bind(2, owner);
+  take->Bind(3, now + ttl_micros);
+  take->Bind(4, holder);
+  const int taken = take->Step();
+  take->Reset();
+  if (taken != SQLITE_DONE) return Error(taken, "take lease");
   return sqlite3_changes(db_.get()) == 1;
 }
 
@@ -1045,6 +1136,31 @@ Result<Store::InboxCounts> Store::CountDeliveries() {
   stmt->Reset();
   if (rc != SQLITE_ROW) return Error(rc, "count webhook inbox");
   return counts;
+}
+
+Result<int64_t> Store::PruneDeliveries(int64_t bodies_before, int64_t rows_before) {
+  Transaction txn(this);
+  Status s = txn.Begin(/*immediate=*/true);
+  if (!s.ok()) return s;
+  int64_t pruned = 0;
+  for (const char* sql : {"UPDATE webhook_inbox SET body = '' WHERE applied_at < ?1 AND body != ''",
+                          "DELETE FROM webhook_inbox WHERE applied_at < ?2 OR rejected_at < ?2"}) {
+    Statement* stmt = Prepare(sql, &s);
+    if (!stmt) return s;
+    // A statement without ?2 ignores the extra binding.
+    stmt->Bind(1, bodies_before);
+    if (std::string_view(sql).find("?2") != std::string_view::npos) stmt->Bind(2, rows_before);
+    const int rc = stmt->Step();
+    stmt->Reset();
+    if (rc != SQLITE_DONE) return Error(rc, "prune webhook inbox");
+    pruned += sqlite3_changes(db_.get());
+  }
+  if (s = txn.Commit(); !s.ok()) return s;
+  // Outside the transaction: a no-op on files without incremental auto_vacuum.
+  if (pruned > 0) {
+    if (s = Exec("PRAGMA incremental_vacuum"); !s.ok()) return s;
+  }
+  return pruned;
 }
 
 Status Store::RecordPollFailure(std::string_view job_id, int failures, int64_t next_poll_at) {

@@ -101,6 +101,11 @@ class Store {
   // A cheap query proving the connection works.
   Status Ping();
 
+  // Bytes an unprivileged writer may still use on the database's file system
+  // (statvfs); a full disk can still absorb small writes into WAL space
+  // already allocated, so health looks at this too. Errors: kUnavailable.
+  Result<int64_t> FreeDiskBytes();
+
   // Changes whenever the database may have changed, by any process: other
   // connections' commits (PRAGMA data_version) and this connection's own
   // writes (sqlite3_total_changes64). Equal values mean equal contents.
@@ -160,7 +165,9 @@ class Store {
   Status RecordProgressDemand(std::string_view job_id, int64_t now);
 
   // A named lease shared by all processes: true when `owner` now holds `name`
-  // until now + ttl (it was free, expired, or already `owner`'s).
+  // until now + ttl (it was free, expired, already `owner`'s, or held by an
+  // owner "pid:<N>:..." whose process N no longer exists: a crashed holder
+  // frees its lease at once). Owners should be "pid:<getpid()>:<unique>".
   Result<bool> TryAcquireLease(std::string_view name, std::string_view owner, int64_t ttl_micros,
                                int64_t now);
   // Frees `name` if `owner` holds it; a lease held by someone else is left alone.
@@ -189,6 +196,14 @@ class Store {
     int64_t rejected = 0;
   };
   Result<InboxCounts> CountDeliveries();
+
+  // Inbox retention (SPEC §7): drops the body of deliveries applied before
+  // `bodies_before`, deletes applied and rejected rows older than
+  // `rows_before` (their ids stop deduplicating then), and returns the freed
+  // pages to the file system when the file allows it (auto_vacuum, set on
+  // files this version created; older files reuse the pages). Returns how
+  // many rows lost their body or were deleted.
+  Result<int64_t> PruneDeliveries(int64_t bodies_before, int64_t rows_before);
 
   // The poller's backoff for a job after a failed fetch.
   Status RecordPollFailure(std::string_view job_id, int failures, int64_t next_poll_at);
@@ -224,6 +239,8 @@ class Store {
   Result<std::vector<Job>> QueryJobs(Statement* stmt);
   Status MarkDeliveryApplied(std::string_view webhook_id, int64_t now);
   Status WriteJob(const Job& job, bool insert, int64_t expected_version);
+  Result<bool> TakeLeaseOfDeadOwner(std::string_view name, std::string_view owner,
+                                    int64_t ttl_micros, int64_t now);
   Result<ApplyOutcome> ApplyInTransaction(const Observation& obs, const PriceTable& prices,
                                           int64_t now, bool create_if_missing);
   Result<int64_t> InsertEvent(std::string_view job_id, std::string_view type, std::string_view data,

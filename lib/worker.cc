@@ -60,6 +60,13 @@ constexpr int64_t kSafetyNetEvery = 60 * kSecond;
 constexpr int64_t kHousekeepingEvery = 60 * kSecond;
 constexpr long kChunkBudgetMs = 20000;
 constexpr int kInboxBatch = 500;
+constexpr int64_t kInboxRowRetention = 7 * 86400 * kSecond;
+constexpr int64_t kInboxPruneDuringFlood = 5 * kSecond;
+// Opening the database at start: never give up (supervisord would mark a
+// worker that exits quickly FATAL and leave it down after the disk is back),
+// but back off so a broken disk is not hammered.
+constexpr int64_t kOpenRetryFirst = kSecond;
+constexpr int64_t kOpenRetryMax = 30 * kSecond;
 
 }  // namespace
 
@@ -101,9 +108,7 @@ Status Worker::Start() {
   if (pipe2(stop_pipe_, O_NONBLOCK | O_CLOEXEC) != 0) {
     return Status::Error(Status::Code::kUnavailable, "worker_unavailable", "pipe failed");
   }
-  auto store = Store::Open(config_.database_path.value);
-  if (!store.ok()) return store.status();
-  store_ = std::move(store.value());
+  if (Status s = OpenStoreUntilStopped(); !s.ok()) return s;
   if (Status s = poke_.Open(options_.poke_socket); !s.ok()) return s;
   LogInfo(DescribePolling(polling_));
   if (options_.serve_events && !options_.events_socket.empty()) {
@@ -113,6 +118,7 @@ Status Worker::Start() {
     sse.max_connections = config_.sse_max_connections.value;
     sse.max_per_ip = config_.sse_max_connections_per_ip.value;
     sse.heartbeat_seconds = config_.sse_heartbeat_seconds.value;
+    sse.api_token = config_.api_token.value;  // SPEC §11
     sse_ = std::make_unique<SseServer>(sse);
     if (Status s = sse_->Start(); !s.ok()) return s;
     LogInfo("serving events on " + options_.events_socket);
@@ -124,6 +130,24 @@ Status Worker::Start() {
   Heartbeat();
   WriteStatus("");
   return Status::Ok();
+}
+
+Status Worker::OpenStoreUntilStopped() {
+  int64_t wait = kOpenRetryFirst;
+  for (;;) {
+    auto store = Store::Open(config_.database_path.value);
+    if (store.ok()) {
+      store_ = std::move(store.value());
+      return Status::Ok();
+    }
+    if (!options_.wait_for_database) return store.status();
+    LogError("cannot open the database, retrying in " + std::to_string(wait / kSecond) +
+             " s: " + store.status().ToString());
+    pollfd stop{stop_pipe_[0], POLLIN, 0};
+    ::poll(&stop, 1, static_cast<int>(wait / 1000));
+    if (stop_) return store.status();
+    wait = std::min(kOpenRetryMax, wait * 2);
+  }
 }
 
 Status Worker::Run() {
@@ -149,6 +173,7 @@ Status Worker::Run() {
       next_safety_net_at_ = Now() + kSafetyNetEvery;
       SafetyNet();
     }
+    PruneInbox();
     Housekeeping();
   }
   LogInfo("worker stopping");
@@ -347,7 +372,29 @@ void Worker::InboxPass() {
     LogWarning("webhook inbox: " + report.status().ToString());
     return;
   }
-  if (report->applied > 0 && sse_) sse_->Notify();
+  if (report->applied > 0) {
+    inbox_applied_since_prune_ = true;
+    if (sse_) sse_->Notify();
+  }
+}
+
+// SPEC §7: bodies of applied deliveries go after webhooks.retention_hours,
+// rows (and their ids' dedupe) after 7 days, so a webhook flood cannot fill
+// the disk. Every minute, and every few seconds while deliveries pour in.
+void Worker::PruneInbox() {
+  const int64_t now = Now();
+  const int64_t every = inbox_applied_since_prune_ ? kInboxPruneDuringFlood : kHousekeepingEvery;
+  if (now < last_inbox_prune_at_ + every) return;
+  last_inbox_prune_at_ = now;
+  inbox_applied_since_prune_ = false;
+  const int64_t bodies_before =
+      now - int64_t{config_.webhooks_retention_hours.value} * 3600 * kSecond;
+  auto pruned = store_->PruneDeliveries(bodies_before, now - kInboxRowRetention);
+  if (!pruned.ok()) {
+    LogWarning("webhook inbox pruning: " + pruned.status().ToString());
+  } else if (*pruned > 0) {
+    LogInfo("pruned " + std::to_string(*pruned) + " webhook deliveries");
+  }
 }
 
 void Worker::Housekeeping() {
@@ -361,6 +408,7 @@ void Worker::Housekeeping() {
   } else if (*pruned > 0) {
     LogInfo("pruned " + std::to_string(*pruned) + " old events");
   }
+
   WriteStatus(last_error_);
 }
 

@@ -31,6 +31,9 @@ struct WorkerOptions {
   std::string events_socket;  // SSE unix socket; empty = no SSE server
   std::string poke_socket;    // datagram socket handlers poke
   bool serve_events = true;
+  // Keep retrying a database that cannot be opened (the service); false for
+  // `--once`, which a cron job runs and should fail at once.
+  bool wait_for_database = true;
 };
 
 // The default socket paths: next to the database file.
@@ -43,8 +46,10 @@ class Worker {
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
 
-  // Opens the store (one connection for the whole run), the poke socket and
-  // the SSE server, and logs the polling decision. Errors: kUnavailable.
+  // Opens the store (one connection for the whole run; while the database
+  // cannot be opened it retries with backoff up to 30 s, until it can or
+  // RequestStop() is called), the poke socket and the SSE server, and logs the
+  // polling decision. Errors: kUnavailable (also when stopped while waiting).
   Status Start();
   // Loops until RequestStop(); finishes the step in progress, then closes.
   Status Run();
@@ -66,10 +71,12 @@ class Worker {
   void DemandRefresh();
   void SafetyNet();
   void InboxPass();
+  void PruneInbox();
   void Housekeeping();
   void Heartbeat();
   void WriteStatus(const std::string& last_error);
   int64_t Now() const;
+  Status OpenStoreUntilStopped();
 
   Config config_;
   WorkerOptions options_;
@@ -89,6 +96,8 @@ class Worker {
   int64_t next_housekeeping_at_ = 0;
   int64_t last_cycle_at_ = 0;
   int64_t last_heartbeat_at_ = 0;
+  int64_t last_inbox_prune_at_ = 0;
+  bool inbox_applied_since_prune_ = false;
   int last_cycle_jobs_ = 0;
   std::string last_error_;
 };

@@ -629,6 +629,21 @@ BOOST_FIXTURE_TEST_CASE(logs_of_unknown_job_is_404, ApiFixture) {
   BOOST_TEST(Str(Parse(r.body)["details"], "job_id") == "ghost");
 }
 
+BOOST_FIXTURE_TEST_CASE(sync_body_fields_are_named_as_body_fields, ApiFixture) {
+  const auto post = [&](const std::string& body) {
+    return api->Handle(HttpRequest{
+        "POST", "/api/cloud/jobs/sync", "", "", body, {{"content-type", "application/json"}}});
+  };
+  HttpResponse r = post(R"({"provider":7})");
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(r.body ==
+             R"({"error":"invalid_field","message":"invalid value for body field 'provider': )"
+             R"(expected a provider name such as \"replicate\"","details":{"field":"provider"}})");
+  r = post(R"({"provider":"elsewhere"})");
+  BOOST_TEST(r.status == 400);
+  BOOST_TEST(Str(Parse(r.body), "error") == "invalid_field");
+}
+
 // --- DELETE /api/cloud/jobs/{id} ------------------------------------------------------------
 
 BOOST_FIXTURE_TEST_CASE(delete_running_job_is_409_and_keeps_it, ApiFixture) {
@@ -1191,6 +1206,31 @@ BOOST_FIXTURE_TEST_CASE(the_body_must_be_a_json_object_checked_after_the_signatu
   // Whitespace around the object is fine.
   BOOST_TEST(Send(Signed("msg_ws", "\n {\"id\":\"r8-ws\"} \n")).status == 200);
   BOOST_TEST(Pending().size() == 1u);
+}
+
+BOOST_FIXTURE_TEST_CASE(run_ids_outside_the_job_id_rule_are_400_and_store_nothing, WebhookFixture) {
+  for (const std::string& id :
+       {std::string("bad/id..x"), std::string("../../etc/passwd"), std::string(200, 'l'),
+        std::string("r\xC3\xA9sum\xC3\xA9"), std::string("")}) {
+    BOOST_TEST_CONTEXT("id [" << id << "]") {
+      const HttpResponse r = Send(Signed("msg_badid", RunBody(id, "processing")));
+      BOOST_TEST(r.status == 400);
+      const rapidjson::Document doc = Parse(r.body);
+      BOOST_TEST(Str(doc, "error") == "invalid_run_id");
+    }
+  }
+  for (const std::string& body : {std::string(R"({"status":"processing"})"),
+                                  std::string(R"({"id":7,"status":"processing"})")}) {
+    BOOST_TEST_CONTEXT(body) {
+      BOOST_TEST(Str(Parse(Send(Signed("msg_noid", body)).body), "error") == "invalid_run_id");
+    }
+  }
+  BOOST_TEST(Pending().empty());
+  auto counts = store->CountDeliveries();
+  BOOST_REQUIRE(counts.ok());
+  BOOST_TEST(counts->pending + counts->applied + counts->rejected == 0);
+  BOOST_TEST(Send(Signed("msg_goodid", RunBody(std::string(128, 'g'), "processing"))).status ==
+             200);
 }
 
 BOOST_FIXTURE_TEST_CASE(other_methods_are_405_allow_post, WebhookFixture) {

@@ -483,6 +483,9 @@ BOOST_AUTO_TEST_CASE(log_tail) {
   BOOST_TEST(LogTail("one\ntwo\nthree", 9) == "two\nthree");
   // The only break is the last byte: the partial line is kept, not dropped.
   BOOST_TEST(LogTail("abcdefgh\n", 4) == "fgh\n");
+  // Nothing kept: no read past the end (tests/fuzz/regressions/progress).
+  BOOST_TEST(LogTail("a\rb\nc\r", 0) == "");
+  BOOST_TEST(LogTail("abc\r", 0) == "");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

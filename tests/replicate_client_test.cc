@@ -3,6 +3,8 @@
 // simulator in tests/integration/replicate_it.cc.
 #include <boost/test/unit_test.hpp>
 // (keep the Boost header first)
+#include <limits>
+
 #include "lib/replicate_client.h"
 #include "lib/timestamp.h"
 
@@ -30,6 +32,12 @@ BOOST_AUTO_TEST_CASE(retry_after_accepts_seconds_and_http_dates) {
   BOOST_TEST(*ParseRetryAfter("Sun, 06 Nov 1994 08:49:27 GMT", 784111777) == 0);
   BOOST_TEST(!ParseRetryAfter("", 0).has_value());
   BOOST_TEST(!ParseRetryAfter("soon", 0).has_value());
+  // Dates beyond an int of seconds saturate instead of wrapping to a negative
+  // wait (tests/fuzz/regressions/provider).
+  BOOST_TEST(*ParseRetryAfter("Wed, 21 Oct 9999 07:28:00 GMT", 0) ==
+             std::numeric_limits<int>::max());
+  BOOST_TEST(*ParseRetryAfter("Wed, 21 Oct 2100 07:28:00 GMT", 0) ==
+             std::numeric_limits<int>::max());
 }
 
 BOOST_AUTO_TEST_CASE(http_answers_map_to_statuses) {
@@ -108,6 +116,10 @@ BOOST_AUTO_TEST_CASE(retry_after_from_detail_text) {
   BOOST_TEST(*RetryAfterFromText("Try again in 5 Seconds") == 5);
   BOOST_TEST(*RetryAfterFromText("wait 3 sec") == 3);
   BOOST_TEST(*RetryAfterFromText("resets in ~1.5s") == 2);
+  // Several fraction digits (tests/fuzz/regressions/provider: this never returned).
+  BOOST_TEST(*RetryAfterFromText("Expected available in 2.55 seconds.") == 3);
+  BOOST_TEST(*RetryAfterFromText("resets in ~0.105s") == 1);
+  BOOST_TEST(*RetryAfterFromText("~4.000 s") == 4);
   BOOST_TEST(*RetryAfterFromText("~0s") == 0);
   // The first hint counts; other numbers are not hints.
   BOOST_TEST(*RetryAfterFromText("limit 600 requests per minute; resets in ~9s, or 60 seconds") ==

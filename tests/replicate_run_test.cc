@@ -147,6 +147,15 @@ BOOST_AUTO_TEST_CASE(a_page_keeps_its_good_runs_when_one_item_is_not_a_run) {
   }
 }
 
+// Found by tests/fuzz/webhook_fuzz: invalid UTF-8 in an output's member name
+// was stored as it came, so the job's JSON was not valid UTF-8.
+BOOST_AUTO_TEST_CASE(output_member_names_are_kept_valid_utf8) {
+  const auto run =
+      ParseReplicateRun("{\"id\":\"r1\",\"output\":{\"\xffweights\":\"x\",\"caf\xc3\xa9\":1}}");
+  BOOST_TEST_REQUIRE(run.ok(), run.status().ToString());
+  BOOST_TEST(run->output.value_or("") == "{\"\xEF\xBF\xBDweights\":\"x\",\"caf\xc3\xa9\":1}");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

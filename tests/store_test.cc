@@ -6,6 +6,9 @@
 
 #include <rapidjson/document.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -1055,6 +1058,103 @@ BOOST_FIXTURE_TEST_CASE(a_schema_3_database_migrates_in_place, StoreFixture) {
   BOOST_TEST(Show(url.output_url) == "\"https://replicate.delivery/w.tar\"");
   BOOST_TEST(url.log_bytes_seen == 18);
   BOOST_TEST(Show(MustGet(*store, "text").output_url) == "null");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// SPEC §11 "Secrets at rest", §6 crashed lease holders, §7 inbox retention.
+BOOST_AUTO_TEST_SUITE(store_hardening)
+
+unsigned Mode(const std::string& path) {
+  struct stat st;
+  BOOST_REQUIRE_MESSAGE(::stat(path.c_str(), &st) == 0, path);
+  return st.st_mode & 0777;
+}
+
+BOOST_FIXTURE_TEST_CASE(a_new_database_is_0600_in_a_0700_directory, StoreFixture) {
+  const mode_t old_umask = ::umask(022);
+  {
+    auto store = OpenStore();
+    MustApply(*store, ProviderObs("ext-m", "processing"), kNow);
+    BOOST_TEST(Mode(db_path) == 0600u);
+    BOOST_TEST(Mode(db_path + "-wal") == 0600u);
+    BOOST_TEST(Mode(db_path + "-shm") == 0600u);
+    BOOST_TEST(Mode(fs::path(db_path).parent_path().string()) == 0700u);
+  }
+  // A file left readable by an older version is tightened when opened.
+  ::chmod(db_path.c_str(), 0644);
+  auto again = OpenStore();
+  BOOST_TEST(Mode(db_path) == 0600u);
+  ::umask(old_umask);
+}
+
+// A process that has exited, for a lease owner that cannot be alive.
+pid_t DeadPid() {
+  const pid_t child = ::fork();
+  if (child == 0) ::_exit(0);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return child;
+}
+
+BOOST_FIXTURE_TEST_CASE(a_lease_whose_owner_process_died_is_free_at_once, StoreFixture) {
+  auto store = OpenStore();
+  const std::string dead = "pid:" + std::to_string(DeadPid()) + ":1";
+  const std::string alive = "pid:" + std::to_string(::getpid()) + ":2";
+  auto taken = store->TryAcquireLease("sync:replicate", dead, 120 * kSecond, kNow);
+  BOOST_REQUIRE(taken.ok());
+  BOOST_TEST(*taken);
+  taken = store->TryAcquireLease("sync:replicate", alive, 120 * kSecond, kNow + kSecond);
+  BOOST_REQUIRE(taken.ok());
+  BOOST_TEST(*taken);  // the holder died: no 120 s wait
+  // A live holder keeps it.
+  taken = store->TryAcquireLease("sync:replicate", "pid:" + std::to_string(::getpid()) + ":3",
+                                 120 * kSecond, kNow + 2 * kSecond);
+  BOOST_REQUIRE(taken.ok());
+  BOOST_TEST(!*taken);
+  // Owners not naming a pid are never presumed dead.
+  BOOST_TEST(*store->TryAcquireLease("other", "someone", 120 * kSecond, kNow));
+  BOOST_TEST(!*store->TryAcquireLease("other", alive, 120 * kSecond, kNow));
+}
+
+BOOST_FIXTURE_TEST_CASE(inbox_bodies_and_rows_are_pruned_by_age, StoreFixture) {
+  auto store = OpenStore();
+  const std::string body = R"({"id":"r1","status":"processing"})" + std::string(4096, ' ');
+  for (const char* id : {"old-applied", "new-applied", "old-rejected", "pending"}) {
+    BOOST_REQUIRE(store->InsertDelivery(id, "replicate", body, kNow - 8 * kDay).ok());
+  }
+  Observation obs = ProviderObs("r1", "processing");
+  BOOST_REQUIRE(store->ApplyDelivery("old-applied", obs, prices, kNow - 8 * kDay).ok());
+  BOOST_REQUIRE(store->ApplyDelivery("new-applied", obs, prices, kNow - 2 * kDay).ok());
+  for (int i = 0; i < 3; ++i) {
+    BOOST_REQUIRE(store->RecordDeliveryFailure("old-rejected", "bad", 3, kNow - 8 * kDay).ok());
+  }
+  auto pruned = store->PruneDeliveries(kNow - kDay, kNow - 7 * kDay);
+  BOOST_REQUIRE_MESSAGE(pruned.ok(), pruned.status().ToString());
+  // Two bodies dropped (both applied deliveries are past a day), then two rows
+  // deleted (the applied and the rejected one past 7 days).
+  BOOST_TEST(*pruned == 4);
+  RawDb raw(db_path);
+  BOOST_TEST(raw.QueryText("SELECT group_concat(webhook_id || ':' || length(body), ',') FROM "
+                           "(SELECT * FROM webhook_inbox ORDER BY webhook_id)") ==
+             "new-applied:0,pending:" + std::to_string(body.size()));
+  // The pending delivery is still there to apply, and its id still dedupes.
+  auto again = store->InsertDelivery("pending", "replicate", body, kNow);
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(!*again);
+  BOOST_TEST(raw.QueryText("PRAGMA auto_vacuum") == "2");  // incremental on new files
+}
+
+BOOST_FIXTURE_TEST_CASE(a_job_id_no_url_could_address_is_never_created, StoreFixture) {
+  auto store = OpenStore();
+  for (const std::string& id : {std::string("bad/id..x"), std::string(129, 'x'), std::string("")}) {
+    BOOST_TEST_CONTEXT(id) {
+      auto outcome = store->Apply(ProviderObs(id, "processing"), prices, kNow);
+      BOOST_REQUIRE(!outcome.ok());
+      BOOST_TEST(outcome.status().error() == "invalid_job_id");
+    }
+  }
+  BOOST_TEST(MustList(*store, JobFilter{}).total == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -49,8 +49,11 @@ struct ReplicateStack {
     options.pool_size = 3;
     options.replicate_base_url = sim->base_url();
     options.replicate_token = Simulator::kToken;
+    // Two concurrent syncs must both wait for the one that runs (SPEC §6); the
+    // default for a pool of 3 would let only one wait on the provider.
     options.enterprise_yaml =
-        "inline_progress:\n  max_age_seconds: " + std::to_string(kMaxAgeSeconds) + "\n";
+        "inline_progress:\n  max_age_seconds: " + std::to_string(kMaxAgeSeconds) +
+        "\napi:\n  max_provider_waiters: 2\n";
     stack = std::make_unique<Stack>(options);
     auto opened = Store::Open(stack->db_path());
     BOOST_TEST_REQUIRE(opened.ok(), opened.status().ToString());

@@ -1,0 +1,63 @@
+#include "lib/private_files.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+namespace jobpulse {
+namespace {
+
+Status Unavailable(const std::string& what, const std::string& path, int err) {
+  return Status::Error(Status::Code::kUnavailable, "database_unavailable",
+                       "cannot " + what + " " + path + ": " + std::strerror(err));
+}
+
+// Drops group and other bits of an existing file; a missing one is fine.
+Status TightenIfPresent(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    return errno == ENOENT ? Status::Ok() : Unavailable("inspect", path, errno);
+  }
+  if ((st.st_mode & 077) == 0) return Status::Ok();
+  if (::chmod(path.c_str(), st.st_mode & 0700) != 0) return Unavailable("chmod", path, errno);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status EnsurePrivateDirectory(const std::string& dir) {
+  if (dir.empty()) return Status::Ok();
+  namespace fs = std::filesystem;
+  fs::path built;
+  for (const fs::path& part : fs::path(dir)) {
+    built /= part;
+    if (::mkdir(built.c_str(), 0700) == 0) {
+      // mkdir applies the umask; 0700 is what we promise, so set it outright.
+      if (::chmod(built.c_str(), 0700) != 0) return Unavailable("chmod", built.string(), errno);
+    } else if (errno != EEXIST) {
+      return Unavailable("create directory", built.string(), errno);
+    }
+  }
+  return Status::Ok();
+}
+
+Status EnsurePrivateFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    // A read-only file or file system: opening it for writing is not ours to
+    // decide here; SQLite reports what it can do with it.
+    if (errno == EACCES || errno == EROFS) return TightenIfPresent(path);
+    return Unavailable("open", path, errno);
+  }
+  ::close(fd);
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    if (Status s = TightenIfPresent(path + suffix); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+}  // namespace jobpulse

@@ -1,0 +1,31 @@
+// Files that hold jobpulse's data are private to the user it runs as (SPEC
+// §11 "Secrets at rest"): the database, its -wal and -shm files (SQLite gives
+// them the database file's mode) and the sockets beside them live in a 0700
+// directory, the files themselves 0600. The database caches the provider's
+// webhook secret, so a readable file would let any local user forge webhooks.
+//
+// Thread-safety: plain functions over the file system; no shared state.
+#ifndef JOBPULSE_LIB_PRIVATE_FILES_H_
+#define JOBPULSE_LIB_PRIVATE_FILES_H_
+
+#include <string>
+
+#include "lib/status.h"
+
+namespace jobpulse {
+
+// Creates `dir` and its missing parents; the directories it creates are 0700
+// (whatever the umask). An existing directory is left as it is: it may be
+// shared (a checkout's var/), and its files are private anyway. "" is the
+// current directory: nothing to do. Errors: kUnavailable
+// "database_unavailable" naming the directory and errno's reason.
+Status EnsurePrivateDirectory(const std::string& dir);
+
+// Creates `path` empty with mode 0600 when it does not exist; an existing file
+// and its "-wal"/"-shm" siblings lose every group and other permission bit.
+// Errors: kUnavailable "database_unavailable" naming the file and the reason.
+Status EnsurePrivateFile(const std::string& path);
+
+}  // namespace jobpulse
+
+#endif  // JOBPULSE_LIB_PRIVATE_FILES_H_
