@@ -54,7 +54,7 @@ std::string Frame(int64_t id, const std::string& json) {
 }
 
 // Waits up to `limit` for `done` to hold.
-bool WaitFor(const std::function<bool()>& done, milliseconds limit = milliseconds(5000)) {
+bool WaitFor(const std::function<bool()>& done, milliseconds limit = milliseconds(20000)) {
   const auto deadline = Clock::now() + limit;
   while (!done()) {
     if (Clock::now() >= deadline) return false;
@@ -102,7 +102,7 @@ class Client {
 
   // Reads until `done(data())` holds, EOF, or `limit` passes.
   bool ReadUntil(const std::function<bool(const std::string&)>& done,
-                 milliseconds limit = milliseconds(5000)) {
+                 milliseconds limit = milliseconds(20000)) {
     const auto deadline = Clock::now() + limit;
     while (!done(data_)) {
       if (eof_) return false;
@@ -120,14 +120,14 @@ class Client {
     }
     return true;
   }
-  bool ReadContains(const std::string& needle, milliseconds limit = milliseconds(5000)) {
+  bool ReadContains(const std::string& needle, milliseconds limit = milliseconds(20000)) {
     return ReadUntil([&](const std::string& d) { return d.find(needle) != std::string::npos; },
                      limit);
   }
-  bool ReadBytes(size_t size, milliseconds limit = milliseconds(5000)) {
+  bool ReadBytes(size_t size, milliseconds limit = milliseconds(20000)) {
     return ReadUntil([&](const std::string& d) { return d.size() >= size; }, limit);
   }
-  bool ReadToEof(milliseconds limit = milliseconds(5000)) {
+  bool ReadToEof(milliseconds limit = milliseconds(20000)) {
     ReadUntil([](const std::string&) { return false; }, limit);
     return eof_;
   }
@@ -239,7 +239,7 @@ BOOST_AUTO_TEST_CASE(event_after_connect_arrives_as_exact_frame) {
   const std::string json = EventJson(7);
   const int64_t id = f.Append(json);
   const auto start = Clock::now();
-  BOOST_REQUIRE(client->ReadContains(Frame(id, json), milliseconds(1000)));
+  BOOST_REQUIRE(client->ReadContains(Frame(id, json), milliseconds(10000)));
   BOOST_CHECK_EQUAL(client->Body(), Frame(id, json));
   BOOST_TEST_MESSAGE("polled delivery took "
                      << std::chrono::duration_cast<milliseconds>(Clock::now() - start).count()
@@ -256,9 +256,11 @@ BOOST_AUTO_TEST_CASE(notify_delivers_without_waiting_for_the_poll) {
   const int64_t id = f.Append(json);
   const auto start = Clock::now();
   f.server().Notify();
-  BOOST_REQUIRE(client->ReadContains(Frame(id, json), milliseconds(1000)));
+  BOOST_REQUIRE(client->ReadContains(Frame(id, json), milliseconds(10000)));
   const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - start).count();
-  BOOST_CHECK_LT(took, 250);
+  // Well under the 5 s poll: the notify, not the poll, delivered it (a bound
+  // with room for the sanitizer build on a loaded machine, not a timing).
+  BOOST_CHECK_LT(took, 2500);
   BOOST_CHECK_EQUAL(client->Body(), Frame(id, json));
 }
 
@@ -367,7 +369,7 @@ BOOST_AUTO_TEST_CASE(closing_a_client_frees_its_slot_at_once) {
   for (int i = 0; i < 5; ++i) clients.push_back(f.Stream("192.0.2.1"));
   BOOST_CHECK_EQUAL(f.server().stats().clients, 5);
   clients[2]->Close();
-  BOOST_CHECK(WaitFor([&] { return f.server().stats().clients == 4; }, milliseconds(1000)));
+  BOOST_CHECK(WaitFor([&] { return f.server().stats().clients == 4; }, milliseconds(10000)));
   auto again = f.Stream("192.0.2.1");
   BOOST_CHECK_EQUAL(f.server().stats().clients, 5);
   BOOST_CHECK_EQUAL(f.server().stats().rejected, 0);
@@ -385,7 +387,7 @@ BOOST_AUTO_TEST_CASE(max_connections_caps_all_streams) {
   BOOST_CHECK(answer.find("\"error\":\"too_many_connections\"") != std::string::npos);
   BOOST_CHECK_EQUAL(f.server().stats().rejected, 1);
   b->Close();
-  BOOST_REQUIRE(WaitFor([&] { return f.server().stats().clients == 2; }, milliseconds(1000)));
+  BOOST_REQUIRE(WaitFor([&] { return f.server().stats().clients == 2; }, milliseconds(10000)));
   auto d = f.Stream("198.51.100.4");
   BOOST_CHECK_EQUAL(f.server().stats().clients, 3);
 }
@@ -395,7 +397,7 @@ BOOST_AUTO_TEST_CASE(heartbeat_comments_arrive) {
   f.options().heartbeat_seconds = 1;
   f.StartServer();
   auto client = f.Stream();
-  BOOST_REQUIRE(client->ReadContains(": heartbeat\n\n", milliseconds(2500)));
+  BOOST_REQUIRE(client->ReadContains(": heartbeat\n\n", milliseconds(10000)));
   BOOST_CHECK(client->Body().rfind(": heartbeat\n\n", 0) == 0);
 }
 
@@ -414,7 +416,8 @@ BOOST_AUTO_TEST_CASE(slow_client_is_dropped_and_others_get_everything) {
     if (i % 50 == 49) f.server().Notify();
   }
   f.server().Notify();
-  BOOST_REQUIRE(fast->ReadBytes(fast->data().size() + expected.size(), milliseconds(5000)));
+  // A liveness bound, not a timing: the sanitizer build on a loaded machine is slow.
+  BOOST_REQUIRE(fast->ReadBytes(fast->data().size() + expected.size(), milliseconds(30000)));
   BOOST_CHECK(fast->Body() == expected);
   BOOST_REQUIRE(WaitFor([&] { return f.server().stats().dropped_slow == 1; }));
   BOOST_CHECK_EQUAL(f.server().stats().clients, 1);
@@ -479,7 +482,7 @@ BOOST_AUTO_TEST_CASE(with_a_token_streams_need_it) {
     BOOST_CHECK_MESSAGE(ok.rfind(kStreamHead, 0) == 0, good << " -> " << ok);
   }
   // Every client above has gone; none of the refused ones ever held a slot.
-  BOOST_CHECK(WaitFor([&] { return f.server().stats().clients == 0; }, milliseconds(1000)));
+  BOOST_CHECK(WaitFor([&] { return f.server().stats().clients == 0; }, milliseconds(10000)));
 }
 
 BOOST_AUTO_TEST_CASE(stop_closes_clients_and_removes_the_socket) {
@@ -491,8 +494,8 @@ BOOST_AUTO_TEST_CASE(stop_closes_clients_and_removes_the_socket) {
   auto a = f.Stream();
   auto b = f.Stream("192.0.2.9", "0");
   f.server().Stop();
-  BOOST_CHECK(a->ReadToEof(milliseconds(1000)));
-  BOOST_CHECK(b->ReadToEof(milliseconds(1000)));
+  BOOST_CHECK(a->ReadToEof(milliseconds(10000)));
+  BOOST_CHECK(b->ReadToEof(milliseconds(10000)));
   BOOST_CHECK(!fs::exists(f.socket_path()));
   BOOST_CHECK_EQUAL(f.server().stats().clients, 0);
   f.server().Stop();    // idempotent

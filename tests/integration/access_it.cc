@@ -71,28 +71,16 @@ void Record(long status, const std::map<std::string, std::string>& headers,
 }
 
 struct AccessStack {
-  void Start(bool with_token) {
-    sim = std::make_unique<Simulator>();
+  static void Start(bool with_token) {
     testing::StackOptions options;
     options.with_worker = true;
-    options.replicate_base_url = sim->base_url();
-    options.replicate_token = Simulator::kToken;
     options.enterprise_yaml = std::string("listen:\n  server_names: [") + kServerName + "]\n";
     options.extra_env = {{"REPLICATE_WEBHOOK_SECRET", kWebhookSecret}};
     if (with_token) options.api_token = kApiToken;
-    stack = std::make_unique<Stack>(options);
-    auto opened = Store::Open(stack->db_path());
-    BOOST_TEST_REQUIRE(opened.ok(), opened.status().ToString());
-    store = std::move(opened.value());
+    env.Start(options);
   }
-  void Stop() {
-    store.reset();
-    stack.reset();
-    sim.reset();
-  }
-  static inline std::unique_ptr<Simulator> sim;
-  static inline std::unique_ptr<Stack> stack;
-  static inline std::unique_ptr<Store> store;
+  static void Stop() { env.Stop(); }
+  static inline testing::SimulatedStack env;
 };
 
 struct OpenStack : AccessStack {
@@ -105,8 +93,8 @@ struct TokenStack : AccessStack {
   ~TokenStack() { Stop(); }
 };
 
-Stack& TheStack() { return *AccessStack::stack; }
-Simulator& Sim() { return *AccessStack::sim; }
+Stack& TheStack() { return AccessStack::env.stack(); }
+Simulator& Sim() { return AccessStack::env.sim(); }
 
 // One request through nginx, recorded for the leak check.
 HttpResult Call(const std::string& method, const std::string& path, const std::string& body = "",
@@ -214,7 +202,7 @@ std::string SimRunStatus(const std::string& id) {
 }
 
 Job StoredJob(const std::string& id) {
-  auto job = AccessStack::store->GetJob(id);
+  auto job = AccessStack::env.store().GetJob(id);
   BOOST_TEST_REQUIRE(job.ok(), job.status().ToString());
   BOOST_TEST_REQUIRE(job->has_value(), "no job " << id);
   return **job;
@@ -222,7 +210,7 @@ Job StoredJob(const std::string& id) {
 
 // The status events of one job in the event log (their JSON).
 std::vector<std::string> StatusEvents(const std::string& id) {
-  auto events = AccessStack::store->EventsAfter(0, 100000);
+  auto events = AccessStack::env.store().EventsAfter(0, 100000);
   BOOST_TEST_REQUIRE(events.ok(), events.status().ToString());
   std::vector<std::string> out;
   for (const auto& e : *events) {

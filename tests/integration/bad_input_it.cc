@@ -34,31 +34,24 @@ constexpr int kMaxBodyBytes = 256 * 1024;
 
 struct BadInputStack {
   BadInputStack() {
-    sim = std::make_unique<Simulator>();
     testing::StackOptions options;
     options.pool_size = 2;
-    options.replicate_base_url = sim->base_url();
-    options.replicate_token = Simulator::kToken;
     options.enterprise_yaml = "api:\n  max_body_bytes: " + std::to_string(kMaxBodyBytes) + "\n";
     options.extra_env = {{"REPLICATE_WEBHOOK_SECRET", kSecret}};
-    stack = std::make_unique<Stack>(options);
+    env.Start(options);
   }
-  ~BadInputStack() {
-    stack.reset();
-    sim.reset();
-  }
-  static inline std::unique_ptr<Simulator> sim;
-  static inline std::unique_ptr<Stack> stack;
+  ~BadInputStack() { env.Stop(); }
+  static inline testing::SimulatedStack env;
 };
 
-std::string Url(const std::string& path) { return BadInputStack::stack->Url(path); }
+std::string Url(const std::string& path) { return BadInputStack::env.stack().Url(path); }
 
 // Every row of the tables a request could change (service_state is left out:
 // health writes its probe there).
 std::string DatabaseDump() {
   sqlite3* db = nullptr;
   std::string out;
-  if (sqlite3_open_v2(BadInputStack::stack->db_path().c_str(), &db, SQLITE_OPEN_READONLY,
+  if (sqlite3_open_v2(BadInputStack::env.stack().db_path().c_str(), &db, SQLITE_OPEN_READONLY,
                       nullptr) != SQLITE_OK) {
     sqlite3_close_v2(db);
     return "<cannot open>";
@@ -274,11 +267,9 @@ BOOST_AUTO_TEST_CASE(nul_bytes_and_invalid_utf8_in_provider_strings) {
   BOOST_TEST_REQUIRE(
       Http("POST", Url("/api/webhooks/replicate"), body, SignedHeaders("msg_nul", body)).status ==
       200);
-  auto store = Store::Open(BadInputStack::stack->db_path());
-  BOOST_TEST_REQUIRE(store.ok());
   PriceTable prices;
   auto applied = ApplyPendingDeliveries(
-      **store, prices, [] { return NowMicros(); }, 100);
+      BadInputStack::env.store(), prices, [] { return NowMicros(); }, 100);
   BOOST_TEST_REQUIRE(applied.ok(), applied.status().ToString());
   for (const char* path :
        {"/api/cloud/jobs/nul-run", "/api/cloud/jobs?limit=500", "/api/cloud/jobs/nul-run/logs",

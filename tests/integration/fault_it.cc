@@ -61,33 +61,28 @@ struct FaultStack {
       mounted = ::mount("tmpfs", db_dir.c_str(), "tmpfs", 0, kTmpfsSize) == 0;
       if (mounted) ::chmod(db_dir.c_str(), 0700);
     }
-    sim = std::make_unique<Simulator>();
     testing::StackOptions options;
     options.pool_size = 4;  // two of them may wait on the provider
     options.with_worker = true;
     options.db_dir = db_dir;
-    options.replicate_base_url = sim->base_url();
-    options.replicate_token = Simulator::kToken;
     options.enterprise_yaml = "webhooks:\n  retention_hours: 0\n";
     options.extra_env = {{"SIMPLETUNER_JOB_POLL_INTERVAL", "1"},
                          {"REPLICATE_WEBHOOK_SECRET", kSecret}};
-    stack = std::make_unique<Stack>(options);
+    env.Start(options, {}, /*open_store=*/false);  // the remount needs every file closed
   }
   ~FaultStack() {
-    stack.reset();
-    sim.reset();
+    env.Stop();
     if (mounted) ::umount2(db_dir.c_str(), MNT_DETACH);
     std::error_code ec;
     std::filesystem::remove_all(db_dir, ec);
   }
   static inline std::string db_dir;
   static inline bool mounted = false;
-  static inline std::unique_ptr<Simulator> sim;
-  static inline std::unique_ptr<Stack> stack;
+  static inline testing::SimulatedStack env;
 };
 
-Stack& TheStack() { return *FaultStack::stack; }
-Simulator& Sim() { return *FaultStack::sim; }
+Stack& TheStack() { return FaultStack::env.stack(); }
+Simulator& Sim() { return FaultStack::env.sim(); }
 std::string Url(const std::string& path) { return TheStack().Url(path); }
 
 boost::test_tools::assertion_result CanMount(boost::unit_test::test_unit_id) {

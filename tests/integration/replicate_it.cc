@@ -44,33 +44,21 @@ std::string Str(const rapidjson::Value& v) {
 // One simulator and one stack wired to it, for the whole suite.
 struct ReplicateStack {
   ReplicateStack() {
-    sim = std::make_unique<Simulator>();
     testing::StackOptions options;
     options.pool_size = 3;
-    options.replicate_base_url = sim->base_url();
-    options.replicate_token = Simulator::kToken;
     // Two concurrent syncs must both wait for the one that runs (SPEC §6); the
     // default for a pool of 3 would let only one wait on the provider.
     options.enterprise_yaml =
         "inline_progress:\n  max_age_seconds: " + std::to_string(kMaxAgeSeconds) +
         "\napi:\n  max_provider_waiters: 2\n";
-    stack = std::make_unique<Stack>(options);
-    auto opened = Store::Open(stack->db_path());
-    BOOST_TEST_REQUIRE(opened.ok(), opened.status().ToString());
-    store = std::move(opened.value());
+    env.Start(options);
   }
-  ~ReplicateStack() {
-    store.reset();
-    stack.reset();
-    sim.reset();
-  }
-  static inline std::unique_ptr<Simulator> sim;
-  static inline std::unique_ptr<Stack> stack;
-  static inline std::unique_ptr<Store> store;
+  ~ReplicateStack() { env.Stop(); }
+  static inline testing::SimulatedStack env;
 };
 
-std::string Url(const std::string& path) { return ReplicateStack::stack->Url(path); }
-Simulator& Sim() { return *ReplicateStack::sim; }
+std::string Url(const std::string& path) { return ReplicateStack::env.stack().Url(path); }
+Simulator& Sim() { return ReplicateStack::env.sim(); }
 
 // Fresh simulator state for one test; the jobpulse database keeps earlier jobs,
 // so every test uses its own run ids.
@@ -134,7 +122,7 @@ void CheckEnvelope(const HttpResult& r, long status, const std::string& error) {
 }
 
 int64_t JobCount() {
-  auto page = ReplicateStack::store->ListJobs(JobFilter{});
+  auto page = ReplicateStack::env.store().ListJobs(JobFilter{});
   BOOST_TEST_REQUIRE(page.ok());
   return page->total;
 }
@@ -528,7 +516,7 @@ BOOST_AUTO_TEST_CASE(a_run_the_provider_no_longer_knows_fails_after_ten_minutes)
   BOOST_TEST_REQUIRE(StatusOf("lost-run") == "running");
   BOOST_TEST_REQUIRE(Sim().Control("DELETE", "/runs/lost-run") == R"({"deleted":"lost-run"})");
 
-  Store& store = *ReplicateStack::store;
+  Store& store = ReplicateStack::env.store();
   ReplicateClient client(std::string(Simulator::kToken), Sim().base_url());
   PriceTable prices;
   int64_t now = NowMicros();

@@ -377,6 +377,25 @@ std::string Simulator::base_url() const {
   return "http://127.0.0.1:" + std::to_string(port_) + "/v1";
 }
 
+void SimulatedStack::Start(StackOptions options, const std::vector<std::string>& sim_args,
+                           bool open_store) {
+  sim_ = std::make_unique<Simulator>(sim_args);
+  options.replicate_base_url = sim_->base_url();
+  options.replicate_token = Simulator::kToken;
+  stack_ = std::make_unique<Stack>(options);
+  if (!open_store) return;
+  auto opened = Store::Open(stack_->db_path());
+  if (!opened.ok())
+    throw std::runtime_error("cannot open the stack's store: " + opened.status().ToString());
+  store_ = std::move(opened.value());
+}
+
+void SimulatedStack::Stop() {
+  store_.reset();
+  stack_.reset();
+  sim_.reset();
+}
+
 std::string Simulator::Control(const std::string& method, const std::string& path,
                                const std::string& body, long* status) const {
   const HttpResult r = Http(method, "http://127.0.0.1:" + std::to_string(port_) + "/_sim" + path,

@@ -15,8 +15,11 @@
 #include <sys/types.h>
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "lib/store.h"
 
 namespace jobpulse::testing {
 
@@ -90,6 +93,28 @@ class Stack {
   std::string db_path_;
   int port_ = 0;
   pid_t supervisord_ = -1;
+};
+
+// The three parts most suites use together: a simulator, a stack wired to it
+// (REPLICATE_BASE_URL and REPLICATE_API_TOKEN set) and a Store of the test's
+// own on the stack's database. Start() builds them, the simulator with
+// `sim_args` and the stack with `options` plus that wiring (throws, like
+// Stack, when something does not start); Stop() tears them down in reverse.
+class SimulatedStack {
+ public:
+  // `open_store` false: no connection of the test's own (a test that needs
+  // every file of the database closed, e.g. to remount its file system).
+  void Start(StackOptions options, const std::vector<std::string>& sim_args = {},
+             bool open_store = true);
+  void Stop();
+  Simulator& sim() { return *sim_; }
+  Stack& stack() { return *stack_; }
+  Store& store() { return *store_; }
+
+ private:
+  std::unique_ptr<Simulator> sim_;
+  std::unique_ptr<Stack> stack_;
+  std::unique_ptr<Store> store_;
 };
 
 // Where the checkout and the built binaries are ($JOBPULSE_ROOT, $JOBPULSE_BIN_DIR;

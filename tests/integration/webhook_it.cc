@@ -50,26 +50,14 @@ std::string Str(const rapidjson::Value& object, const char* key) {
 // A simulator and a stack wired to it; the secret is configured when `secret`
 // is not empty, else the handlers fetch it from the simulator.
 struct WebhookStackBase {
-  void Start(const std::string& secret) {
-    sim = std::make_unique<Simulator>(std::vector<std::string>{"--webhook-secret", kSecret});
+  static void Start(const std::string& secret) {
     testing::StackOptions options;
     options.pool_size = 3;
-    options.replicate_base_url = sim->base_url();
-    options.replicate_token = Simulator::kToken;
     if (!secret.empty()) options.extra_env = {{"REPLICATE_WEBHOOK_SECRET", secret}};
-    stack = std::make_unique<Stack>(options);
-    auto opened = Store::Open(stack->db_path());
-    BOOST_TEST_REQUIRE(opened.ok(), opened.status().ToString());
-    store = std::move(opened.value());
+    env.Start(options, {"--webhook-secret", kSecret});
   }
-  void Stop() {
-    store.reset();
-    stack.reset();
-    sim.reset();
-  }
-  static inline std::unique_ptr<Simulator> sim;
-  static inline std::unique_ptr<Stack> stack;
-  static inline std::unique_ptr<Store> store;
+  static void Stop() { env.Stop(); }
+  static inline testing::SimulatedStack env;
 };
 
 struct ConfiguredSecretStack : WebhookStackBase {
@@ -82,9 +70,9 @@ struct FetchedSecretStack : WebhookStackBase {
   ~FetchedSecretStack() { Stop(); }
 };
 
-Simulator& Sim() { return *WebhookStackBase::sim; }
-Stack& TheStack() { return *WebhookStackBase::stack; }
-Store& TheStore() { return *WebhookStackBase::store; }
+Simulator& Sim() { return WebhookStackBase::env.sim(); }
+Stack& TheStack() { return WebhookStackBase::env.stack(); }
+Store& TheStore() { return WebhookStackBase::env.store(); }
 
 void CreateRun(const std::string& id, const std::string& status) {
   Sim().Control("POST", "/runs",

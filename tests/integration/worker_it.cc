@@ -143,32 +143,20 @@ class SseClient {
 
 struct WorkerStack {
   WorkerStack() {
-    sim = std::make_unique<Simulator>();
     testing::StackOptions options;
     options.pool_size = 3;
     options.with_worker = true;
-    options.replicate_base_url = sim->base_url();
-    options.replicate_token = Simulator::kToken;
     options.extra_env = {{"SIMPLETUNER_JOB_POLL_INTERVAL", "1"},
                          {"REPLICATE_WEBHOOK_SECRET", kSecret}};
-    stack = std::make_unique<Stack>(options);
-    auto opened = Store::Open(stack->db_path());
-    BOOST_TEST_REQUIRE(opened.ok(), opened.status().ToString());
-    store = std::move(opened.value());
+    env.Start(options);
   }
-  ~WorkerStack() {
-    store.reset();
-    stack.reset();
-    sim.reset();
-  }
+  ~WorkerStack() { env.Stop(); }
   static constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-  static inline std::unique_ptr<Simulator> sim;
-  static inline std::unique_ptr<Stack> stack;
-  static inline std::unique_ptr<Store> store;
+  static inline testing::SimulatedStack env;
 };
 
-Simulator& Sim() { return *WorkerStack::sim; }
-Stack& TheStack() { return *WorkerStack::stack; }
+Simulator& Sim() { return WorkerStack::env.sim(); }
+Stack& TheStack() { return WorkerStack::env.stack(); }
 
 void CreateRun(const std::string& id, const std::string& status) {
   Sim().Control("POST", "/runs",
@@ -265,7 +253,7 @@ HttpResult PostSigned(const std::string& webhook_id, const std::string& body) {
 bool InboxDrained() {
   return Eventually(
       [] {
-        auto counts = WorkerStack::store->CountDeliveries();
+        auto counts = WorkerStack::env.store().CountDeliveries();
         return counts.ok() && counts->pending == 0;
       },
       10000);
@@ -438,7 +426,7 @@ BOOST_AUTO_TEST_CASE(signed_deliveries_are_applied_once) {
   answer = Deliver("wh-run", "msg_worker_test_0002");
   BOOST_TEST(Str(answer, "body") == R"({"status":"duplicate"})");
   BOOST_TEST_REQUIRE(Eventually([] { return JobStatusOf("wh-run") == "completed"; }, 5000));
-  auto events = WorkerStack::store->EventsAfter(0, 100000);
+  auto events = WorkerStack::env.store().EventsAfter(0, 100000);
   BOOST_TEST_REQUIRE(events.ok());
   int changes = 0;
   for (const auto& e : *events) changes += e.job_id == "wh-run" && e.type == "job_status_changed";
@@ -481,11 +469,11 @@ BOOST_AUTO_TEST_CASE(no_acknowledged_delivery_is_lost_when_the_worker_is_killed)
   // Every acknowledged delivery ends up applied, each exactly once.
   BOOST_TEST_REQUIRE(Eventually(
       [] {
-        auto counts = WorkerStack::store->CountDeliveries();
+        auto counts = WorkerStack::env.store().CountDeliveries();
         return counts.ok() && counts->pending == 0;
       },
       30000));
-  auto events = WorkerStack::store->EventsAfter(0, 10000000);
+  auto events = WorkerStack::env.store().EventsAfter(0, 10000000);
   BOOST_TEST_REQUIRE(events.ok());
   std::map<std::string, int> created;
   for (const auto& e : *events) {
@@ -506,7 +494,7 @@ BOOST_AUTO_TEST_CASE(no_acknowledged_delivery_is_lost_when_the_worker_is_killed)
   for (int i = 0; i < kRuns; ++i) SetRunStatus("kill" + std::to_string(i), "succeeded");
   BOOST_TEST(Eventually(
       [] {
-        auto active = WorkerStack::store->ListActiveJobs(std::string("replicate"));
+        auto active = WorkerStack::env.store().ListActiveJobs(std::string("replicate"));
         return active.ok() && active->size() < 10;
       },
       30000));
@@ -535,7 +523,7 @@ BOOST_AUTO_TEST_CASE(last_event_id_resumes_without_loss) {
   CreateRun("resume1", "processing");
   BOOST_TEST_REQUIRE(Http("POST", TheStack().Url("/api/cloud/jobs/sync")).status == 200);
   BOOST_TEST_REQUIRE(Eventually([] { return JobStatusOf("resume0") == "completed"; }, 10000));
-  auto missed = WorkerStack::store->EventsAfter(last_seen, 100000);
+  auto missed = WorkerStack::env.store().EventsAfter(last_seen, 100000);
   BOOST_TEST_REQUIRE(missed.ok());
   BOOST_TEST_REQUIRE(!missed->empty());
 
