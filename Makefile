@@ -8,6 +8,8 @@
 #   make test-deps  the same for the test-only packages (Chromium for the browser tests)
 #   make         build the FastCGI handler and the test binaries
 #   make test    deps + build + unit tests + integration tests (real nginx, supervisord)
+#   make bench   the SPEC §10 benchmarks (tests/bench/run): table + build/bench/report.json
+#   make bench-smoke  each benchmark for a second or two: it runs and produces its numbers
 #   make run     deps + build + nginx, the FastCGI pool under supervisord on 127.0.0.1:8001
 #   make fuzz    build the libFuzzer targets (tests/fuzz/*_fuzz.cc) with clang
 #   make fuzz-run FUZZ_SECONDS=600  fuzz each target that long on its corpus
@@ -31,6 +33,8 @@ TEST_DEB_PACKAGES := chromium chromium-driver fonts-liberation
 # The fuzz targets and the sanitizer build: Debian's clang 14 with libFuzzer and
 # the sanitizer runtimes (libclang-rt-14-dev is only a Recommends of clang-14).
 TEST_DEB_PACKAGES += clang libclang-rt-14-dev
+# The benchmarks' smoke run inside `make test` (B1/B6 use wrk).
+TEST_DEB_PACKAGES += wrk
 
 LIB_SRCS := $(wildcard lib/*.cc)
 LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/%.o)
@@ -43,6 +47,9 @@ FCGI_OBJS := $(BUILD)/fcgi/main.o
 WORKER_OBJS := $(BUILD)/worker/main.o
 BENCH_SRCS := $(wildcard tests/bench/*.cc)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.cc=$(BUILD)/bench_%)
+# Not benchmarks themselves: the rows module, B1's hello handler, the table.
+BENCH_REPORT_OBJ := $(BUILD)/tests/bench/report/report.o
+BENCH_EXTRA := $(BUILD)/bench_hello_fcgi $(BUILD)/bench_summary
 SIM_SRCS := $(wildcard tests/replicate_sim/*.cc)
 SIM_OBJS := $(SIM_SRCS:%.cc=$(BUILD)/%.o)
 
@@ -52,7 +59,7 @@ UNIT_BIN := $(BUILD)/unit_tests
 IT_BIN := $(BUILD)/integration_tests
 SIM_BIN := $(BUILD)/replicate-sim
 
-.PHONY: all deps test-deps bench-deps test unit-test integration-test bench run clean \
+.PHONY: all deps test-deps bench-deps test unit-test integration-test bench bench-smoke run clean \
   fuzz fuzz-run fuzz-merge asan-unit-test
 .DEFAULT_GOAL := all
 
@@ -75,8 +82,14 @@ $(WORKER_BIN): $(WORKER_OBJS) $(LIB_A)
 $(SIM_BIN): $(SIM_OBJS) $(LIB_A)
 	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lz $(LDLIBS)
 
-# Each benchmark is one file linked with the integration tests' stack helpers.
-$(BUILD)/bench_%: $(BUILD)/tests/bench/%.o $(BUILD)/tests/integration/stack.o $(LIB_A)
+# Each benchmark is one file linked with the integration tests' stack helpers
+# and the rows module (tests/bench/report).
+$(BUILD)/bench_%: $(BUILD)/tests/bench/%.o $(BUILD)/tests/integration/stack.o $(BENCH_REPORT_OBJ) \
+  $(LIB_A)
+	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ $(LDLIBS)
+
+# make bench's table: reads the rows, writes report.json.
+$(BUILD)/bench_summary: $(BUILD)/tests/bench/summary/bench_summary.o $(BENCH_REPORT_OBJ) $(LIB_A)
 	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 # B1's baseline handler: a bare libfcgi responder.
@@ -115,11 +128,13 @@ bench-deps:
 
 # After the unit and integration suites: the unit tests built with ASan+UBSan,
 # then each fuzz target for FUZZ_SECONDS over its corpus and regression inputs
-# (one test each in the final count).
+# (one test each in the final count), then the benchmarks' smoke run (one
+# test per row: each benchmark still runs and produces its numbers).
 test: deps test-deps
-	@$(MAKE) --no-print-directory -j$(JOBS) all $(ASAN_UNIT_BIN) $(FUZZ_BINS)
+	@$(MAKE) --no-print-directory -j$(JOBS) all $(ASAN_UNIT_BIN) $(FUZZ_BINS) $(BENCH_BINS) \
+	  $(BENCH_EXTRA)
 	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) tests/run_suites $(UNIT_BIN) $(IT_BIN) $(ASAN_UNIT_BIN) \
-	  $(FUZZ_BINS:%=fuzz:%)
+	  $(FUZZ_BINS:%=fuzz:%) bench-smoke:$(abspath $(BUILD))
 
 unit-test: $(UNIT_BIN)
 	@tests/run_suites $(UNIT_BIN)
@@ -127,16 +142,26 @@ unit-test: $(UNIT_BIN)
 integration-test: $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(IT_BIN)
 	@tests/run_suites $(IT_BIN)
 
-# Speed and cost targets of SPEC section 10, measured on this machine.
+# Speed and cost targets of SPEC section 10, measured on this machine: every
+# program of tests/bench/run's table writes its rows (median, min, max over
+# rounds or runs) into $(BUILD)/bench/rows, emptied first; the table and
+# $(BUILD)/bench/report.json follow, then "N passed, N failed".
+# `make bench BENCH="throughput"` reruns only those programs, keeping the other rows.
 BENCH_DEB_PACKAGES := wrk
+BENCH ?=
 
 bench: deps bench-deps
 	@$(MAKE) --no-print-directory -j$(JOBS) $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(BENCH_BINS) \
-	  $(BUILD)/bench_hello_fcgi
-	@passed=0; failed=0; for b in $(BENCH_BINS); do \
-	  if JOBPULSE_ROOT=$(CURDIR) JOBPULSE_BIN_DIR=$(abspath $(BUILD)) $$b; then \
-	    passed=$$((passed + 1)); else failed=$$((failed + 1)); fi; \
-	done; echo "$$passed passed, $$failed failed"; [ $$failed -eq 0 ]
+	  $(BENCH_EXTRA)
+	@tests/bench/run $(BUILD) $(BENCH)
+
+# Each benchmark with tiny arguments (a second or two a side, one round or
+# run): checks that every row has a number, never a timing. Rows and report in
+# $(BUILD)/bench-smoke/.
+bench-smoke: deps bench-deps
+	@$(MAKE) --no-print-directory -j$(JOBS) $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(BENCH_BINS) \
+	  $(BENCH_EXTRA)
+	@tests/bench/run --smoke $(BUILD)
 
 run: deps
 	@$(MAKE) --no-print-directory -s -j$(JOBS) $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN)
@@ -221,5 +246,6 @@ clean:
 	rm -rf $(BUILD)
 
 -include $(ASAN_UNIT_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)
--include $(BUILD)/tests/bench/hello/hello_fcgi.d $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IT_OBJS:.o=.d) $(FCGI_OBJS:.o=.d) $(WORKER_OBJS:.o=.d) $(SIM_OBJS:.o=.d) \
+-include $(BUILD)/tests/bench/hello/hello_fcgi.d $(BUILD)/tests/bench/report/report.d \
+  $(BUILD)/tests/bench/summary/bench_summary.d $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IT_OBJS:.o=.d) $(FCGI_OBJS:.o=.d) $(WORKER_OBJS:.o=.d) $(SIM_OBJS:.o=.d) \
   $(BENCH_SRCS:%.cc=$(BUILD)/%.d)

@@ -228,6 +228,7 @@ Stack::Stack(const StackOptions& options) {
   if (RunCommand(gen, dir_ + "/gen-config.log", set_env) != 0) {
     throw std::runtime_error("gen-config failed: " + ReadFile(dir_ + "/gen-config.log"));
   }
+  if (options.patch_config) options.patch_config(run_dir);
 
   supervisord_ = fork();
   if (supervisord_ < 0) throw std::runtime_error("fork failed");

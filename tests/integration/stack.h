@@ -14,6 +14,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -40,6 +41,11 @@ struct StackOptions {
   // JOBPULSE_API_TOKEN (SPEC §11); empty = unset, the open mode. The readiness
   // probe (GET /api/cloud/health) stays open either way.
   std::string api_token;
+  // Called with the run directory (dir()/run) once gen-config has rendered
+  // nginx.conf, jobpulse-locations.conf and supervisord.conf there, before
+  // supervisord starts: a bench may add programs and locations (B1's hello
+  // pool, tests/bench/throughput.cc). May throw; the constructor passes it on.
+  std::function<void(const std::string& run_dir)> patch_config;
 };
 
 // The Replicate simulator (tests/replicate_sim) on a free 127.0.0.1 port,
