@@ -230,15 +230,14 @@ fuzz-run: $(FUZZ_BINS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_OUT=$(abspath $(FUZZ_OUT)) tests/run_suites \
 	  $(FUZZ_BINS:%=fuzz:%)
 
-# Minimises each committed corpus together with what fuzz-run found
-# (libFuzzer -merge=1): the result replaces tests/fuzz/corpus/<name>/.
+# Adds to each committed corpus the inputs fuzz-run found that reach new code
+# (libFuzzer -merge=1 over edges only, -use_counters=0, so the corpus stays a
+# few hundred small files); what is committed stays.
 fuzz-merge: $(FUZZ_BINS)
 	@for name in $(FUZZ_NAMES); do \
-	  tmp=$$(mktemp -d) && mkdir -p $(FUZZ_OUT)/$$name/corpus && \
-	  $(FUZZ_BUILD)/$${name}_fuzz -merge=1 $$tmp tests/fuzz/corpus/$$name \
+	  mkdir -p $(FUZZ_OUT)/$$name/corpus tests/fuzz/corpus/$$name && \
+	  $(FUZZ_BUILD)/$${name}_fuzz -merge=1 -use_counters=0 tests/fuzz/corpus/$$name \
 	    $(FUZZ_OUT)/$$name/corpus > $(FUZZ_OUT)/$$name/merge.log 2>&1 && \
-	  rm -rf tests/fuzz/corpus/$$name && mv $$tmp tests/fuzz/corpus/$$name && \
-	  chmod 755 tests/fuzz/corpus/$$name && \
 	  echo "$$name: $$(ls tests/fuzz/corpus/$$name | wc -l) inputs" || exit 1; \
 	done
 
