@@ -1,3 +1,10 @@
+// The REST API (lib/api.h): routing, the handlers of SPEC §9 and health.
+//
+// Size: over 500 lines because it still holds several concerns (router,
+// webhook authentication and its secret cache, query parsing, renderers,
+// health). Issue 10 (the module split, next after the benchmark issue)
+// splits it and gives handlers one error path; until then each concern stays
+// in its own group of functions below.
 #include "lib/api.h"
 
 #include <rapidjson/document.h>

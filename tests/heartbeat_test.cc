@@ -9,26 +9,12 @@
 
 #include "lib/heartbeat.h"
 #include "lib/store.h"
+#include "tests/temp_store.h"
 
 namespace jobpulse {
 namespace {
 
-struct TempStore {
-  TempStore() {
-    char tmpl[] = "/tmp/jobpulse-heartbeat-XXXXXX";
-    dir = mkdtemp(tmpl);
-    auto opened = Store::Open(dir + "/jobs.db");
-    BOOST_TEST_REQUIRE(opened.ok());
-    store = std::move(opened.value());
-  }
-  ~TempStore() {
-    store.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-  std::string dir;
-  std::unique_ptr<Store> store;
-};
+using testing::TempStore;
 
 constexpr int64_t kSecond = 1000000;
 

@@ -14,30 +14,14 @@
 #include "lib/config.h"
 #include "lib/provider_waiters.h"
 #include "lib/store.h"
+#include "tests/temp_store.h"
 
 namespace jobpulse {
 namespace {
 
 constexpr int64_t kNow = int64_t{1795860000} * 1000000;
 
-struct WaiterFixture {
-  WaiterFixture() {
-    std::string pattern =
-        (std::filesystem::temp_directory_path() / "jobpulse_waiters.XXXXXX").string();
-    BOOST_REQUIRE(mkdtemp(pattern.data()) != nullptr);
-    dir = pattern;
-    auto opened = Store::Open(dir + "/jobs.db");
-    BOOST_REQUIRE(opened.ok());
-    store = std::move(opened.value());
-  }
-  ~WaiterFixture() {
-    store.reset();
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-  }
-  std::string dir;
-  std::unique_ptr<Store> store;
-};
+using WaiterFixture = testing::TempStore;
 
 BOOST_AUTO_TEST_SUITE(provider_waiters)
 
