@@ -546,10 +546,10 @@ HttpResponse Api::ListJobs(const HttpRequest& request) {
   return response;
 }
 
-Result<Job> Api::LoadJob(const std::string& job_id) {
+Result<Job> Api::LoadJob(const std::string& job_id, JobRead read) {
   auto store = store_();
   if (!store.ok()) return store.status();
-  auto job = (*store)->GetJob(job_id);
+  auto job = (*store)->GetJob(job_id, read);
   if (!job.ok()) return job.status();
   if (!job.value()) {
     return Status::Error(Status::Code::kNotFound, "job_not_found", "Job not found: " + job_id,
@@ -581,7 +581,9 @@ HttpResponse Api::DeleteJob(const std::string& job_id) {
 }
 
 HttpResponse Api::InlineProgress(const HttpRequest& request, const std::string& job_id) {
-  auto job = LoadJob(job_id);
+  // The hot path (SPEC §10 B1): only the progress columns; RefreshIfStale
+  // reads the whole row again before it refreshes.
+  auto job = LoadJob(job_id, JobRead::kProgress);
   if (!job.ok()) return ErrorResponse(job.status());
   auto store = store_();
   if (!store.ok()) return ErrorResponse(store.status());

@@ -66,7 +66,7 @@ class Api {
   // "webhook_secret:<provider>"). Errors: kUnavailable "webhook_secret_unavailable".
   Result<std::string> FetchWebhookSecret(Store& store, Provider& provider);
   // Loads a job or produces the 404; `response` is set on failure.
-  Result<Job> LoadJob(const std::string& job_id);
+  Result<Job> LoadJob(const std::string& job_id, JobRead read = JobRead::kWhole);
   // The provider a job or request names; nullptr when unknown.
   Provider* FindProvider(const std::string& name);
 

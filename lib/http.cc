@@ -83,6 +83,10 @@ const std::string* HttpResponse::Header(std::string_view name) const {
 }
 
 std::string PercentDecode(std::string_view text, bool plus_is_space) {
+  if (text.find('%') == std::string_view::npos &&
+      (!plus_is_space || text.find('+') == std::string_view::npos)) {
+    return std::string(text);  // the usual path segment: nothing to decode
+  }
   std::string out;
   out.reserve(text.size());
   for (size_t i = 0; i < text.size(); ++i) {
@@ -103,6 +107,7 @@ std::string PercentDecode(std::string_view text, bool plus_is_space) {
 
 std::vector<std::string> SplitPath(std::string_view raw_path) {
   std::vector<std::string> segments;
+  segments.reserve(6);  // the longest route has five
   size_t start = 0;
   while (start <= raw_path.size()) {
     size_t end = raw_path.find('/', start);

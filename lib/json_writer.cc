@@ -48,7 +48,13 @@ JsonWriter& JsonWriter::Key(std::string_view key) {
 }
 JsonWriter& JsonWriter::String(std::string_view value) {
   // RapidJSON copies bytes as they are; sanitising keeps the document valid
-  // whatever a provider's log contains.
+  // whatever a provider's log contains. ASCII, the usual case, is valid as it
+  // is and skips the copy.
+  if (std::all_of(value.begin(), value.end(),
+                  [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    impl_->writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()), true);
+    return *this;
+  }
   const std::string clean = SanitizeUtf8(value);
   impl_->writer.String(clean.data(), static_cast<rapidjson::SizeType>(clean.size()), true);
   return *this;

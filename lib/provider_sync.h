@@ -74,7 +74,8 @@ Result<Job> RefreshJob(Store& store, Provider& provider, const Job& job, long ti
 // (without one) lets the one handler that wins the job's lease refresh it with
 // a 3 s timeout. Always returns a job to answer from (the refreshed one, or
 // `job` itself when another process refreshes, the provider fails, or nothing
-// was stale).
+// was stale). `job` may be a JobRead::kProgress read: what it decides on is in
+// those columns, and the whole row is read again before a refresh.
 Job RefreshIfStale(Store& store, Provider* provider, const Job& job, const Config& config,
                    const PriceTable& prices, const Clock& clock);
 

@@ -48,6 +48,7 @@
 #include <sqlite3.h>
 #include <sys/statvfs.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <filesystem>
 
@@ -196,20 +197,41 @@ constexpr const char* kJobColumnNames[] = {"job_id",
                                            "not_found_since"};
 constexpr int kJobColumnCount = sizeof(kJobColumnNames) / sizeof(kJobColumnNames[0]);
 
-// "a, b, c" of every column; for list pages the two bulky ones a page never
-// shows (the log tail and the output, up to 64 KiB each) read as empty.
-std::string JobColumns(bool for_list = false) {
+// What a progress read (JobRead::kProgress) fills: what inline progress shows
+// and what decides whether it asks for a refresh (provider_sync.h).
+constexpr const char* kProgressColumnNames[] = {"job_id",
+                                                "job_type",
+                                                "provider",
+                                                "external_id",
+                                                "status",
+                                                "created_at",
+                                                "stage",
+                                                "progress",
+                                                "last_log",
+                                                "logs_fetched_at",
+                                                "progress_wanted_at",
+                                                "version",
+                                                "updated_at"};
+
+// "a, b, c" of the jobs columns in QueryOneJob's order. A column a read does
+// not need is read as NULL (its field keeps the default) so that one row
+// reader serves every read: kList leaves out the two bulky ones a page never
+// shows (the log tail and the output, up to 64 KiB each); kProgress keeps only
+// kProgressColumnNames, since decoding the other columns (metadata's JSON
+// among them) was most of an inline-progress request's cost (issue 14).
+std::string JobColumns(JobRead read = JobRead::kWhole) {
   std::string out;
   for (const char* name : kJobColumnNames) {
     if (!out.empty()) out += ", ";
     const std::string_view column(name);
-    if (for_list && column == "logs_tail") {
-      out += "'' AS logs_tail";
-    } else if (for_list && column == "output") {
-      out += "NULL AS output";
-    } else {
-      out += column;
+    bool kept = true;
+    if (read == JobRead::kList) {
+      kept = column != "logs_tail" && column != "output";
+    } else if (read == JobRead::kProgress) {
+      kept = std::find(std::begin(kProgressColumnNames), std::end(kProgressColumnNames), column) !=
+             std::end(kProgressColumnNames);
     }
+    out += kept ? std::string(column) : "NULL AS " + std::string(column);
   }
   return out;
 }
@@ -227,6 +249,7 @@ std::string MetadataToJson(const std::map<std::string, std::string>& metadata) {
 // not an object of strings is tolerated: non-string values are skipped.
 std::map<std::string, std::string> MetadataFromJson(std::string_view json) {
   std::map<std::string, std::string> out;
+  if (json.empty()) return out;            // NULL: a read that left metadata out
   if (!JsonDepthWithin(json)) return out;  // SPEC §9: nesting limit
   rapidjson::Document doc;
   doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
@@ -574,9 +597,13 @@ Result<std::vector<Job>> Store::QueryJobs(Statement* stmt) {
   return jobs;
 }
 
-Result<std::optional<Job>> Store::GetJob(std::string_view job_id) {
+Result<std::optional<Job>> Store::GetJob(std::string_view job_id, JobRead read) {
+  // Built once: the statement cache is keyed by the text.
+  static const std::string kWhole = "SELECT " + kJobColumns + " FROM jobs WHERE job_id = ?1";
+  static const std::string kProgress =
+      "SELECT " + JobColumns(JobRead::kProgress) + " FROM jobs WHERE job_id = ?1";
   Status s;
-  Statement* stmt = Prepare("SELECT " + kJobColumns + " FROM jobs WHERE job_id = ?1", &s);
+  Statement* stmt = Prepare(read == JobRead::kProgress ? kProgress : kWhole, &s);
   if (!stmt) return s;
   stmt->Bind(1, job_id);
   auto job = QueryOneJob(stmt);
@@ -635,7 +662,7 @@ Result<JobPage> Store::ListJobs(const JobFilter& filter) {
   page.total = count->Int(0);
   count->Reset();
 
-  Statement* list = Prepare("SELECT " + JobColumns(/*for_list=*/true) + " FROM jobs" + where +
+  Statement* list = Prepare("SELECT " + JobColumns(JobRead::kList) + " FROM jobs" + where +
                                 " ORDER BY created_at DESC, job_id DESC LIMIT ?" +
                                 std::to_string(next) + " OFFSET ?" + std::to_string(next + 1),
                             &s);

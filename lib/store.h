@@ -45,6 +45,13 @@ struct Event {
   int64_t created_at = 0;
 };
 
+// How much of a job row a read decodes (Store::GetJob, Store::ListJobs).
+enum class JobRead {
+  kWhole,     // every field
+  kList,      // all but logs_tail and output, left empty
+  kProgress,  // what inline progress needs (see Store::GetJob)
+};
+
 struct JobFilter {
   std::vector<JobStatus> statuses;  // any of these; empty = all
   std::optional<std::string> provider;
@@ -111,7 +118,12 @@ class Store {
   // writes (sqlite3_total_changes64). Equal values mean equal contents.
   Result<std::string> ChangeVersion();
 
-  Result<std::optional<Job>> GetJob(std::string_view job_id);
+  // The job, or nullopt when there is none. JobRead::kProgress fills only
+  // job_id, job_type, provider, external_id, status, created_at, the progress
+  // (stage, progress, last_log), logs_fetched_at, progress_wanted_at, version
+  // and updated_at; every other field keeps its default. Such a Job is for
+  // answering inline progress, never for writing back or rendering whole.
+  Result<std::optional<Job>> GetJob(std::string_view job_id, JobRead read = JobRead::kWhole);
   Result<std::optional<Job>> FindByExternalId(std::string_view provider,
                                               std::string_view external_id);
   Result<JobPage> ListJobs(const JobFilter& filter);
