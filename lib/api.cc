@@ -33,13 +33,11 @@
 namespace jobpulse {
 namespace {
 
-constexpr int64_t kSecond = 1000000;
 constexpr int64_t kMaxOffset = 1000000000000;
 constexpr long kLogRefreshTimeoutMs = 10000;
-constexpr int64_t kMicrosPerSecond = 1000000;
 // How long a webhook secret fetched from the provider is trusted (SPEC §2, as
 // SimpleTuner does): a rotated secret is picked up within this time.
-constexpr int64_t kWebhookSecretTtl = 300 * kSecond;
+constexpr int64_t kWebhookSecretTtl = 300 * kMicrosPerSecond;
 
 Status InvalidParameter(const std::string& name, const std::string& value,
                         const std::string& expected) {
@@ -161,7 +159,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   HttpResponse response;
   try {
     // SPEC §11: the token, the session endpoint and the cross-site rules first.
-    AccessDecision access = CheckAccess(config_, request, clock_() / 1000000);
+    AccessDecision access = CheckAccess(config_, request, clock_() / kMicrosPerSecond);
     if (access.response) {
       response = std::move(*access.response);
     } else {
@@ -248,7 +246,7 @@ HttpResponse Api::ReplicateWebhook(const HttpRequest& request) {
     const std::string* signature = request.Header("webhook-signature");
     const auto verify = [&](std::string_view secret) {
       return VerifyWebhook(secret, webhook_id, timestamp ? *timestamp : "",
-                           signature ? *signature : "", request.body, now / kSecond,
+                           signature ? *signature : "", request.body, now / kMicrosPerSecond,
                            config_.replicate.webhook_timestamp_tolerance_seconds.value);
     };
     std::optional<std::string> secret = KnownWebhookSecret(**store, *provider);
@@ -587,8 +585,8 @@ HttpResponse Api::InlineProgress(const HttpRequest& request, const std::string& 
   if (!job.ok()) return ErrorResponse(job.status());
   auto store = store_();
   if (!store.ok()) return ErrorResponse(store.status());
-  job = RefreshIfStale(**store, job->provider ? FindProvider(*job->provider) : nullptr, *job,
-                       config_, prices_, clock_);
+  Provider* provider = job->provider ? FindProvider(*job->provider) : nullptr;
+  job = RefreshIfStale(**store, provider, std::move(*job), config_, prices_, clock_);
   const Progress shown = ProgressForStatus(job->progress, job->status == JobStatus::kRunning);
   JsonWriter w;
   w.BeginObject();
@@ -669,9 +667,6 @@ HttpResponse Api::Metrics(const HttpRequest& request) {
   return WithETag(request, JsonResponse(w.str()));
 }
 
-// Components: the database (down -> 503), the worker (absent is fine: handlers
-// work without it, SPEC §5; a heartbeat that went stale -> 503) and the
-// provider (configured or not; its circuit state is kept by the worker).
 // What the worker last reported (it writes "poller_status" every cycle), over
 // what this configuration implies when no worker has reported yet.
 HttpResponse Api::PollingStatus() {
@@ -723,6 +718,9 @@ HttpResponse Api::PollingStatus() {
   return JsonResponse(w.str());
 }
 
+// Components: the database (down -> 503), the worker (absent is fine: handlers
+// work without it, SPEC §5; a heartbeat that went stale -> 503) and the
+// provider (configured or not; its circuit state is kept by the worker).
 HttpResponse Api::Health() {
   const int64_t now = clock_();
   bool down = false;

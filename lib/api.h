@@ -43,8 +43,6 @@ class Api {
   // True for job ids the API accepts.
   static bool IsValidJobId(std::string_view job_id);
 
-  const Config& config() const { return config_; }
-
  private:
   HttpResponse Route(const HttpRequest& request);
   HttpResponse ListJobs(const HttpRequest& request);
@@ -65,7 +63,8 @@ class Api {
   // Asks the provider for it and caches it in the store (service_state
   // "webhook_secret:<provider>"). Errors: kUnavailable "webhook_secret_unavailable".
   Result<std::string> FetchWebhookSecret(Store& store, Provider& provider);
-  // Loads a job or produces the 404; `response` is set on failure.
+  // The job `job_id` names. Errors: kNotFound "job_not_found" (404), the
+  // store's errors.
   Result<Job> LoadJob(const std::string& job_id, JobRead read = JobRead::kWhole);
   // The provider a job or request names; nullptr when unknown.
   Provider* FindProvider(const std::string& name);

@@ -189,9 +189,10 @@ std::string ETagFor(std::string_view body) {
     hash ^= c;
     hash *= 1099511628211ull;
   }
-  char buf[24];
-  std::snprintf(buf, sizeof(buf), "\"%016llx\"", static_cast<unsigned long long>(hash));
-  return buf;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string etag(18, '"');  // the quotes and 16 hex digits, high nibble first
+  for (int i = 16; i >= 1; --i, hash >>= 4) etag[i] = kHex[hash & 0xf];
+  return etag;
 }
 
 bool ETagMatches(std::string_view header, std::string_view etag) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "lib/heartbeat.h"
+#include "lib/http_client.h"
 #include "lib/json_limits.h"
 #include "lib/json_writer.h"
 #include "lib/log.h"
@@ -20,10 +21,9 @@
 namespace jobpulse {
 namespace {
 
-constexpr int64_t kSecond = 1000000;
-constexpr int64_t kSyncLeaseTtl = 120 * kSecond;  // outlives any sync's provider timeouts
-constexpr int64_t kSyncWait = 10 * kSecond;
-constexpr int64_t kActiveFreshness = 5 * kSecond;
+constexpr int64_t kSyncLeaseTtl = 120 * kMicrosPerSecond;  // outlives any sync's provider timeouts
+constexpr int64_t kSyncWait = 10 * kMicrosPerSecond;
+constexpr int64_t kActiveFreshness = 5 * kMicrosPerSecond;
 constexpr long kActiveBudgetMs = 5000;
 constexpr long kInlineRefreshTimeoutMs = 3000;
 
@@ -237,7 +237,7 @@ ActiveSyncReport SyncActiveJobs(Store& store, Provider& provider, const Config& 
         if (auto lost = ApplyNotFound(store, *wanted[i], prices, clock()); !lost.ok()) {
           LogWarning("active sync of " + ids[i] + ": " + lost.status().ToString());
         }
-      } else if (results[i].status().error() == "not_reached") {
+      } else if (IsNotReached(results[i].status())) {
         ++report.skipped;
       } else {
         ++report.failed;
@@ -288,9 +288,9 @@ Result<Job> RefreshJob(Store& store, Provider& provider, const Job& job, long ti
   return outcome->job;
 }
 
-Job RefreshIfStale(Store& store, Provider* provider, const Job& job, const Config& config,
+Job RefreshIfStale(Store& store, Provider* provider, Job job, const Config& config,
                    const PriceTable& prices, const Clock& clock) {
-  const int64_t max_age = int64_t{config.inline_progress_max_age_seconds.value} * kSecond;
+  const int64_t max_age = int64_t{config.inline_progress_max_age_seconds.value} * kMicrosPerSecond;
   const auto is_stale = [&](const Job& j, int64_t now) {
     return j.status == JobStatus::kRunning && j.external_id &&
            (!j.logs_fetched_at || now - *j.logs_fetched_at >= max_age);

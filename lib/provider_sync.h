@@ -76,7 +76,7 @@ Result<Job> RefreshJob(Store& store, Provider& provider, const Job& job, long ti
 // `job` itself when another process refreshes, the provider fails, or nothing
 // was stale). `job` may be a JobRead::kProgress read: what it decides on is in
 // those columns, and the whole row is read again before a refresh.
-Job RefreshIfStale(Store& store, Provider* provider, const Job& job, const Config& config,
+Job RefreshIfStale(Store& store, Provider* provider, Job job, const Config& config,
                    const PriceTable& prices, const Clock& clock);
 
 // Cancels an active job: at the provider when it has reached it (a run the

@@ -212,41 +212,6 @@ std::optional<std::string_view> QueryParam(std::string_view query, std::string_v
   return std::nullopt;
 }
 
-// The newest event id, found with index lookups only (the store has no such
-// query): "some event has id > x" holds exactly for x < newest, so search for
-// the first x where it fails. About 2*log2(newest - oldest) point queries.
-Result<int64_t> FindNewestEventId(Store& store) {
-  auto oldest = store.OldestEventId();
-  if (!oldest.ok()) return oldest.status();
-  if (*oldest == 0) return int64_t{0};
-  auto exists_after = [&store](int64_t x) -> Result<bool> {
-    auto events = store.EventsAfter(x, 1);
-    if (!events.ok()) return events.status();
-    return !events->empty();
-  };
-  int64_t lo = *oldest - 1;  // an event exists after lo
-  int64_t hi = 0;            // none exists after hi
-  for (int64_t step = 1024;; step = std::min(step * 2, std::numeric_limits<int64_t>::max() / 4)) {
-    const int64_t probe = lo > std::numeric_limits<int64_t>::max() - step
-                              ? std::numeric_limits<int64_t>::max()
-                              : lo + step;
-    auto found = exists_after(probe);
-    if (!found.ok()) return found.status();
-    if (!*found) {
-      hi = probe;
-      break;
-    }
-    lo = probe;
-  }
-  while (hi - lo > 1) {
-    const int64_t mid = lo + (hi - lo) / 2;
-    auto found = exists_after(mid);
-    if (!found.ok()) return found.status();
-    (*found ? lo : hi) = mid;
-  }
-  return hi;
-}
-
 }  // namespace
 
 struct SseServer::Impl {
@@ -682,7 +647,7 @@ Status SseServer::Start() {
 
   auto store = Store::Open(m.options.database_path);
   if (!store.ok()) return Unavailable("sse: " + store.status().ToString());
-  auto newest = FindNewestEventId(**store);
+  auto newest = (*store)->NewestEventId();
   if (!newest.ok()) return Unavailable("sse: " + newest.status().ToString());
 
   auto io = std::make_unique<asio::io_context>(1);

@@ -12,7 +12,9 @@
 //                  metadata is a JSON object of strings. stage/progress/last_log
 //                  are derived from logs_tail (newest 64 KiB) when logs are
 //                  ingested, so a read never parses logs. version is the
-//                  compare-and-set key every write bumps.
+//                  compare-and-set key every merge (Apply) bumps; the
+//                  bookkeeping writes that no merge races with (progress
+//                  demand, poll backoff) leave it alone.
 //                  Indexes: UNIQUE (provider, external_id); status; created_at.
 //   events         the event log of SPEC §8: AUTOINCREMENT ids, so an id is never
 //                  reused even after the newest rows were pruned and SSE clients
@@ -382,6 +384,11 @@ Store::Store(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
 Store::~Store() = default;
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  // Memory statistics (on by default) take a global mutex around every SQLite
+  // allocation, a cost on each inline-progress read (issue 14) for figures we
+  // never read. Only possible before SQLite initialises; later it is a no-op.
+  static const int kNoMemoryStatistics = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)kNoMemoryStatistics;
   const auto unavailable = [&](const std::string& why) {
     // Retry-After: a missing disk or a read-only mount may come back (SPEC §9).
     return Status::Error(Status::Code::kUnavailable, "database_unavailable",
@@ -945,7 +952,7 @@ Result<Metrics> Store::ComputeMetrics(int days, int64_t now) {
         JobStatus::kCompleted, JobStatus::kFailed, JobStatus::kCancelled}) {
     m.jobs_by_status[JobStatusName(st)] = 0;
   }
-  const int64_t since = now - static_cast<int64_t>(days) * 86400 * 1000000;
+  const int64_t since = now - static_cast<int64_t>(days) * 86400 * kMicrosPerSecond;
   Transaction txn(this);
   Status s = txn.Begin(/*immediate=*/false);
   if (!s.ok()) return s;
@@ -1209,15 +1216,23 @@ Status Store::RecordPollFailure(std::string_view job_id, int failures, int64_t n
   return rc == SQLITE_DONE ? Status::Ok() : Error(rc, "record poll failure");
 }
 
-Result<int64_t> Store::OldestEventId() {
+Result<int64_t> Store::QueryInt(const std::string& sql, const char* what) {
   Status s;
-  Statement* stmt = Prepare("SELECT coalesce(min(id), 0) FROM events", &s);
+  Statement* stmt = Prepare(sql, &s);
   if (!stmt) return s;
   const int rc = stmt->Step();
-  const int64_t id = rc == SQLITE_ROW ? stmt->Int(0) : 0;
+  const int64_t value = rc == SQLITE_ROW ? stmt->Int(0) : 0;
   stmt->Reset();
-  if (rc != SQLITE_ROW) return Error(rc, "oldest event");
-  return id;
+  if (rc != SQLITE_ROW) return Error(rc, what);
+  return value;
+}
+
+Result<int64_t> Store::OldestEventId() {
+  return QueryInt("SELECT coalesce(min(id), 0) FROM events", "oldest event");
+}
+
+Result<int64_t> Store::NewestEventId() {
+  return QueryInt("SELECT coalesce(max(id), 0) FROM events", "newest event");
 }
 
 Result<int64_t> Store::PruneEvents(int64_t max_events, int64_t older_than) {

@@ -8,8 +8,9 @@
 // Writers: every write to a job goes through Apply(), which runs
 // MergeObservation (lib/state_machine.h) inside one BEGIN IMMEDIATE
 // transaction, writes the row with a compare-and-set on its version and appends
-// the job's events in the same transaction. DeleteJob is the only other writer
-// of the jobs table.
+// the job's events in the same transaction. The other writers of the jobs
+// table touch no status: DeleteJob, RecordProgressDemand (when inline progress
+// last asked for a refresh) and RecordPollFailure (the poller's backoff).
 //
 // Errors: database failures come back as Status kBusy (still locked after
 // busy_timeout; retry later) or kInternal (with SQLite's message). Not found is
@@ -220,8 +221,9 @@ class Store {
   // The poller's backoff for a job after a failed fetch.
   Status RecordPollFailure(std::string_view job_id, int failures, int64_t next_poll_at);
 
-  // The smallest retained event id (0 when the log is empty).
+  // The smallest and the largest retained event id (0 when the log is empty).
   Result<int64_t> OldestEventId();
+  Result<int64_t> NewestEventId();
   // Keeps at most `max_events` newest events and none older than `older_than`;
   // returns how many were deleted.
   Result<int64_t> PruneEvents(int64_t max_events, int64_t older_than);
@@ -245,6 +247,8 @@ class Store {
   // A cached prepared statement for `sql`, reset and with bindings cleared;
   // nullptr with `*status` set when preparing fails.
   Statement* Prepare(const std::string& sql, Status* status);
+  // The one integer a one-row query returns; `what` names it in errors.
+  Result<int64_t> QueryInt(const std::string& sql, const char* what);
   Status Error(int rc, const char* what) const;
   Result<std::optional<Job>> QueryOneJob(Statement* stmt);
   // Every row of `stmt` (a SELECT of kJobColumns), then resets it.

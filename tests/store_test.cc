@@ -941,6 +941,24 @@ BOOST_FIXTURE_TEST_CASE(append_event_is_listed_with_job_events, StoreFixture) {
   BOOST_TEST(events[1].created_at == kNow + kSecond);
 }
 
+BOOST_FIXTURE_TEST_CASE(oldest_and_newest_event_ids_follow_appends_and_pruning, StoreFixture) {
+  auto store = OpenStore();
+  BOOST_TEST(store->OldestEventId().value() == 0);
+  BOOST_TEST(store->NewestEventId().value() == 0);
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) {
+    auto id = store->AppendEvent("", "jobs_synced", "{\"type\":\"jobs_synced\"}", kNow + i);
+    BOOST_REQUIRE(id.ok());
+    ids.push_back(*id);
+  }
+  BOOST_TEST(store->OldestEventId().value() == ids.front());
+  BOOST_TEST(store->NewestEventId().value() == ids.back());
+  // Keeping the newest two moves the oldest, not the newest.
+  BOOST_TEST(store->PruneEvents(2, 0).value() == 3);
+  BOOST_TEST(store->OldestEventId().value() == ids[3]);
+  BOOST_TEST(store->NewestEventId().value() == ids.back());
+}
+
 // Inline progress's read (issue 14): what it answers and decides on, equal to
 // the whole read's; everything else left at its default.
 BOOST_FIXTURE_TEST_CASE(progress_read_fills_only_the_progress_columns, StoreFixture) {
