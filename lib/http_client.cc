@@ -143,12 +143,19 @@ Result<OutboundResponse> HttpClient::Perform(const OutboundRequest& request) {
   return result;
 }
 
+Status NotReached() {
+  return Status::Error(Status::Code::kUnavailable, "not_reached",
+                       "not started within the time budget");
+}
+
+bool IsNotReached(const Status& status) {
+  return status.code() == Status::Code::kUnavailable && status.error() == "not_reached";
+}
+
 std::vector<Result<OutboundResponse>> HttpClient::PerformAll(
     const std::vector<OutboundRequest>& requests, int max_parallel, long budget_ms) {
-  std::vector<Result<OutboundResponse>> results(
-      requests.size(),
-      Result<OutboundResponse>(Status::Error(Status::Code::kUnavailable, "not_reached",
-                                             "not started within the time budget")));
+  std::vector<Result<OutboundResponse>> results(requests.size(),
+                                                Result<OutboundResponse>(NotReached()));
   if (requests.empty()) return results;
   if (!impl_->multi) impl_->multi.reset(curl_multi_init());
   CURLM* multi = impl_->multi.get();

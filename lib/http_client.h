@@ -47,6 +47,11 @@ struct OutboundResponse {
   std::string Header(std::string_view lower_name) const;
 };
 
+// The status PerformAll gives a request it never started (its budget ran out
+// first): kUnavailable "not_reached". Callers retry such requests later.
+Status NotReached();
+bool IsNotReached(const Status& status);
+
 class HttpClient {
  public:
   HttpClient();
@@ -57,7 +62,7 @@ class HttpClient {
   Result<OutboundResponse> Perform(const OutboundRequest& request);
 
   // Results in request order. `budget_ms` is a deadline for the whole call:
-  // requests not started within it get Status kUnavailable "not_reached", and
+  // requests not started within it get NotReached(), and
   // each started one's timeouts are cut to the time left when it starts, so
   // the call returns within about budget_ms whatever the server does.
   std::vector<Result<OutboundResponse>> PerformAll(const std::vector<OutboundRequest>& requests,

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "lib/timestamp.h"
+
 namespace jobpulse {
 
 PollingDecision DecidePolling(const Config& config) {
@@ -27,9 +29,10 @@ std::string DescribePolling(const PollingDecision& d) {
 }
 
 int64_t PollBackoffMicros(int failures, int interval_seconds, std::mt19937_64& rng) {
-  constexpr int64_t kCap = 600LL * 1000000;
+  constexpr int64_t kCap = 600 * kMicrosPerSecond;
   const int shift = std::clamp(failures - 1, 0, 20);
-  const int64_t base = std::min<int64_t>(kCap, int64_t{interval_seconds} * 1000000 << shift);
+  const int64_t base =
+      std::min<int64_t>(kCap, int64_t{interval_seconds} * kMicrosPerSecond << shift);
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
   return std::min<int64_t>(kCap, static_cast<int64_t>(static_cast<double>(base) * jitter(rng)));
 }
@@ -42,7 +45,7 @@ bool ProviderCircuit::RecordFailure(int64_t now) {
 }
 
 void ProviderCircuit::PauseFor(int seconds, int64_t now) {
-  open_until_ = std::max(open_until_, now + int64_t{seconds} * 1000000);
+  open_until_ = std::max(open_until_, now + int64_t{seconds} * kMicrosPerSecond);
 }
 
 }  // namespace jobpulse

@@ -47,7 +47,6 @@ class ProviderCircuit {
   // A 429: no calls until now + seconds.
   void PauseFor(int seconds, int64_t now);
   bool open(int64_t now) const { return now < open_until_; }
-  int64_t open_until() const { return open_until_; }
 
  private:
   int consecutive_failures_ = 0;

@@ -51,7 +51,7 @@ class Provider {
   virtual Result<Observation> Get(const std::string& external_id, long timeout_ms) = 0;
   // Many runs with at most `max_parallel` requests in flight; results in the
   // order of `external_ids`; runs not started within `budget_ms` fail with
-  // kUnavailable "not_reached".
+  // NotReached() (lib/http_client.h).
   virtual std::vector<Result<Observation>> GetMany(const std::vector<std::string>& external_ids,
                                                    int max_parallel, long budget_ms) = 0;
   // Asks the provider to cancel; returns the run as the provider now sees it.

@@ -5,13 +5,15 @@
 #include <algorithm>
 #include <random>
 
+#include "lib/timestamp.h"
+
 namespace jobpulse {
 namespace {
 
 // Longer than any provider wait a slot covers (a sync's pages, its 10 s wait
 // for another sync), so a slot is not handed out twice; a crashed holder's
 // slot frees at once anyway.
-constexpr int64_t kSlotTtlMicros = 120LL * 1000000;
+constexpr int64_t kSlotTtlMicros = 120 * kMicrosPerSecond;
 
 std::string SlotOwner() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};

@@ -260,7 +260,7 @@ Status ReplicateStatusFor(const OutboundResponse& response, const std::string& w
   // in the detail text ("resets in ~30s."), else 10 s.
   std::optional<int> seconds;
   if (code == 429) {
-    seconds = ParseRetryAfter(response.Header("retry-after"), NowMicros() / 1000000);
+    seconds = ParseRetryAfter(response.Header("retry-after"), NowMicros() / kMicrosPerSecond);
     if (!seconds) seconds = body_retry_after;
     if (!seconds) seconds = RetryAfterFromText(detail);
   }
@@ -369,10 +369,6 @@ Result<std::vector<Observation>> ReplicateClient::ListRecent(int max_runs) {
   return ListPages("/predictions", max_runs, "list predictions");
 }
 
-Result<std::vector<Observation>> ReplicateClient::ListTrainings(int max_runs) {
-  return ListPages("/trainings", max_runs, "list trainings");
-}
-
 Result<Observation> ReplicateClient::GetRun(const std::string& path, long timeout_ms,
                                             const std::string& what) {
   if (!configured()) return NotConfigured();
@@ -388,10 +384,6 @@ Result<Observation> ReplicateClient::GetRun(const std::string& path, long timeou
 
 Result<Observation> ReplicateClient::Get(const std::string& id, long timeout_ms) {
   return GetRun("/predictions/" + PathEscape(id), timeout_ms, "prediction " + id);
-}
-
-Result<Observation> ReplicateClient::GetTraining(const std::string& id, long timeout_ms) {
-  return GetRun("/trainings/" + PathEscape(id), timeout_ms, "training " + id);
 }
 
 std::vector<Result<Observation>> ReplicateClient::GetMany(const std::vector<std::string>& ids,

@@ -86,10 +86,6 @@ class ReplicateClient : public Provider {
   // GET /webhooks/default/secret.
   Result<std::string> WebhookSecret() override;
 
-  // Replicate-specific calls.
-  Result<Observation> GetTraining(const std::string& id, long timeout_ms);
-  Result<std::vector<Observation>> ListTrainings(int max_runs);
-
  private:
   OutboundRequest Request(const std::string& method, const std::string& path_or_url) const;
   // GETs pages from `first_path` until `max_runs` runs or no `next`.

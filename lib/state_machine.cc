@@ -4,7 +4,7 @@ namespace jobpulse {
 namespace {
 
 constexpr size_t kLogTailBytes = 64 * 1024;
-constexpr int64_t kProgressEventMinGapMicros = 1000000;
+constexpr int64_t kProgressEventMinGapMicros = kMicrosPerSecond;
 
 template <typename T>
 void Take(std::optional<T>& field, const std::optional<T>& value, bool overwrite) {
@@ -14,7 +14,7 @@ void Take(std::optional<T>& field, const std::optional<T>& value, bool overwrite
 // Replicate reports one instant with 0 to 9 fractional digits, varying between
 // responses, so provider timestamps less than a second apart are the same one
 // and must not count as a change.
-constexpr int64_t kTimestampResolution = 1000000;
+constexpr int64_t kTimestampResolution = kMicrosPerSecond;
 
 void TakeTime(std::optional<int64_t>& field, const std::optional<int64_t>& value, bool overwrite) {
   if (!value) return;

@@ -30,6 +30,7 @@
 
 #include "lib/cost.h"
 #include "lib/job.h"
+#include "lib/timestamp.h"
 
 namespace jobpulse {
 
@@ -81,7 +82,7 @@ Observation NotFoundObservation(const Job& job);
 
 // Consecutive 404s and the span they must cover before a job is lost (SPEC §4).
 constexpr int kLostAfterNotFound = 3;
-constexpr int64_t kLostAfterMicros = 600LL * 1000000;
+constexpr int64_t kLostAfterMicros = 600 * kMicrosPerSecond;
 constexpr const char* kLostJobMessage = "not found at provider";
 
 struct MergeResult {

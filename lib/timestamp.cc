@@ -91,14 +91,14 @@ std::optional<int64_t> ParseTimestamp(std::string_view s) {
   // A leap second (":60") is folded onto the next second, as POSIX time does.
   const int64_t seconds =
       DaysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
-  return seconds * 1000000 + micros;
+  return seconds * kMicrosPerSecond + micros;
 }
 
 std::string FormatTimestamp(int64_t micros) {
-  int64_t seconds = micros / 1000000;
-  int64_t frac = micros % 1000000;
+  int64_t seconds = micros / kMicrosPerSecond;
+  int64_t frac = micros % kMicrosPerSecond;
   if (frac < 0) {
-    frac += 1000000;
+    frac += kMicrosPerSecond;
     --seconds;
   }
   int64_t days = seconds / 86400;

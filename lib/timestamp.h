@@ -12,6 +12,9 @@
 
 namespace jobpulse {
 
+// Microseconds in a second: every timestamp and duration in jobpulse counts them.
+constexpr int64_t kMicrosPerSecond = 1000000;
+
 // Parses "2026-11-28T10:00:00Z", with 0-9 fractional digits (digits past the
 // sixth are truncated), a "Z"/"z" or a "+HH:MM"/"-HH:MM" offset, and "T", "t" or a
 // space between date and time. Returns nullopt for anything else, including

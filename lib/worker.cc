@@ -41,6 +41,7 @@
 #include <filesystem>
 
 #include "lib/heartbeat.h"
+#include "lib/http_client.h"
 #include "lib/json_writer.h"
 #include "lib/log.h"
 #include "lib/provider_sync.h"
@@ -50,23 +51,22 @@
 namespace jobpulse {
 namespace {
 
-constexpr int64_t kSecond = 1000000;
 // The heartbeat is written at least every second; declaring a 10 s cycle
 // keeps the worker "live" through a long poll chunk.
 constexpr int kHeartbeatCycleSeconds = 10;
-constexpr int64_t kDemandWindow = 30 * kSecond;
-constexpr int64_t kSafetyNetAge = 600 * kSecond;
-constexpr int64_t kSafetyNetEvery = 60 * kSecond;
-constexpr int64_t kHousekeepingEvery = 60 * kSecond;
+constexpr int64_t kDemandWindow = 30 * kMicrosPerSecond;
+constexpr int64_t kSafetyNetAge = 600 * kMicrosPerSecond;
+constexpr int64_t kSafetyNetEvery = 60 * kMicrosPerSecond;
+constexpr int64_t kHousekeepingEvery = 60 * kMicrosPerSecond;
 constexpr long kChunkBudgetMs = 20000;
 constexpr int kInboxBatch = 500;
-constexpr int64_t kInboxRowRetention = 7 * 86400 * kSecond;
-constexpr int64_t kInboxPruneDuringFlood = 5 * kSecond;
+constexpr int64_t kInboxRowRetention = 7 * 86400 * kMicrosPerSecond;
+constexpr int64_t kInboxPruneDuringFlood = 5 * kMicrosPerSecond;
 // Opening the database at start: never give up (supervisord would mark a
 // worker that exits quickly FATAL and leave it down after the disk is back),
 // but back off so a broken disk is not hammered.
-constexpr int64_t kOpenRetryFirst = kSecond;
-constexpr int64_t kOpenRetryMax = 30 * kSecond;
+constexpr int64_t kOpenRetryFirst = kMicrosPerSecond;
+constexpr int64_t kOpenRetryMax = 30 * kMicrosPerSecond;
 
 }  // namespace
 
@@ -141,7 +141,7 @@ Status Worker::OpenStoreUntilStopped() {
       return Status::Ok();
     }
     if (!options_.wait_for_database) return store.status();
-    LogError("cannot open the database, retrying in " + std::to_string(wait / kSecond) +
+    LogError("cannot open the database, retrying in " + std::to_string(wait / kMicrosPerSecond) +
              " s: " + store.status().ToString());
     pollfd stop{stop_pipe_[0], POLLIN, 0};
     ::poll(&stop, 1, static_cast<int>(wait / 1000));
@@ -150,11 +150,11 @@ Status Worker::OpenStoreUntilStopped() {
   }
 }
 
-Status Worker::Run() {
+void Worker::Run() {
   while (!stop_) {
     pollfd fds[2] = {{poke_.fd(), POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
     const int64_t now = Now();
-    int64_t wait = kSecond;
+    int64_t wait = kMicrosPerSecond;
     if (polling_.enabled) wait = std::min(wait, std::max<int64_t>(0, next_poll_at_ - now));
     ::poll(fds, 2, static_cast<int>(wait / 1000));
     if (stop_) break;
@@ -166,7 +166,7 @@ Status Worker::Run() {
     DemandRefresh();
     if (polling_.enabled) {
       if (Now() >= next_poll_at_) {
-        next_poll_at_ = Now() + int64_t{polling_.interval_seconds} * kSecond;
+        next_poll_at_ = Now() + int64_t{polling_.interval_seconds} * kMicrosPerSecond;
         PollCycle();
       }
     } else if (Now() >= next_safety_net_at_) {
@@ -178,22 +178,20 @@ Status Worker::Run() {
   }
   LogInfo("worker stopping");
   if (sse_) sse_->Stop();
-  return Status::Ok();
 }
 
-Status Worker::RunOnce() {
+void Worker::RunOnce() {
   InboxPass();
   const Cycle cycle = PollCycle();
   LogInfo("one poll cycle: " + std::to_string(cycle.jobs) + " active jobs, " +
           std::to_string(cycle.refreshed) + " refreshed, " + std::to_string(cycle.failed) +
           " failed");
-  return Status::Ok();
 }
 
 void Worker::Heartbeat() {
   // At most once a second: under a burst of pokes this would be a write each.
   const int64_t now = Now();
-  if (now - last_heartbeat_at_ < kSecond) return;
+  if (now - last_heartbeat_at_ < kMicrosPerSecond) return;
   last_heartbeat_at_ = now;
   if (Status s = WriteWorkerHeartbeat(*store_, kHeartbeatCycleSeconds, now); !s.ok()) {
     LogWarning("heartbeat: " + s.ToString());
@@ -263,7 +261,7 @@ Worker::Cycle Worker::FetchJobs(Provider& provider, const std::vector<Job>& jobs
         continue;
       }
       const Status& error = results[i].status();
-      if (error.error() == "not_reached") continue;  // budget spent; next cycle
+      if (IsNotReached(error)) continue;  // budget spent; next cycle
       if (error.code() == Status::Code::kNotFound) {
         // An answer, not a failure: no backoff and no circuit, so a lost run
         // is counted at the poll interval until the rule of SPEC §4 ends it.
@@ -290,8 +288,8 @@ Worker::Cycle Worker::FetchJobs(Provider& provider, const std::vector<Job>& jobs
         LogWarning("backoff of " + job.job_id + ": " + s.ToString());
       }
       LogWarning("job " + job.job_id + ": " + error.ToString() + " (failure " +
-                 std::to_string(failures) + ", next try in " + std::to_string(backoff / kSecond) +
-                 " s)");
+                 std::to_string(failures) + ", next try in " +
+                 std::to_string(backoff / kMicrosPerSecond) + " s)");
       if (circuit.RecordFailure(Now())) {
         LogWarning(provider.display_name() + " circuit open for 30 s after repeated failures");
       }
@@ -329,7 +327,7 @@ Worker::Cycle Worker::PollCycle() {
 
 void Worker::DemandRefresh() {
   const int64_t now = Now();
-  const int64_t max_age = int64_t{config_.inline_progress_max_age_seconds.value} * kSecond;
+  const int64_t max_age = int64_t{config_.inline_progress_max_age_seconds.value} * kMicrosPerSecond;
   auto watched = store_->ListWatchedJobs(now - kDemandWindow);
   if (!watched.ok()) {
     LogWarning("demand refresh: " + watched.status().ToString());
@@ -388,7 +386,7 @@ void Worker::PruneInbox() {
   last_inbox_prune_at_ = now;
   inbox_applied_since_prune_ = false;
   const int64_t bodies_before =
-      now - int64_t{config_.webhooks_retention_hours.value} * 3600 * kSecond;
+      now - int64_t{config_.webhooks_retention_hours.value} * 3600 * kMicrosPerSecond;
   auto pruned = store_->PruneDeliveries(bodies_before, now - kInboxRowRetention);
   if (!pruned.ok()) {
     LogWarning("webhook inbox pruning: " + pruned.status().ToString());
@@ -401,7 +399,7 @@ void Worker::Housekeeping() {
   const int64_t now = Now();
   if (now < next_housekeeping_at_) return;
   next_housekeeping_at_ = now + kHousekeepingEvery;
-  const int64_t cutoff = now - int64_t{config_.sse_retention_hours.value} * 3600 * kSecond;
+  const int64_t cutoff = now - int64_t{config_.sse_retention_hours.value} * 3600 * kMicrosPerSecond;
   auto pruned = store_->PruneEvents(config_.sse_retention_events.value, cutoff);
   if (!pruned.ok()) {
     LogWarning("event pruning: " + pruned.status().ToString());

@@ -52,9 +52,11 @@ class Worker {
   // polling decision. Errors: kUnavailable (also when stopped while waiting).
   Status Start();
   // Loops until RequestStop(); finishes the step in progress, then closes.
-  Status Run();
-  // One poll cycle (whatever the polling decision) and one inbox pass.
-  Status RunOnce();
+  // Failures inside a step are logged and retried at the next one.
+  void Run();
+  // One poll cycle (whatever the polling decision) and one inbox pass;
+  // failures are logged, as in Run().
+  void RunOnce();
   // Async-signal-safe.
   void RequestStop();
 

@@ -68,11 +68,11 @@ int main(int argc, char** argv) {
     jobpulse::LogError("cannot start: " + s.ToString());
     return 1;
   }
-  const jobpulse::Status s = once ? worker.RunOnce() : worker.Run();
-  g_worker = nullptr;
-  if (!s.ok()) {
-    jobpulse::LogError(s.ToString());
-    return 1;
+  if (once) {
+    worker.RunOnce();
+  } else {
+    worker.Run();
   }
+  g_worker = nullptr;
   return 0;
 }
