@@ -33,6 +33,7 @@
 #include "lib/api.h"
 #include "lib/config.h"
 #include "lib/http.h"
+#include "lib/log.h"
 #include "lib/store.h"
 #include "lib/timestamp.h"
 
@@ -179,9 +180,10 @@ bool ParseOptions(int argc, char** argv, Options* options) {
 int Main(int argc, char** argv) {
   Options options;
   if (!ParseOptions(argc, argv, &options)) return 2;
+  SetLogProgramName("jobpulse-fcgi");
   auto config = LoadConfig(ProcessEnv());
   if (!config.ok()) {
-    std::cerr << "jobpulse-fcgi: " << config.status().message() << "\n";
+    LogError(config.status().message());
     return 78;  // EX_CONFIG: supervisord shows it; a restart loop would not fix it
   }
   if (options.check_config) {
@@ -214,7 +216,7 @@ int Main(int argc, char** argv) {
         if (!store) {
           auto opened = Store::Open(db_path);
           if (!opened.ok()) {
-            std::cerr << "jobpulse-fcgi: " << opened.status().message() << "\n";
+            LogError(opened.status().message());
             return opened.status();
           }
           store = std::move(opened.value());
@@ -223,16 +225,24 @@ int Main(int argc, char** argv) {
       },
       NowMicros);
   const int64_t max_body = config->api_max_body_bytes.value;
-
-  if (cgi) {
-    const Params params(nullptr);
+  // One request, whichever way it came: CGI's environment and stdio, or a
+  // FastCGI request's params and streams.
+  const auto serve = [&](const Params& params, const std::function<int(char*, int)>& read) {
     HttpRequest request = RequestFrom(params);
-    auto body = ReadBody(params, max_body, [](char* buf, int n) {
-      return static_cast<int>(std::fread(buf, 1, static_cast<size_t>(n), stdin));
-    });
+    auto body = ReadBody(params, max_body, read);
     HttpResponse response = body.ok() ? (request.body = std::move(*body), api.Handle(request))
                                       : ErrorResponse(body.status());
-    const std::string out = Serialize(response);
+    if (response.status >= 500) {
+      LogError(request.method + " " + request.path + " -> " + std::to_string(response.status) +
+               " " + response.body);
+    }
+    return Serialize(response);
+  };
+
+  if (cgi) {
+    const std::string out = serve(Params(nullptr), [](char* buf, int n) {
+      return static_cast<int>(std::fread(buf, 1, static_cast<size_t>(n), stdin));
+    });
     std::fwrite(out.data(), 1, out.size(), stdout);
     return std::fflush(stdout) == 0 ? 0 : 1;
   }
@@ -243,17 +253,8 @@ int Main(int argc, char** argv) {
   const int max_requests = MaxRequestsWithJitter(config->fcgi_max_requests.value);
   int served = 0;
   while (served < max_requests && FCGX_Accept_r(&rq) == 0) {
-    const Params params(rq.envp);
-    HttpRequest request = RequestFrom(params);
-    auto body =
-        ReadBody(params, max_body, [&rq](char* buf, int n) { return FCGX_GetStr(buf, n, rq.in); });
-    HttpResponse response = body.ok() ? (request.body = std::move(*body), api.Handle(request))
-                                      : ErrorResponse(body.status());
-    if (response.status >= 500) {
-      std::cerr << "jobpulse-fcgi: " << request.method << " " << request.path << " -> "
-                << response.status << " " << response.body << "\n";
-    }
-    const std::string out = Serialize(response);
+    const std::string out =
+        serve(Params(rq.envp), [&rq](char* buf, int n) { return FCGX_GetStr(buf, n, rq.in); });
     FCGX_PutStr(out.data(), static_cast<int>(out.size()), rq.out);
     FCGX_Finish_r(&rq);
     ++served;
