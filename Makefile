@@ -8,6 +8,7 @@
 #   make test-deps  the same for the test-only packages (Chromium for the browser tests)
 #   make         build the FastCGI handler and the test binaries
 #   make test    deps + build + unit tests + integration tests (real nginx, supervisord)
+#   make check   the same as make test without installing anything
 #   make bench   the SPEC §10 benchmarks (tests/bench/run): table + build/bench/report.json
 #   make bench-smoke  each benchmark for a second or two: it runs and produces its numbers
 #   make run     deps + build + nginx, the FastCGI pool under supervisord on 127.0.0.1:8001
@@ -18,7 +19,9 @@
 CXX ?= g++
 CXXFLAGS ?= -O2 -g
 WERROR := $(if $(filter true 1 yes,$(CI)),-Werror,)
-FINAL_CXXFLAGS := -std=c++20 -Wall -Wextra -Wpedantic $(WERROR) -I. -DBOOST_TEST_DYN_LINK $(CXXFLAGS)
+FINAL_CXXFLAGS := -std=c++20 -Wall -Wextra -Wpedantic $(WERROR) -I. $(CXXFLAGS)
+# Boost.Test's shared-library mode, for the test sources only.
+TEST_DEFINES := -DBOOST_TEST_DYN_LINK
 DEPFLAGS := -MMD -MP
 LDLIBS := -lcurl -lssl -lcrypto -lsqlite3 -lyaml-cpp -lpthread
 BUILD := build
@@ -39,7 +42,7 @@ TEST_DEB_PACKAGES += wrk
 LIB_SRCS := $(wildcard lib/*.cc)
 LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/%.o)
 LIB_A := $(BUILD)/libjobpulse.a
-UNIT_SRCS := $(wildcard tests/*_test.cc) tests/main_test.cc
+UNIT_SRCS := $(wildcard tests/*_test.cc)  # main_test.cc defines the module
 UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/%.o)
 IT_SRCS := $(wildcard tests/integration/*.cc)
 IT_OBJS := $(IT_SRCS:%.cc=$(BUILD)/%.o)
@@ -59,7 +62,7 @@ UNIT_BIN := $(BUILD)/unit_tests
 IT_BIN := $(BUILD)/integration_tests
 SIM_BIN := $(BUILD)/replicate-sim
 
-.PHONY: all deps test-deps bench-deps test unit-test integration-test bench bench-smoke run clean \
+.PHONY: all deps test-deps bench-deps test check unit-test integration-test bench bench-smoke run clean \
   fuzz fuzz-run fuzz-merge asan-unit-test
 .DEFAULT_GOAL := all
 
@@ -68,6 +71,10 @@ all: $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(UNIT_BIN) $(IT_BIN)
 $(BUILD)/%.o: %.cc
 	@mkdir -p $(dir $@)
 	$(CXX) $(FINAL_CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/tests/%.o: tests/%.cc
+	@mkdir -p $(dir $@)
+	$(CXX) $(FINAL_CXXFLAGS) $(TEST_DEFINES) $(DEPFLAGS) -c $< -o $@
 
 $(LIB_A): $(LIB_OBJS)
 	@rm -f $@
@@ -130,7 +137,11 @@ bench-deps:
 # then each fuzz target for FUZZ_SECONDS over its corpus and regression inputs
 # (one test each in the final count), then the benchmarks' smoke run (one
 # test per row: each benchmark still runs and produces its numbers).
+# `make check` is the same without installing anything (the packages are there).
 test: deps test-deps
+	@$(MAKE) --no-print-directory check
+
+check:
 	@$(MAKE) --no-print-directory -j$(JOBS) all $(ASAN_UNIT_BIN) $(FUZZ_BINS) $(BENCH_BINS) \
 	  $(BENCH_EXTRA)
 	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) tests/run_suites $(UNIT_BIN) $(IT_BIN) $(ASAN_UNIT_BIN) \
@@ -180,7 +191,7 @@ SAN_CXX ?= clang++
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
   -fsanitize-ignorelist=tests/fuzz/sanitizer_ignorelist.txt
 SAN_CXXFLAGS := -std=c++20 -Wall -Wextra -Wpedantic $(WERROR) -Wno-ambiguous-reversed-operator \
-  -I. -DBOOST_TEST_DYN_LINK -O1 -g $(SAN_FLAGS)
+  -I. -O1 -g $(SAN_FLAGS)
 FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.cc)
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%_fuzz.cc=%)
 FUZZ_BUILD := $(BUILD)/fuzz
@@ -195,7 +206,7 @@ ASAN_UNIT_BIN := $(ASAN_BUILD)/unit_tests
 
 $(ASAN_BUILD)/%.o: %.cc tests/fuzz/sanitizer_ignorelist.txt
 	@mkdir -p $(dir $@)
-	$(SAN_CXX) $(SAN_CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+	$(SAN_CXX) $(SAN_CXXFLAGS) $(TEST_DEFINES) $(DEPFLAGS) -c $< -o $@
 
 $(ASAN_UNIT_BIN): $(ASAN_UNIT_OBJS) $(FUZZ_LIB_A)
 	$(SAN_CXX) $(SAN_CXXFLAGS) $^ -o $@ -lboost_unit_test_framework $(LDLIBS)
@@ -244,7 +255,5 @@ fuzz-merge: $(FUZZ_BINS)
 clean:
 	rm -rf $(BUILD)
 
--include $(ASAN_UNIT_OBJS:.o=.d) $(FUZZ_LIB_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)
--include $(BUILD)/tests/bench/hello/hello_fcgi.d $(BUILD)/tests/bench/report/report.d \
-  $(BUILD)/tests/bench/summary/bench_summary.d $(LIB_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(IT_OBJS:.o=.d) $(FCGI_OBJS:.o=.d) $(WORKER_OBJS:.o=.d) $(SIM_OBJS:.o=.d) \
-  $(BENCH_SRCS:%.cc=$(BUILD)/%.d)
+# Every object's header dependencies (-MMD -MP), whichever build made it.
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
