@@ -3,7 +3,7 @@
 //      handler (tests/bench/hello) behind the same nginx and pool size: >= 0.8.
 //  B6: GET /api/cloud/jobs?limit=50 with 100 000 jobs stored, vs B1: >= 0.5.
 //
-//   build/bench_throughput [seconds=3] [jobs=100000] [pool=2] [rounds=5]
+//   build/bench_throughput [seconds=5] [jobs=100000] [pool=2] [rounds=5]
 //
 // One supervisord runs two FastCGI pools of the same size and layout (a socket
 // holder in slot 0, `pool` serving processes): jobpulse-fcgi and, on its own
@@ -120,7 +120,7 @@ void AddHelloPool(const std::string& run_dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int seconds = argc > 1 ? std::atoi(argv[1]) : 3;
+  const int seconds = argc > 1 ? std::atoi(argv[1]) : 5;
   const int jobs = argc > 2 ? std::atoi(argv[2]) : 100000;
   const int pool = argc > 3 ? std::atoi(argv[3]) : 2;
   const int rounds = argc > 4 ? std::atoi(argv[4]) : 5;
