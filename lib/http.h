@@ -87,6 +87,11 @@ const char* ReasonPhrase(int status);
 // {"error","message","details"?}, and Retry-After when the Status carries one.
 HttpResponse ErrorResponse(const Status& status);
 
+// ASCII letters compared without case, as HTTP compares header names.
+bool EqualsIgnoreCase(std::string_view a, std::string_view b);
+// `s` without the spaces and tabs (HTTP's optional whitespace) at either end.
+std::string_view Trim(std::string_view s);
+
 // A JSON 200 (or `status`) response.
 HttpResponse JsonResponse(std::string body, int status = 200);
 

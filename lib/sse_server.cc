@@ -44,6 +44,7 @@
 // clang-format on
 
 #include "lib/access.h"
+#include "lib/http.h"
 #include "lib/json_writer.h"
 #include "lib/log.h"
 #include "lib/store.h"
@@ -102,41 +103,22 @@ std::string TypeMessage(std::string_view type, std::optional<int64_t> last_event
   return "data: " + json.str() + "\n\n";
 }
 
-std::string ErrorResponse(std::string_view status_line, std::string_view error,
-                          std::string_view message, std::string_view extra_headers,
-                          std::optional<std::string_view> parameter = std::nullopt) {
-  JsonWriter json;
-  json.BeginObject().Key("error").String(error).Key("message").String(message);
-  if (parameter) json.Key("details").BeginObject().Key("parameter").String(*parameter).EndObject();
-  json.EndObject();
-  const std::string& body = json.str();
-  std::string out = "HTTP/1.1 ";
-  out.append(status_line);
-  out += "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-         "\r\nCache-Control: no-store\r\nConnection: close\r\n";
-  out.append(extra_headers);
-  out += "\r\n";
-  out += body;
+// A whole answer that ends the connection: lib/http.h's response (the API's
+// JSON error envelope) as HTTP/1.1 with its length.
+std::string ClosingReply(const HttpResponse& response) {
+  std::string out =
+      "HTTP/1.1 " + std::to_string(response.status) + " " + ReasonPhrase(response.status) + "\r\n";
+  for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
+  out +=
+      "Content-Length: " + std::to_string(response.body.size()) + "\r\nConnection: close\r\n\r\n";
+  out += response.body;
   return out;
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
-std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) {
-    s.remove_suffix(1);
-  }
-  return s;
+std::string ErrorReply(Status::Code code, std::string error, std::string message,
+                       Status::Details details = {}) {
+  return ClosingReply(
+      ErrorResponse(Status::Error(code, std::move(error), std::move(message), std::move(details))));
 }
 
 std::optional<int64_t> ParseEventId(std::string_view s) {
@@ -162,8 +144,12 @@ struct RequestHead {
 // Parses "METHOD SP target SP HTTP/1.x" and the header lines; false when the
 // head is not HTTP/1.x.
 bool ParseHead(std::string_view head, RequestHead* out) {
+  // Lines end in "\r\n" or a bare "\n".
+  const auto without_cr = [](std::string_view line) {
+    return !line.empty() && line.back() == '\r' ? line.substr(0, line.size() - 1) : line;
+  };
   size_t line_end = head.find('\n');
-  std::string_view line = Trim(head.substr(0, line_end));
+  std::string_view line = Trim(without_cr(head.substr(0, line_end)));
   const size_t sp1 = line.find(' ');
   const size_t sp2 = line.rfind(' ');
   if (sp1 == std::string_view::npos || sp2 == sp1) return false;
@@ -176,7 +162,8 @@ bool ParseHead(std::string_view head, RequestHead* out) {
   while (line_end != std::string_view::npos) {
     const size_t start = line_end + 1;
     line_end = head.find('\n', start);
-    line = head.substr(start, line_end == std::string_view::npos ? line_end : line_end - start);
+    line = without_cr(
+        head.substr(start, line_end == std::string_view::npos ? line_end : line_end - start));
     const size_t colon = line.find(':');
     if (colon == std::string_view::npos) continue;
     const std::string_view name = line.substr(0, colon);
@@ -195,21 +182,6 @@ bool ParseHead(std::string_view head, RequestHead* out) {
     }
   }
   return true;
-}
-
-// The value of `key` in a query string, when present.
-std::optional<std::string_view> QueryParam(std::string_view query, std::string_view key) {
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    const std::string_view pair = query.substr(0, amp);
-    const size_t eq = pair.find('=');
-    if (pair.substr(0, eq) == key) {
-      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
-    }
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -307,8 +279,10 @@ struct SseServer::Impl {
           if (end == std::string::npos) end = conn->head.find("\n\n", from);
           if (end != std::string::npos) return OnHead(conn, end);
           if (conn->head.size() >= kMaxHeadBytes) {
-            return Reply(conn, ErrorResponse("431 Request Header Fields Too Large",
-                                             "request_too_large", "Request head over 16 KiB", ""));
+            HttpResponse too_large = ErrorResponse(Status::Error(
+                Status::Code::kTooLarge, "request_too_large", "Request head over 16 KiB"));
+            too_large.status = 431;  // the head, not a body, is too large
+            return Reply(conn, ClosingReply(too_large));
           }
           ReadHead(conn);
         });
@@ -318,12 +292,12 @@ struct SseServer::Impl {
     conn->head_timer.reset();  // cancels the timeout
     RequestHead req;
     if (!ParseHead(std::string_view(conn->head).substr(0, head_end), &req)) {
-      return Reply(
-          conn, ErrorResponse("400 Bad Request", "invalid_request", "Malformed HTTP request", ""));
+      return Reply(conn, ErrorReply(Status::Code::kInvalidArgument, "invalid_request",
+                                    "Malformed HTTP request"));
     }
     if (req.path != "/api/events") {
-      return Reply(
-          conn, ErrorResponse("404 Not Found", "not_found", "Only /api/events is served here", ""));
+      return Reply(conn, ErrorReply(Status::Code::kNotFound, "not_found",
+                                    "Only /api/events is served here"));
     }
     if (options.api_token && !options.api_token->empty()) {
       const Credentials credentials{req.authorization ? &*req.authorization : nullptr,
@@ -333,25 +307,26 @@ struct SseServer::Impl {
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
       if (!HasValidCredentials(*options.api_token, credentials, now)) {
-        return Reply(conn, ErrorResponse("401 Unauthorized", "unauthorized", kUnauthorizedMessage,
-                                         "WWW-Authenticate: Bearer\r\n"));
+        return Reply(conn, ClosingReply(UnauthorizedResponse()));
       }
     }
     if (req.method != "GET") {
-      return Reply(conn, ErrorResponse("405 Method Not Allowed", "method_not_allowed",
-                                       "/api/events only accepts GET", "Allow: GET\r\n"));
+      HttpResponse not_allowed = ErrorResponse(Status::Error(
+          Status::Code::kMethodNotAllowed, "method_not_allowed", "/api/events only accepts GET"));
+      not_allowed.headers.emplace_back("Allow", "GET");
+      return Reply(conn, ClosingReply(not_allowed));
     }
     // The header wins over the query: EventSource sends the header on its
     // reconnects while the URL still carries the id the page started from.
     std::optional<int64_t> resume;
     if (req.last_event_id_header) {
       resume = ParseEventId(*req.last_event_id_header);  // garbage = no resume
-    } else if (auto param = QueryParam(req.query, "last_event_id")) {
+    } else if (auto param = QueryParams(req.query).Get("last_event_id")) {
       resume = ParseEventId(*param);
       if (!resume) {
-        return Reply(conn, ErrorResponse("400 Bad Request", "invalid_parameter",
-                                         "last_event_id must be a non-negative integer", "",
-                                         "last_event_id"));
+        return Reply(conn, ErrorReply(Status::Code::kInvalidArgument, "invalid_parameter",
+                                      "last_event_id must be a non-negative integer",
+                                      {{"parameter", "last_event_id"}}));
       }
     }
     std::string ip = req.real_ip.empty() ? std::string("unix") : std::string(req.real_ip);
@@ -375,13 +350,13 @@ struct SseServer::Impl {
     if (streams >= options.max_connections || per_ip[ip] >= options.max_per_ip) {
       if (per_ip[ip] == 0) per_ip.erase(ip);
       rejected.fetch_add(1);
-      return Reply(
-          conn,
-          ErrorResponse("429 Too Many Requests", "too_many_connections",
-                        streams >= options.max_connections
-                            ? "Too many event streams are open; retry later"
-                            : "Too many event streams from this address; retry later",
-                        "Retry-After: " + std::to_string(options.retry_after_seconds) + "\r\n"));
+      return Reply(conn, ClosingReply(ErrorResponse(
+                             Status::Error(Status::Code::kRateLimited, "too_many_connections",
+                                           streams >= options.max_connections
+                                               ? "Too many event streams are open; retry later"
+                                               : "Too many event streams from this address; "
+                                                 "retry later")
+                                 .set_retry_after_seconds(options.retry_after_seconds))));
     }
     ++per_ip[ip];
     conn->ip = std::move(ip);

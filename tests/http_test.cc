@@ -348,6 +348,20 @@ BOOST_AUTO_TEST_CASE(reason_phrases) {
   BOOST_TEST(std::string(ReasonPhrase(299)) == "");
 }
 
+BOOST_AUTO_TEST_CASE(equals_ignore_case_compares_ascii_letters_without_case) {
+  BOOST_TEST(EqualsIgnoreCase("Last-Event-ID", "last-event-id"));
+  BOOST_TEST(EqualsIgnoreCase("", ""));
+  BOOST_TEST(!EqualsIgnoreCase("x-api-key", "x-api-ke"));
+  BOOST_TEST(!EqualsIgnoreCase("x-api-key", "x_api_key"));
+}
+
+BOOST_AUTO_TEST_CASE(trim_removes_spaces_and_tabs_at_both_ends_only) {
+  BOOST_TEST(Trim(" \t Bearer abc \t") == "Bearer abc");
+  BOOST_TEST(Trim("a b") == "a b");
+  BOOST_TEST(Trim("  ") == "");
+  BOOST_TEST(Trim("value\r") == "value\r");  // a line's CR is the caller's to strip
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace
