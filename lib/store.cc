@@ -1197,7 +1197,12 @@ Result<int64_t> Store::PruneDeliveries(int64_t bodies_before, int64_t rows_befor
   }
   if (s = txn.Commit(); !s.ok()) return s;
   // Outside the transaction: a no-op on files without incremental auto_vacuum.
-  if (pruned > 0) {
+  // Also when nothing was pruned now but free pages are left over (an earlier
+  // vacuum that failed), so the file shrinks without waiting for a delivery.
+  auto free_pages =
+      pruned > 0 ? Result<int64_t>(1) : QueryInt("PRAGMA freelist_count", "free pages");
+  if (!free_pages.ok()) return free_pages.status();
+  if (*free_pages > 0) {
     if (s = Exec("PRAGMA incremental_vacuum"); !s.ok()) return s;
   }
   return pruned;

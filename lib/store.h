@@ -214,8 +214,9 @@ class Store {
   // `bodies_before`, deletes applied and rejected rows older than
   // `rows_before` (their ids stop deduplicating then), and returns the freed
   // pages to the file system when the file allows it (auto_vacuum, set on
-  // files this version created; older files reuse the pages). Returns how
-  // many rows lost their body or were deleted.
+  // files this version created; older files reuse the pages), also pages an
+  // earlier call left free. Returns how many rows lost their body or were
+  // deleted.
   Result<int64_t> PruneDeliveries(int64_t bodies_before, int64_t rows_before);
 
   // The poller's backoff for a job after a failed fetch.

@@ -368,6 +368,9 @@ void Worker::InboxPass() {
       *store_, prices_, [this] { return Now(); }, kInboxBatch);
   if (!report.ok()) {
     LogWarning("webhook inbox: " + report.status().ToString());
+    // The pass may have applied part of its batch before failing: prune as
+    // soon as during a flood, or those bodies wait for the hourly round.
+    inbox_applied_since_prune_ = true;
     return;
   }
   if (report->applied > 0) {
@@ -390,6 +393,7 @@ void Worker::PruneInbox() {
   auto pruned = store_->PruneDeliveries(bodies_before, now - kInboxRowRetention);
   if (!pruned.ok()) {
     LogWarning("webhook inbox pruning: " + pruned.status().ToString());
+    inbox_applied_since_prune_ = true;  // try again in a few seconds, not a minute
   } else if (*pruned > 0) {
     LogInfo("pruned " + std::to_string(*pruned) + " webhook deliveries");
   }
