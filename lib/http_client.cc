@@ -6,6 +6,7 @@
 #include <cctype>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <mutex>
 
 namespace jobpulse {
@@ -156,7 +157,18 @@ std::vector<Result<OutboundResponse>> HttpClient::PerformAll(
     const std::vector<OutboundRequest>& requests, int max_parallel, long budget_ms) {
   std::vector<Result<OutboundResponse>> results(requests.size(),
                                                 Result<OutboundResponse>(NotReached()));
-  if (requests.empty()) return results;
+  PerformEach(
+      requests, max_parallel, budget_ms, [] { return true; },
+      [&](size_t index, Result<OutboundResponse> response) {
+        results[index] = std::move(response);
+      });
+  return results;
+}
+
+void HttpClient::PerformEach(const std::vector<OutboundRequest>& requests, int max_parallel,
+                             long budget_ms, const std::function<bool()>& keep_starting,
+                             const OnResponse& on_response) {
+  if (requests.empty()) return;
   if (!impl_->multi) impl_->multi.reset(curl_multi_init());
   CURLM* multi = impl_->multi.get();
   max_parallel = std::max(1, max_parallel);
@@ -165,12 +177,16 @@ std::vector<Result<OutboundResponse>> HttpClient::PerformAll(
   std::vector<std::unique_ptr<Transfer>> transfers(requests.size());
   size_t next = 0;
   int running = 0;
+  bool starting = true;
   const auto start_more = [&] {
-    while (running < max_parallel && next < requests.size()) {
+    while (starting && running < max_parallel && next < requests.size()) {
       const long left_ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                  deadline - std::chrono::steady_clock::now())
                                                  .count());
-      if (left_ms <= 0) break;
+      if (left_ms <= 0 || !keep_starting()) {
+        starting = false;
+        break;
+      }
       auto t = std::make_unique<Transfer>();
       t->easy.reset(curl_easy_init());
       Configure(t.get(), requests[next]);
@@ -199,14 +215,18 @@ std::vector<Result<OutboundResponse>> HttpClient::PerformAll(
       const size_t index = reinterpret_cast<size_t>(index_ptr);
       const CURLcode rc = msg->data.result;
       curl_multi_remove_handle(multi, msg->easy_handle);
-      results[index] = Finish(transfers[index].get(), rc, requests[index]);
+      Result<OutboundResponse> result = Finish(transfers[index].get(), rc, requests[index]);
       transfers[index].reset();
       --running;
+      // Refill before the callback's work: the new transfers' waits on the
+      // server then overlap with it.
+      start_more();
+      on_response(index, std::move(result));
     }
     start_more();
     if (running > 0) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
   }
-  return results;
+  for (; next < requests.size(); ++next) on_response(next, NotReached());
 }
 
 }  // namespace jobpulse

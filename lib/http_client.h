@@ -1,9 +1,11 @@
 // Outbound HTTP over libcurl, for provider clients.
 //
 // Perform() runs one blocking request and keeps the connection for the next;
-// PerformAll() runs many with at most `max_parallel` in flight through one curl
-// multi handle fed from our own queue (libcurl's pending queue would count
-// against each transfer's timeout), and never runs past its budget.
+// PerformAll() and PerformEach() run many with at most `max_parallel` in
+// flight through one curl multi handle fed from our own queue (libcurl's
+// pending queue would count against each transfer's timeout), and never run
+// past their budget. PerformEach() hands over each response as it arrives, so
+// the caller's work on it overlaps with the requests still at the server.
 //
 // Every request has a connect and a total timeout and accepts gzip. Transport
 // failures, and response bodies larger than the request's max_response_bytes
@@ -16,6 +18,7 @@
 #ifndef JOBPULSE_LIB_HTTP_CLIENT_H_
 #define JOBPULSE_LIB_HTTP_CLIENT_H_
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -67,6 +70,16 @@ class HttpClient {
   // the call returns within about budget_ms whatever the server does.
   std::vector<Result<OutboundResponse>> PerformAll(const std::vector<OutboundRequest>& requests,
                                                    int max_parallel, long budget_ms);
+
+  // Called once per request with its index in `requests` and its result.
+  using OnResponse = std::function<void(size_t index, Result<OutboundResponse> response)>;
+  // The same rules as PerformAll, but `on_response` gets each result as its
+  // transfer ends (completion order), on the calling thread, while the others
+  // stay in flight; and a request starts only while `keep_starting()` returns
+  // true (asked before each start; once false, no more start). Requests never
+  // started get NotReached(), in request order, after all the others.
+  void PerformEach(const std::vector<OutboundRequest>& requests, int max_parallel, long budget_ms,
+                   const std::function<bool()>& keep_starting, const OnResponse& on_response);
 
  private:
   struct Impl;

@@ -14,6 +14,7 @@
 #ifndef JOBPULSE_LIB_PROVIDER_H_
 #define JOBPULSE_LIB_PROVIDER_H_
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,11 +50,25 @@ class Provider {
   virtual Result<std::vector<Observation>> ListRecent(int max_runs) = 0;
   // One run, with its logs.
   virtual Result<Observation> Get(const std::string& external_id, long timeout_ms) = 0;
-  // Many runs with at most `max_parallel` requests in flight; results in the
-  // order of `external_ids`; runs not started within `budget_ms` fail with
-  // NotReached() (lib/http_client.h).
-  virtual std::vector<Result<Observation>> GetMany(const std::vector<std::string>& external_ids,
-                                                   int max_parallel, long budget_ms) = 0;
+  // Called once per run asked of GetEach: its index in `external_ids`, its result.
+  using OnRun = std::function<void(size_t index, Result<Observation> run)>;
+  // Many runs with at most `max_parallel` requests in flight; `on_run` gets
+  // each as it arrives, on the calling thread, while the others stay in flight
+  // (so what it does with one overlaps the wait for the next). A request
+  // starts only while `keep_starting()` is true and within `budget_ms` of the
+  // call; runs never asked fail with NotReached() (lib/http_client.h).
+  virtual void GetEach(const std::vector<std::string>& external_ids, int max_parallel,
+                       long budget_ms, const std::function<bool()>& keep_starting,
+                       const OnRun& on_run) = 0;
+  // GetEach collected: results in the order of `external_ids`.
+  std::vector<Result<Observation>> GetMany(const std::vector<std::string>& external_ids,
+                                           int max_parallel, long budget_ms) {
+    std::vector<Result<Observation>> out(external_ids.size(), Result<Observation>(Observation{}));
+    GetEach(
+        external_ids, max_parallel, budget_ms, [] { return true; },
+        [&](size_t index, Result<Observation> run) { out[index] = std::move(run); });
+    return out;
+  }
   // Asks the provider to cancel; returns the run as the provider now sees it.
   virtual Result<Observation> Cancel(const std::string& external_id) = 0;
   // Who the credential belongs to; the cheapest proof that it works.

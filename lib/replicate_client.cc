@@ -287,6 +287,20 @@ Status ReplicateStatusFor(const OutboundResponse& response, const std::string& w
                        "Replicate failed " + what + http + suffix, {{"provider", "replicate"}});
 }
 
+namespace {
+
+// One run from a response: the transport failure, the HTTP error as
+// ReplicateStatusFor maps it, or the parsed run (a parse failure names `what`).
+Result<Observation> RunFrom(const Result<OutboundResponse>& response, const std::string& what) {
+  if (!response.ok()) return response.status();
+  if (Status s = ReplicateStatusFor(*response, what); !s.ok()) return s;
+  auto run = ParseReplicateRun(response->body);
+  if (!run.ok()) return ParseError(what);
+  return run;
+}
+
+}  // namespace
+
 ReplicateClient::ReplicateClient(std::optional<std::string> token, std::string base_url)
     : token_(std::move(token)), base_url_(std::move(base_url)) {
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
@@ -374,24 +388,18 @@ Result<Observation> ReplicateClient::GetRun(const std::string& path, long timeou
   if (!configured()) return NotConfigured();
   OutboundRequest request = Request("GET", path);
   request.timeout_ms = timeout_ms;
-  auto response = http_.Perform(request);
-  if (!response.ok()) return response.status();
-  if (Status s = ReplicateStatusFor(*response, what); !s.ok()) return s;
-  auto obs = ParseReplicateRun(response->body);
-  if (!obs.ok()) return ParseError(what);
-  return obs;
+  return RunFrom(http_.Perform(request), what);
 }
 
 Result<Observation> ReplicateClient::Get(const std::string& id, long timeout_ms) {
   return GetRun("/predictions/" + PathEscape(id), timeout_ms, "prediction " + id);
 }
 
-std::vector<Result<Observation>> ReplicateClient::GetMany(const std::vector<std::string>& ids,
-                                                          int max_parallel, long budget_ms) {
-  std::vector<Result<Observation>> out;
+void ReplicateClient::GetEach(const std::vector<std::string>& ids, int max_parallel, long budget_ms,
+                              const std::function<bool()>& keep_starting, const OnRun& on_run) {
   if (!configured()) {
-    out.assign(ids.size(), Result<Observation>(NotConfigured()));
-    return out;
+    for (size_t i = 0; i < ids.size(); ++i) on_run(i, NotConfigured());
+    return;
   }
   std::vector<OutboundRequest> requests;
   requests.reserve(ids.size());
@@ -400,32 +408,17 @@ std::vector<Result<Observation>> ReplicateClient::GetMany(const std::vector<std:
     request.timeout_ms = std::min<long>(kDefaultTimeoutMs, std::max<long>(budget_ms, 1000));
     requests.push_back(std::move(request));
   }
-  auto responses = http_.PerformAll(requests, max_parallel, budget_ms);
-  for (size_t i = 0; i < responses.size(); ++i) {
-    const std::string what = "prediction " + ids[i];
-    if (!responses[i].ok()) {
-      out.emplace_back(responses[i].status());
-      continue;
-    }
-    if (Status s = ReplicateStatusFor(*responses[i], what); !s.ok()) {
-      out.emplace_back(s);
-      continue;
-    }
-    auto obs = ParseReplicateRun(responses[i]->body);
-    out.emplace_back(obs.ok() ? std::move(obs) : Result<Observation>(ParseError(what)));
-  }
-  return out;
+  http_.PerformEach(requests, max_parallel, budget_ms, keep_starting,
+                    [&](size_t index, Result<OutboundResponse> response) {
+                      on_run(index, RunFrom(response, "prediction " + ids[index]));
+                    });
 }
 
 Result<Observation> ReplicateClient::Cancel(const std::string& id) {
   if (!configured()) return NotConfigured();
   const std::string what = "cancel of prediction " + id;
-  auto response = http_.Perform(Request("POST", "/predictions/" + PathEscape(id) + "/cancel"));
-  if (!response.ok()) return response.status();
-  if (Status s = ReplicateStatusFor(*response, what); !s.ok()) return s;
-  auto obs = ParseReplicateRun(response->body);
-  if (!obs.ok()) return ParseError(what);
-  return obs;
+  return RunFrom(http_.Perform(Request("POST", "/predictions/" + PathEscape(id) + "/cancel")),
+                 what);
 }
 
 Result<ProviderAccount> ReplicateClient::Account() {

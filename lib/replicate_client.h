@@ -79,8 +79,8 @@ class ReplicateClient : public Provider {
 
   Result<std::vector<Observation>> ListRecent(int max_runs) override;
   Result<Observation> Get(const std::string& external_id, long timeout_ms) override;
-  std::vector<Result<Observation>> GetMany(const std::vector<std::string>& external_ids,
-                                           int max_parallel, long budget_ms) override;
+  void GetEach(const std::vector<std::string>& external_ids, int max_parallel, long budget_ms,
+               const std::function<bool()>& keep_starting, const OnRun& on_run) override;
   Result<Observation> Cancel(const std::string& external_id) override;
   Result<ProviderAccount> Account() override;
   // GET /webhooks/default/secret.

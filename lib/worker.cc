@@ -58,6 +58,7 @@ constexpr int64_t kDemandWindow = 30 * kMicrosPerSecond;
 constexpr int64_t kSafetyNetAge = 600 * kMicrosPerSecond;
 constexpr int64_t kSafetyNetEvery = 60 * kMicrosPerSecond;
 constexpr int64_t kHousekeepingEvery = 60 * kMicrosPerSecond;
+// The time a poll cycle may take per max_concurrent_requests jobs.
 constexpr long kChunkBudgetMs = 20000;
 constexpr int kInboxBatch = 500;
 constexpr int64_t kInboxRowRetention = 7 * 86400 * kMicrosPerSecond;
@@ -230,73 +231,75 @@ Worker::Cycle Worker::FetchJobs(Provider& provider, const std::vector<Job>& jobs
   cycle.jobs = static_cast<int>(jobs.size());
   ProviderCircuit& circuit = circuits_[provider.name()];
   if (!provider.configured()) return cycle;
-  const int chunk = std::max(1, config_.replicate.max_concurrent_requests.value);
+  const int parallel = std::max(1, config_.replicate.max_concurrent_requests.value);
+  std::vector<std::string> ids;
+  ids.reserve(jobs.size());
+  for (const Job& job : jobs) ids.push_back(*job.external_id);
+  // A sliding window of `parallel` requests: each answer is stored while the
+  // others wait at the provider, so the store's time hides in their latency.
+  const long rounds = static_cast<long>((jobs.size() + parallel - 1) / parallel);
   bool wrote = false;
-  for (size_t start = 0; start < jobs.size() && !stop_; start += chunk) {
-    if (!circuit.AllowsCalls(Now())) break;  // paused or open: the rest waits
-    std::vector<std::string> ids;
-    const size_t end = std::min(jobs.size(), start + chunk);
-    for (size_t i = start; i < end; ++i) ids.push_back(*jobs[i].external_id);
-    auto results = provider.GetMany(ids, chunk, kChunkBudgetMs);
-    for (size_t i = 0; i < results.size(); ++i) {
-      const Job& job = jobs[start + i];
-      if (results[i].ok()) {
-        circuit.RecordSuccess();
-        Observation obs = std::move(*results[i]);
-        obs.job_id = job.job_id;
-        obs.fetched = true;
-        auto outcome = store_->Apply(obs, prices_, Now());
-        if (outcome.ok()) {
-          ++cycle.refreshed;
-          wrote = true;
-          if (outcome->unknown_status) {
-            LogWarning("job " + job.job_id + ": unknown " + provider.name() + " status '" +
-                       *outcome->unknown_status + "' ignored");
-          }
-        } else {
-          ++cycle.failed;
-          last_error_ = outcome.status().ToString();
-          LogWarning("job " + job.job_id + ": " + last_error_);
-        }
-        continue;
-      }
-      const Status& error = results[i].status();
-      if (IsNotReached(error)) continue;  // budget spent; next cycle
-      if (error.code() == Status::Code::kNotFound) {
-        // An answer, not a failure: no backoff and no circuit, so a lost run
-        // is counted at the poll interval until the rule of SPEC §4 ends it.
-        circuit.RecordSuccess();
-        auto lost = ApplyNotFound(*store_, job, prices_, Now());
-        if (lost.ok()) {
-          wrote = true;
-        } else {
-          LogWarning("job " + job.job_id + ": " + lost.status().ToString());
-        }
-        continue;
-      }
-      ++cycle.failed;
-      last_error_ = error.ToString();
-      if (error.code() == Status::Code::kRateLimited) {
-        circuit.PauseFor(error.retry_after_seconds(), Now());
-        LogWarning(provider.display_name() + " rate limited us; pausing " +
-                   std::to_string(error.retry_after_seconds()) + " s");
-        continue;
-      }
-      const int failures = job.poll_failures + 1;
-      const int64_t backoff = PollBackoffMicros(failures, polling_.interval_seconds, rng_);
-      if (Status s = store_->RecordPollFailure(job.job_id, failures, Now() + backoff); !s.ok()) {
-        LogWarning("backoff of " + job.job_id + ": " + s.ToString());
-      }
-      LogWarning("job " + job.job_id + ": " + error.ToString() + " (failure " +
-                 std::to_string(failures) + ", next try in " +
-                 std::to_string(backoff / kMicrosPerSecond) + " s)");
-      if (circuit.RecordFailure(Now())) {
-        LogWarning(provider.display_name() + " circuit open for 30 s after repeated failures");
-      }
-    }
-  }
+  provider.GetEach(
+      ids, parallel, kChunkBudgetMs * rounds,
+      [&] { return !stop_ && circuit.AllowsCalls(Now()); },  // paused or open: the rest waits
+      [&](size_t index, Result<Observation> run) {
+        if (StoreFetched(provider, circuit, jobs[index], run, &cycle)) wrote = true;
+      });
   if (wrote && sse_) sse_->Notify();
   return cycle;
+}
+
+bool Worker::StoreFetched(Provider& provider, ProviderCircuit& circuit, const Job& job,
+                          Result<Observation>& run, Cycle* cycle) {
+  if (run.ok()) {
+    circuit.RecordSuccess();
+    Observation obs = std::move(*run);
+    obs.job_id = job.job_id;
+    obs.fetched = true;
+    auto outcome = store_->Apply(obs, prices_, Now());
+    if (!outcome.ok()) {
+      ++cycle->failed;
+      last_error_ = outcome.status().ToString();
+      LogWarning("job " + job.job_id + ": " + last_error_);
+      return false;
+    }
+    ++cycle->refreshed;
+    if (outcome->unknown_status) {
+      LogWarning("job " + job.job_id + ": unknown " + provider.name() + " status '" +
+                 *outcome->unknown_status + "' ignored");
+    }
+    return true;
+  }
+  const Status& error = run.status();
+  if (IsNotReached(error)) return false;  // budget spent or paused; next cycle
+  if (error.code() == Status::Code::kNotFound) {
+    // An answer, not a failure: no backoff and no circuit, so a lost run
+    // is counted at the poll interval until the rule of SPEC §4 ends it.
+    circuit.RecordSuccess();
+    auto lost = ApplyNotFound(*store_, job, prices_, Now());
+    if (!lost.ok()) LogWarning("job " + job.job_id + ": " + lost.status().ToString());
+    return lost.ok();
+  }
+  ++cycle->failed;
+  last_error_ = error.ToString();
+  if (error.code() == Status::Code::kRateLimited) {
+    circuit.PauseFor(error.retry_after_seconds(), Now());
+    LogWarning(provider.display_name() + " rate limited us; pausing " +
+               std::to_string(error.retry_after_seconds()) + " s");
+    return false;
+  }
+  const int failures = job.poll_failures + 1;
+  const int64_t backoff = PollBackoffMicros(failures, polling_.interval_seconds, rng_);
+  if (Status s = store_->RecordPollFailure(job.job_id, failures, Now() + backoff); !s.ok()) {
+    LogWarning("backoff of " + job.job_id + ": " + s.ToString());
+  }
+  LogWarning("job " + job.job_id + ": " + error.ToString() + " (failure " +
+             std::to_string(failures) + ", next try in " +
+             std::to_string(backoff / kMicrosPerSecond) + " s)");
+  if (circuit.RecordFailure(Now())) {
+    LogWarning(provider.display_name() + " circuit open for 30 s after repeated failures");
+  }
+  return false;
 }
 
 Worker::Cycle Worker::PollCycle() {

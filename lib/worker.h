@@ -66,9 +66,13 @@ class Worker {
     int refreshed = 0;
     int failed = 0;
   };
-  // Fetches `jobs` (active cloud jobs of one provider) in chunks of
-  // max_concurrent_requests, honouring the provider's pause and circuit.
+  // Fetches `jobs` (active cloud jobs of one provider), max_concurrent_requests
+  // at a time, honouring the provider's pause and circuit.
   Cycle FetchJobs(Provider& provider, const std::vector<Job>& jobs);
+  // Stores one fetched run (or its failure: backoff, pause, circuit) into
+  // `cycle`'s counts; true when the store changed.
+  bool StoreFetched(Provider& provider, ProviderCircuit& circuit, const Job& job,
+                    Result<Observation>& run, Cycle* cycle);
   Cycle PollCycle();
   void DemandRefresh();
   void SafetyNet();
