@@ -46,85 +46,115 @@ volatile sig_atomic_t g_stop = 0;
 
 void OnStopSignal(int) { g_stop = 1; }
 
-// Reads a param from the FastCGI environment, or from the process's in CGI mode.
-class Params {
- public:
-  explicit Params(FCGX_ParamArray envp) : envp_(envp) {}
-  std::string Get(const char* name) const {
-    const char* v = envp_ ? FCGX_GetParam(name, envp_) : std::getenv(name);
-    return v ? v : "";
-  }
-  // Every "NAME=value" entry of the request.
-  char** All() const { return envp_ ? envp_ : environ; }
+// The request's CGI variables, read in one pass over its "NAME=value" entries
+// (a FastCGI request's params, or the process environment in CGI mode). The
+// first entry of a name wins, as with getenv; the views point into the
+// entries, which outlive the request's handling.
+struct CgiParams {
+  explicit CgiParams(char** entries);
+
+  std::string_view method, uri, script_name, path_info, query_string, if_none_match, https,
+      request_scheme, server_port, content_length;
+  // The request headers, as lib/http.h names them: the web server passes each
+  // as HTTP_<NAME> with '-' turned into '_' ("Webhook-ID" -> HTTP_WEBHOOK_ID ->
+  // "webhook-id"), plus Content-Type, which CGI names CONTENT_TYPE (the body's
+  // length is read separately, from CONTENT_LENGTH).
+  std::vector<std::pair<std::string, std::string>> headers;
 
  private:
-  FCGX_ParamArray envp_;
+  void AddHeader(std::string_view name, std::string_view value);
+  bool have_content_type_ = false;  // nginx sends it twice, as CONTENT_TYPE and HTTP_CONTENT_TYPE
 };
 
-// The request headers, as lib/http.h names them: the web server passes each as
-// HTTP_<NAME> with '-' turned into '_' ("Webhook-ID" -> HTTP_WEBHOOK_ID ->
-// "webhook-id"), plus Content-Type, which CGI names CONTENT_TYPE (the body's
-// length is read separately, from CONTENT_LENGTH).
-std::vector<std::pair<std::string, std::string>> HeadersFrom(const Params& params) {
-  std::vector<std::pair<std::string, std::string>> headers;
-  bool have_content_type = false;  // nginx sends it twice, as CONTENT_TYPE and HTTP_CONTENT_TYPE
-  for (char** entry = params.All(); entry && *entry; ++entry) {
+CgiParams::CgiParams(char** entries) {
+  const std::pair<std::string_view, std::string_view*> wanted[] = {
+      {"REQUEST_METHOD", &method},
+      {"REQUEST_URI", &uri},
+      {"SCRIPT_NAME", &script_name},
+      {"PATH_INFO", &path_info},
+      {"QUERY_STRING", &query_string},
+      {"HTTP_IF_NONE_MATCH", &if_none_match},
+      {"HTTPS", &https},
+      {"REQUEST_SCHEME", &request_scheme},
+      {"SERVER_PORT", &server_port},
+      {"CONTENT_LENGTH", &content_length}};
+  bool seen[std::size(wanted)] = {};
+  for (char** entry = entries; entry && *entry; ++entry) {
     const std::string_view text(*entry);
     const size_t eq = text.find('=');
     if (eq == std::string_view::npos) continue;
-    std::string_view name = text.substr(0, eq);
-    if (name == "CONTENT_TYPE") name = "HTTP_CONTENT_TYPE";
-    if (name.substr(0, 5) != "HTTP_" || name.size() == 5) continue;
-    if (name == "HTTP_CONTENT_TYPE") {
-      if (have_content_type) continue;
-      have_content_type = true;
+    const std::string_view name = text.substr(0, eq);
+    const std::string_view value = text.substr(eq + 1);
+    for (size_t i = 0; i < std::size(wanted); ++i) {
+      if (!seen[i] && name == wanted[i].first) {
+        *wanted[i].second = value;
+        seen[i] = true;
+        break;
+      }
     }
-    std::string lower;
-    lower.reserve(name.size() - 5);
-    for (const char c : name.substr(5)) {
-      lower.push_back(c == '_' ? '-'
-                               : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
-    headers.emplace_back(std::move(lower), std::string(text.substr(eq + 1)));
+    AddHeader(name, value);
   }
-  return headers;
 }
 
-HttpRequest RequestFrom(const Params& params) {
+void CgiParams::AddHeader(std::string_view name, std::string_view value) {
+  if (name == "CONTENT_TYPE") name = "HTTP_CONTENT_TYPE";
+  if (name.size() <= 5 || name.substr(0, 5) != "HTTP_") return;
+  if (name == "HTTP_CONTENT_TYPE") {
+    if (have_content_type_) return;
+    have_content_type_ = true;
+  }
+  std::string lower;
+  lower.reserve(name.size() - 5);
+  for (const char c : name.substr(5)) {
+    lower.push_back(c == '_' ? '-'
+                             : static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  headers.emplace_back(std::move(lower), std::string(value));
+}
+
+HttpRequest RequestFrom(CgiParams& params) {
   HttpRequest request;
-  request.method = params.Get("REQUEST_METHOD");
-  std::string uri = params.Get("REQUEST_URI");
-  if (uri.empty()) uri = params.Get("SCRIPT_NAME") + params.Get("PATH_INFO");
+  request.method = params.method;
+  std::string uri(params.uri);
+  if (uri.empty()) uri = std::string(params.script_name).append(params.path_info);
   const size_t q = uri.find('?');
   request.path = uri.substr(0, q);
-  request.query = q == std::string::npos ? params.Get("QUERY_STRING") : uri.substr(q + 1);
-  request.if_none_match = params.Get("HTTP_IF_NONE_MATCH");
-  request.headers = HeadersFrom(params);
+  request.query = q == std::string::npos ? std::string(params.query_string) : uri.substr(q + 1);
+  request.if_none_match = params.if_none_match;
+  request.headers = std::move(params.headers);
   // nginx's fastcgi_params: HTTPS "on" over TLS (if_not_empty), REQUEST_SCHEME
   // $scheme; Apache and others set HTTPS alone.
-  const std::string https = params.Get("HTTPS");
+  const std::string_view https = params.https;
   request.scheme =
-      (!https.empty() && https != "off" && https != "0") || params.Get("REQUEST_SCHEME") == "https"
+      (!https.empty() && https != "off" && https != "0") || params.request_scheme == "https"
           ? "https"
           : "http";
-  request.server_port = params.Get("SERVER_PORT");
+  request.server_port = params.server_port;
   return request;
 }
 
+// The CGI response. A Content-Length (none on 204 and 304, which have no body)
+// lets the web server pass the length on instead of chunking the body.
 std::string Serialize(const HttpResponse& response) {
-  std::string out =
-      "Status: " + std::to_string(response.status) + " " + ReasonPhrase(response.status) + "\r\n";
-  for (const auto& [name, value] : response.headers) out += name + ": " + value + "\r\n";
-  out += "\r\n";
-  out += response.body;
+  std::string out;
+  out.reserve(128 + response.body.size());
+  out.append("Status: ").append(std::to_string(response.status)).append(" ");
+  out.append(ReasonPhrase(response.status)).append("\r\n");
+  for (const auto& [name, value] : response.headers) {
+    out.append(name).append(": ").append(value).append("\r\n");
+  }
+  if (response.status != 204 && response.status != 304) {
+    out.append("Content-Length: ").append(std::to_string(response.body.size())).append("\r\n");
+  }
+  out.append("\r\n").append(response.body);
   return out;
 }
 
 // The body, or the response that replaces the request (413, 400). Reads the
 // stream to its end even when the body is refused, so the peer never blocks.
-Result<std::string> ReadBody(const Params& params, int64_t max_bytes,
+Result<std::string> ReadBody(std::string_view content_length, int64_t max_bytes,
                              const std::function<int(char*, int)>& read) {
-  auto length = ParseContentLength(params.Get("CONTENT_LENGTH"), max_bytes);
+  auto length = ParseContentLength(content_length, max_bytes);
   std::string body;
   char buf[16384];
   int n;
@@ -227,9 +257,10 @@ int Main(int argc, char** argv) {
   const int64_t max_body = config->api_max_body_bytes.value;
   // One request, whichever way it came: CGI's environment and stdio, or a
   // FastCGI request's params and streams.
-  const auto serve = [&](const Params& params, const std::function<int(char*, int)>& read) {
+  const auto serve = [&](char** entries, const std::function<int(char*, int)>& read) {
+    CgiParams params(entries);
+    auto body = ReadBody(params.content_length, max_body, read);
     HttpRequest request = RequestFrom(params);
-    auto body = ReadBody(params, max_body, read);
     HttpResponse response = body.ok() ? (request.body = std::move(*body), api.Handle(request))
                                       : ErrorResponse(body.status());
     if (response.status >= 500) {
@@ -240,7 +271,7 @@ int Main(int argc, char** argv) {
   };
 
   if (cgi) {
-    const std::string out = serve(Params(nullptr), [](char* buf, int n) {
+    const std::string out = serve(environ, [](char* buf, int n) {
       return static_cast<int>(std::fread(buf, 1, static_cast<size_t>(n), stdin));
     });
     std::fwrite(out.data(), 1, out.size(), stdout);
@@ -254,7 +285,7 @@ int Main(int argc, char** argv) {
   int served = 0;
   while (served < max_requests && FCGX_Accept_r(&rq) == 0) {
     const std::string out =
-        serve(Params(rq.envp), [&rq](char* buf, int n) { return FCGX_GetStr(buf, n, rq.in); });
+        serve(rq.envp, [&rq](char* buf, int n) { return FCGX_GetStr(buf, n, rq.in); });
     FCGX_PutStr(out.data(), static_cast<int>(out.size()), rq.out);
     FCGX_Finish_r(&rq);
     ++served;

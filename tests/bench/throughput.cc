@@ -3,18 +3,20 @@
 //      handler (tests/bench/hello) behind the same nginx and pool size: >= 0.8.
 //  B6: GET /api/cloud/jobs?limit=50 with 100 000 jobs stored, vs B1: >= 0.5.
 //
-//   build/bench_throughput [seconds=5] [jobs=100000] [pool=2] [rounds=5]
+//   build/bench_throughput [seconds=3] [jobs=100000] [pool=2] [rounds=7]
 //
 // One supervisord runs two FastCGI pools of the same size and layout (a socket
 // holder in slot 0, `pool` serving processes): jobpulse-fcgi and, on its own
 // socket, the hello handler, which nginx serves at
 // /api/cloud/jobs/hello/inline-progress (an exact location, so the request is
 // the same shape as the measured one). The three sides then alternate, each
-// `seconds` of wrk: hello, inline-progress, list, hello, inline-progress, list,
-// ...; a warm-up round first is discarded. B1 is the median over the rounds of
-// inline-progress / hello within the round, B6 of list / inline-progress, each
-// with min and max (tests/bench/report). Drift in the machine's speed moves
-// both sides of a ratio together instead of landing on one of them.
+// `seconds` of wrk, there and back within a round: hello, inline-progress,
+// list, list, inline-progress, hello; a warm-up round first is discarded. A
+// side's figure in a round is the mean of its two runs; B1 is the median over
+// the rounds of inline-progress / hello within the round, B6 of list /
+// inline-progress, each with min and max (tests/bench/report). Drift in the
+// machine's speed moves both sides of a ratio together instead of landing on
+// one of them, and a drift that is linear over a round cancels out.
 //
 // wrk (Debian package) runs with 2 threads and 64 connections; on a 2-core
 // machine wrk, nginx and the handlers share the cores, so the numbers are
@@ -120,12 +122,12 @@ void AddHelloPool(const std::string& run_dir) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const int seconds = argc > 1 ? std::atoi(argv[1]) : 5;
+  const int seconds = argc > 1 ? std::atoi(argv[1]) : 3;
   const int jobs = argc > 2 ? std::atoi(argv[2]) : 100000;
   const int pool = argc > 3 ? std::atoi(argv[3]) : 2;
-  const int rounds = argc > 4 ? std::atoi(argv[4]) : 5;
+  const int rounds = argc > 4 ? std::atoi(argv[4]) : 7;
   const std::string what_suffix = ", pool " + std::to_string(pool) + ", " + std::to_string(rounds) +
-                                  " rounds x " + std::to_string(seconds) + " s a side";
+                                  " rounds x 2 x " + std::to_string(seconds) + " s a side";
   using jobpulse::bench::Direction;
   jobpulse::bench::Row b1 =
       jobpulse::bench::MakeRow("B1", "inline-progress / hello handler req/s" + what_suffix, "ratio",
@@ -187,13 +189,20 @@ int main(int argc, char** argv) {
       {"inline-progress", stack.Url("/api/cloud/jobs/" + running + "/inline-progress"), {}},
       {"jobs?limit=50", stack.Url("/api/cloud/jobs?limit=50"), {}}};
   const std::string out = stack.dir() + "/wrk.out";
-  std::printf("B1/B6 through nginx, pool %d, wrk -t2 -c64 -d%ds, %d jobs stored, %d rounds\n", pool,
-              seconds, jobs, rounds);
+  std::printf(
+      "B1/B6 through nginx, pool %d, wrk -t2 -c64 -d%ds, %d jobs stored, %d rounds there and "
+      "back\n",
+      pool, seconds, jobs, rounds);
   for (int round = 0; round <= rounds; ++round) {  // round 0: the warm-up
-    double rps[3];
-    for (int s = 0; s < 3; ++s) {
+    // There and back (hello, inline, list, list, inline, hello): a drift in
+    // the machine's speed that is linear over the round then weighs the same
+    // on every side, and each side's figure is the mean of its two runs.
+    double rps[3] = {0, 0, 0};
+    for (int step = 0; step < 6; ++step) {
+      const int s = step < 3 ? step : 5 - step;
       std::string problem;
-      rps[s] = Wrk(sides[s].url, seconds, out, &problem);
+      const double measured = Wrk(sides[s].url, seconds, out, &problem);
+      rps[s] = rps[s] < 0 || measured < 0 ? -1 : rps[s] + measured / 2;
       if (!problem.empty()) {
         std::fprintf(stderr, "%s\n", problem.c_str());
         if (round > 0) (s == 0 ? b1 : b6).problems.push_back(problem);

@@ -195,6 +195,9 @@ BOOST_AUTO_TEST_CASE(inline_progress_from_stored_logs_with_etag) {
   BOOST_TEST(
       r.body ==
       R"({"job_id":"prog-1","stage":"Training","last_log":"Step 1500/5000 - loss: 0.0234","progress":30.0})");
+  // The handler gives the length, so nginx passes it on rather than chunking.
+  BOOST_TEST(r.Header("content-length") == std::to_string(r.body.size()));
+  BOOST_TEST(r.Header("transfer-encoding").empty());
   const std::string etag = r.Header("etag");
   BOOST_TEST_REQUIRE(!etag.empty());
 
@@ -370,6 +373,7 @@ BOOST_AUTO_TEST_CASE(handler_answers_as_plain_cgi) {
   BOOST_TEST(exit_status == 0);
   BOOST_TEST(out.rfind("Status: 200 OK\r\n", 0) == 0u);
   BOOST_TEST(out.find("Content-Type: application/json\r\n") != std::string::npos);
+  BOOST_TEST(out.find("Content-Length: 42\r\n") != std::string::npos);
   BOOST_TEST(out.substr(out.find("\r\n\r\n") + 4) ==
              R"({"jobs":[],"total":0,"limit":7,"offset":0})");
   std::error_code ec;
