@@ -30,7 +30,7 @@ class Status {
     kRateLimited,       // 429: retry_after_seconds says when
     kUpstream,          // 502: the provider failed or answered nonsense
     kUnavailable,       // 503: a dependency (database, provider config) is missing
-    kBusy,              // 503: the database stayed locked past busy_timeout
+    kBusy,              // 503: the database stayed locked past the 5 s wait
     kInternal,          // 500: a bug or an unexpected library failure
     // Appended, not sorted in: the numbers are stored (provider_sync.cc sync records).
     kForbidden,             // 403: refused whoever asks (a cross-site request, SPEC §11)

@@ -2,7 +2,7 @@
 //
 // Each process opens one Store and keeps it (handlers serve many requests,
 // the worker runs for days); statements are prepared once per Store. Open()
-// sets WAL, synchronous=NORMAL and busy_timeout on the connection and brings
+// sets WAL, synchronous=NORMAL and a 5 s wait for locks on the connection and brings
 // the schema up to date (see store.cc for the schema and its migrations).
 //
 // Writers: every write to a job goes through Apply(), which runs
@@ -13,7 +13,7 @@
 // last asked for a refresh) and RecordPollFailure (the poller's backoff).
 //
 // Errors: database failures come back as Status kBusy (still locked after
-// busy_timeout; retry later) or kInternal (with SQLite's message). Not found is
+// waiting 5 s; retry later) or kInternal (with SQLite's message). Not found is
 // a value (nullopt), not an error, except for DeleteJob.
 //
 // Thread-safety: a Store is one connection; use it from one thread at a time.
@@ -229,6 +229,24 @@ class Store {
   // returns how many were deleted.
   Result<int64_t> PruneEvents(int64_t max_events, int64_t older_than);
 
+  // The write-ahead log after a checkpoint: frames in it, frames copied back
+  // into the database file.
+  struct WalState {
+    int64_t frames = 0;
+    int64_t checkpointed = 0;
+  };
+  // kPassive copies what no reader still needs from the WAL into the database
+  // file, waiting on nobody. kRestart also waits (up to the 5 s lock wait) for
+  // the readers of the log to finish, so that the next write starts it over
+  // from the beginning: under steady reads a log that is never restarted only
+  // grows. The worker runs them (Worker's loop); every connection's own
+  // automatic checkpoint waits for kAutoCheckpointPages, so a request handler
+  // checkpoints only when the worker does not. Failures: kBusy when another
+  // connection is checkpointing or readers stayed.
+  enum class CheckpointMode { kPassive, kRestart };
+  Result<WalState> Checkpoint(CheckpointMode mode = CheckpointMode::kPassive);
+  static constexpr int kAutoCheckpointPages = 10000;
+
   // Small named values shared between processes (the worker heartbeat, ...).
   Status PutServiceState(std::string_view name, std::string_view value, int64_t now);
   struct ServiceState {
@@ -268,6 +286,7 @@ class Store {
   };
   std::unique_ptr<sqlite3, Deleter> db_;
   std::string path_;
+  int64_t busy_since_ = 0;  // when the current wait for a lock began (BusyWait)
   std::map<std::string, std::unique_ptr<Statement>> statements_;
 };
 

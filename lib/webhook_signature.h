@@ -24,8 +24,10 @@ namespace jobpulse {
 // Returns nullopt when the text is not such base64 or decodes to no bytes.
 std::optional<std::string> DecodeWebhookSecret(std::string_view secret);
 
-// Returns one signature entry, "v1,<base64 HMAC-SHA256(key_bytes, id "." timestamp "." body)>".
-// `body` must be the exact bytes sent; re-serialised JSON would not match.
+// Returns one signature entry, "v1,<base64 HMAC-SHA256(key_bytes, id "." timestamp "." body)>",
+// or "v1," alone when OpenSSL fails (it matches no signature). `body` must be
+// the exact bytes sent; re-serialised JSON would not match. Thread-safe: each
+// thread keeps its own keyed HMAC context.
 std::string SignWebhook(std::string_view key_bytes, std::string_view webhook_id,
                         std::string_view timestamp, std::string_view body);
 

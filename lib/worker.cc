@@ -63,6 +63,10 @@ constexpr long kChunkBudgetMs = 20000;
 constexpr int kInboxBatch = 500;
 constexpr int64_t kInboxRowRetention = 7 * 86400 * kMicrosPerSecond;
 constexpr int64_t kInboxPruneDuringFlood = 5 * kMicrosPerSecond;
+constexpr int64_t kCheckpointEvery = kMicrosPerSecond / 5;
+// A log this long is started over (Store::CheckpointMode::kRestart), well
+// before the handlers' own checkpoints at Store::kAutoCheckpointPages.
+constexpr int kRestartLogAtFrames = 4000;
 // Opening the database at start: never give up (supervisord would mark a
 // worker that exits quickly FATAL and leave it down after the disk is back),
 // but back off so a broken disk is not hammered.
@@ -175,6 +179,7 @@ void Worker::Run() {
       SafetyNet();
     }
     PruneInbox();
+    CheckpointWal();
     Housekeeping();
   }
   LogInfo("worker stopping");
@@ -399,6 +404,22 @@ void Worker::PruneInbox() {
     inbox_applied_since_prune_ = true;  // try again in a few seconds, not a minute
   } else if (*pruned > 0) {
     LogInfo("pruned " + std::to_string(*pruned) + " webhook deliveries");
+  }
+}
+
+void Worker::CheckpointWal() {
+  // Every 200 ms: the handlers' commits then never pay for a checkpoint
+  // (Store::Checkpoint), and the log stays a few thousand frames long.
+  const int64_t now = Now();
+  if (now - last_checkpoint_at_ < kCheckpointEvery) return;
+  last_checkpoint_at_ = now;
+  // Busy: another connection is checkpointing, or readers stayed; next time.
+  auto wal = store_->Checkpoint();
+  if (wal.ok() && wal->frames > kRestartLogAtFrames) {
+    wal = store_->Checkpoint(Store::CheckpointMode::kRestart);
+  }
+  if (!wal.ok() && wal.status().code() != Status::Code::kBusy) {
+    LogWarning("checkpoint: " + wal.status().ToString());
   }
 }
 

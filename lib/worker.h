@@ -78,6 +78,7 @@ class Worker {
   void SafetyNet();
   void InboxPass();
   void PruneInbox();
+  void CheckpointWal();
   void Housekeeping();
   void Heartbeat();
   void WriteStatus(const std::string& last_error);
@@ -100,6 +101,7 @@ class Worker {
   int64_t next_poll_at_ = 0;
   int64_t next_safety_net_at_ = 0;
   int64_t next_housekeeping_at_ = 0;
+  int64_t last_checkpoint_at_ = 0;
   int64_t last_cycle_at_ = 0;
   int64_t last_heartbeat_at_ = 0;
   int64_t last_inbox_prune_at_ = 0;

@@ -1003,6 +1003,51 @@ BOOST_FIXTURE_TEST_CASE(progress_read_fills_only_the_progress_columns, StoreFixt
   BOOST_TEST(!missing.value().has_value());
 }
 
+// The worker owns checkpoints (issue 14): a connection's own commits leave
+// the log alone until Store::kAutoCheckpointPages, and Checkpoint() copies
+// all of it back while nobody reads.
+BOOST_FIXTURE_TEST_CASE(commits_leave_checkpoints_to_the_worker, StoreFixture) {
+  auto store = OpenStore();
+  for (int i = 0; i < 600; ++i) {
+    Observation obs = ProviderObs("ckpt-" + std::to_string(i), "processing");
+    obs.logs = std::string(kLog) + "\n";
+    MustApply(*store, obs, kNow + i);
+  }
+  auto wal = store->Checkpoint();
+  BOOST_REQUIRE_MESSAGE(wal.ok(), wal.status().ToString());
+  // SQLite's default would have checkpointed at 1000 pages and started over.
+  BOOST_TEST(wal->frames > 1000);
+  BOOST_TEST(wal->frames < Store::kAutoCheckpointPages);
+  BOOST_TEST(wal->checkpointed == wal->frames);
+  // Nothing new: the next one has nothing left to copy.
+  wal = store->Checkpoint();
+  BOOST_REQUIRE(wal.ok());
+  BOOST_TEST(wal->checkpointed == wal->frames);
+}
+
+// The worker's demand read (SPEC §5): running jobs asked about since a time.
+BOOST_FIXTURE_TEST_CASE(watched_jobs_are_the_running_ones_asked_about_lately, StoreFixture) {
+  auto store = OpenStore();
+  for (const char* id : {"w-1", "w-2", "w-3"})
+    MustApply(*store, ProviderObs(id, "processing"), kNow);
+  MustApply(*store, ProviderObs("w-4", "succeeded"), kNow);
+  BOOST_REQUIRE(store->RecordProgressDemand("w-1", kNow + 10 * kSecond).ok());
+  BOOST_REQUIRE(store->RecordProgressDemand("w-2", kNow + 30 * kSecond).ok());
+  BOOST_REQUIRE(store->RecordProgressDemand("w-4", kNow + 30 * kSecond).ok());
+  const auto ids = [&](int64_t since) {
+    std::vector<std::string> out;
+    auto jobs = store->ListWatchedJobs(since);
+    BOOST_REQUIRE_MESSAGE(jobs.ok(), jobs.status().ToString());
+    for (const Job& job : *jobs) out.push_back(job.job_id);
+    return out;
+  };
+  BOOST_TEST(ids(kNow) == (std::vector<std::string>{"w-1", "w-2"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(ids(kNow + 20 * kSecond) == std::vector<std::string>{"w-2"},
+             boost::test_tools::per_element());
+  BOOST_TEST(ids(kNow + 40 * kSecond).empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 // SPEC §4 and §3 in the store: stale observations, the lost-job rule, outputs.
