@@ -1270,10 +1270,15 @@ Result<int64_t> Store::NewestEventId() {
 Result<Store::WalState> Store::Checkpoint(CheckpointMode mode) {
   int frames = 0;
   int checkpointed = 0;
+  const bool restart = mode == CheckpointMode::kRestart;
+  // A RESTART holds the write lock while it waits for readers: with our busy
+  // handler every request handler's write would wait behind it. Without one it
+  // tries once and otherwise ends as a PASSIVE checkpoint answering busy.
+  if (restart) sqlite3_busy_handler(db_.get(), nullptr, nullptr);
   const int rc = sqlite3_wal_checkpoint_v2(
-      db_.get(), "main",
-      mode == CheckpointMode::kRestart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE,
-      &frames, &checkpointed);
+      db_.get(), "main", restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &frames,
+      &checkpointed);
+  if (restart) sqlite3_busy_handler(db_.get(), BusyWait, &busy_since_);
   if (rc != SQLITE_OK) return Error(rc, "checkpoint");
   return WalState{frames, checkpointed};
 }

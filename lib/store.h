@@ -236,13 +236,13 @@ class Store {
     int64_t checkpointed = 0;
   };
   // kPassive copies what no reader still needs from the WAL into the database
-  // file, waiting on nobody. kRestart also waits (up to the 5 s lock wait) for
-  // the readers of the log to finish, so that the next write starts it over
-  // from the beginning: under steady reads a log that is never restarted only
-  // grows. The worker runs them (Worker's loop); every connection's own
-  // automatic checkpoint waits for kAutoCheckpointPages, so a request handler
-  // checkpoints only when the worker does not. Failures: kBusy when another
-  // connection is checkpointing or readers stayed.
+  // file, waiting on nobody. kRestart, when no writer and no reader of the log
+  // is active at that moment, also lets the next write start the log over from
+  // the beginning (under steady reads a log never restarted only grows);
+  // otherwise it is a kPassive answering kBusy. Neither waits. The worker runs them (Worker's
+  // loop); every connection's own automatic checkpoint waits for kAutoCheckpointPages, so a request
+  // handler checkpoints only when the worker does not. Failures: kBusy when another connection is
+  // checkpointing or readers stayed.
   enum class CheckpointMode { kPassive, kRestart };
   Result<WalState> Checkpoint(CheckpointMode mode = CheckpointMode::kPassive);
   static constexpr int kAutoCheckpointPages = 10000;
