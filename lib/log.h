@@ -9,7 +9,9 @@
 
 namespace jobpulse {
 
-// "2026-11-28T10:00:00.000000Z jobpulse-fcgi[123] warning: <message>"
+// "2026-11-28T10:00:00.000000Z jobpulse-fcgi[123] warning: <message>", with
+// the message's control characters escaped ("\n", "\r", "\t", "\x1b"), so
+// one call is always one line.
 void LogInfo(std::string_view message);
 void LogWarning(std::string_view message);
 void LogError(std::string_view message);

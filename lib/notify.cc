@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "lib/private_files.h"
+
 namespace jobpulse {
 namespace {
 
@@ -73,19 +75,10 @@ Status PokeListener::Open(const std::string& socket_path) {
                              std::to_string(sizeof(addr.sun_path) - 1) + " bytes: " + socket_path,
                          {{"path", socket_path}});
   }
+  // A datagram socket cannot be asked whether someone still listens: one
+  // worker runs per database, so a socket there is a killed worker's.
+  if (Status s = RemoveStaleSocket(socket_path, "poke_socket_unavailable"); !s.ok()) return s;
   struct stat st;
-  if (lstat(socket_path.c_str(), &st) == 0) {
-    // Only a socket is ours to replace (left by a worker that was killed);
-    // any other file there is someone else's.
-    if (!S_ISSOCK(st.st_mode)) {
-      return Status::Error(Status::Code::kUnavailable, "poke_socket_unavailable",
-                           "poke socket path exists and is not a socket: " + socket_path,
-                           {{"path", socket_path}});
-    }
-    if (unlink(socket_path.c_str()) != 0 && errno != ENOENT) {
-      return SocketError("cannot remove the stale poke socket", socket_path, errno);
-    }
-  }
   const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return SocketError("cannot create the poke socket for", socket_path, errno);
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {

@@ -60,4 +60,19 @@ Status EnsurePrivateFile(const std::string& path) {
   return Status::Ok();
 }
 
+Status RemoveStaleSocket(const std::string& path, const std::string& error) {
+  struct stat st;
+  if (lstat(path.c_str(), &st) != 0) return Status::Ok();  // nothing there
+  if (!S_ISSOCK(st.st_mode)) {
+    return Status::Error(Status::Code::kUnavailable, error, path + " exists and is not a socket",
+                         {{"path", path}});
+  }
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) {
+    return Status::Error(Status::Code::kUnavailable, error,
+                         "cannot remove the stale socket " + path + ": " + std::strerror(errno),
+                         {{"path", path}});
+  }
+  return Status::Ok();
+}
+
 }  // namespace jobpulse

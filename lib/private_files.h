@@ -26,6 +26,13 @@ Status EnsurePrivateDirectory(const std::string& dir);
 // Errors: kUnavailable "database_unavailable" naming the file and the reason.
 Status EnsurePrivateFile(const std::string& path);
 
+// Makes room for a unix socket about to be bound at `path`: nothing there is
+// fine, a socket file (left by a process that was killed) is removed, and any
+// other file is someone else's and stays. Whether a live process still serves
+// a socket there is the caller's question to ask first. Errors: kUnavailable
+// with the caller's envelope code `error`, naming the path and the reason.
+Status RemoveStaleSocket(const std::string& path, const std::string& error);
+
 }  // namespace jobpulse
 
 #endif  // JOBPULSE_LIB_PRIVATE_FILES_H_

@@ -47,6 +47,7 @@
 #include "lib/http.h"
 #include "lib/json_writer.h"
 #include "lib/log.h"
+#include "lib/private_files.h"
 #include "lib/store.h"
 
 namespace jobpulse {
@@ -628,18 +629,14 @@ Status SseServer::Start() {
   auto io = std::make_unique<asio::io_context>(1);
   auto acceptor = std::make_unique<Local::acceptor>(*io);
   ErrorCode ec;
-  struct stat st;
-  if (::lstat(path.c_str(), &st) == 0 && !S_ISSOCK(st.st_mode)) {
-    return Unavailable("sse: " + path + " exists and is not a socket");
-  }
   {
-    // Only a file nobody answers on is stale; a live server keeps its socket.
+    // Only a socket nobody answers on is stale; a live server keeps its own.
     Local::socket probe(*io);
     probe.connect(Local::endpoint(path), ec);
     if (!ec) return Unavailable("sse: another process is serving " + path);
   }
-  if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-    return Unavailable("sse: cannot remove stale " + path + ": " + std::strerror(errno));
+  if (Status s = RemoveStaleSocket(path, "sse_unavailable"); !s.ok()) {
+    return Unavailable("sse: " + s.message());
   }
   const Local::endpoint endpoint(path);
   acceptor->open(endpoint.protocol(), ec);

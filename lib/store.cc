@@ -441,11 +441,6 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   const int64_t give_up = NowMicros() + int64_t{kBusyTimeoutMs} * 1000;
   // auto_vacuum only takes effect before the first table exists: new files
   // return the pages a pruned inbox frees (SPEC §7); older ones reuse them.
-  // SQLite's automatic checkpoint at 1000 pages ran inside whichever commit
-  // crossed it: under a flood of webhooks a fifth of a handler's time went to
-  // checkpoints (and their fsync) in the middle of requests. The worker
-  // checkpoints instead (Checkpoint()); this larger limit is the safety net.
-  sqlite3_wal_autocheckpoint(raw, kAutoCheckpointPages);
   for (const char* pragma : {"PRAGMA auto_vacuum=INCREMENTAL", "PRAGMA journal_mode=WAL",
                              "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
     Status s = store->Exec(pragma);
@@ -1267,18 +1262,11 @@ Result<int64_t> Store::NewestEventId() {
   return QueryInt("SELECT coalesce(max(id), 0) FROM events", "newest event");
 }
 
-Result<Store::WalState> Store::Checkpoint(CheckpointMode mode) {
+Result<Store::WalState> Store::Checkpoint() {
   int frames = 0;
   int checkpointed = 0;
-  const bool restart = mode == CheckpointMode::kRestart;
-  // A RESTART holds the write lock while it waits for readers: with our busy
-  // handler every request handler's write would wait behind it. Without one it
-  // tries once and otherwise ends as a PASSIVE checkpoint answering busy.
-  if (restart) sqlite3_busy_handler(db_.get(), nullptr, nullptr);
-  const int rc = sqlite3_wal_checkpoint_v2(
-      db_.get(), "main", restart ? SQLITE_CHECKPOINT_RESTART : SQLITE_CHECKPOINT_PASSIVE, &frames,
-      &checkpointed);
-  if (restart) sqlite3_busy_handler(db_.get(), BusyWait, &busy_since_);
+  const int rc = sqlite3_wal_checkpoint_v2(db_.get(), "main", SQLITE_CHECKPOINT_PASSIVE, &frames,
+                                           &checkpointed);
   if (rc != SQLITE_OK) return Error(rc, "checkpoint");
   return WalState{frames, checkpointed};
 }

@@ -235,17 +235,12 @@ class Store {
     int64_t frames = 0;
     int64_t checkpointed = 0;
   };
-  // kPassive copies what no reader still needs from the WAL into the database
-  // file, waiting on nobody. kRestart, when no writer and no reader of the log
-  // is active at that moment, also lets the next write start the log over from
-  // the beginning (under steady reads a log never restarted only grows);
-  // otherwise it is a kPassive answering kBusy. Neither waits. The worker runs them (Worker's
-  // loop); every connection's own automatic checkpoint waits for kAutoCheckpointPages, so a request
-  // handler checkpoints only when the worker does not. Failures: kBusy when another connection is
-  // checkpointing or readers stayed.
-  enum class CheckpointMode { kPassive, kRestart };
-  Result<WalState> Checkpoint(CheckpointMode mode = CheckpointMode::kPassive);
-  static constexpr int kAutoCheckpointPages = 10000;
+  // A PASSIVE checkpoint: copies what no reader still needs from the WAL into
+  // the database file, waiting on nobody. The worker runs one every 200 ms, so
+  // that SQLite's automatic checkpoint (at 1000 pages, inside whichever commit
+  // crosses it) seldom falls to a request handler. Failures: kBusy when
+  // another connection is checkpointing.
+  Result<WalState> Checkpoint();
 
   // Small named values shared between processes (the worker heartbeat, ...).
   Status PutServiceState(std::string_view name, std::string_view value, int64_t now);
@@ -286,7 +281,8 @@ class Store {
   };
   std::unique_ptr<sqlite3, Deleter> db_;
   std::string path_;
-  int64_t busy_since_ = 0;  // when the current wait for a lock began (BusyWait)
+
+  int64_t busy_since_ = 0;  // when the current wait for a lock began (store.cc BusyWait)
   std::map<std::string, std::unique_ptr<Statement>> statements_;
 };
 
