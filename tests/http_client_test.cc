@@ -3,8 +3,6 @@
 // connection per request, and counts what it saw.
 #include "lib/http_client.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,22 +15,15 @@
 #include <thread>
 #include <vector>
 
+#include "tests/loopback_listener.h"
+
 namespace jobpulse {
 namespace {
 
 class DelayServer {
  public:
   DelayServer() {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    BOOST_REQUIRE(fd_ >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    BOOST_REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    BOOST_REQUIRE(listen(fd_, 64) == 0);
-    socklen_t len = sizeof addr;
-    BOOST_REQUIRE(getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    port_ = ntohs(addr.sin_port);
+    fd_ = testing::ListenOnLoopback(64, &port_);
     acceptor_ = std::thread([this] { Accept(); });
   }
   ~DelayServer() {

@@ -28,6 +28,7 @@
 #include "lib/status.h"
 #include "lib/store.h"
 #include "lib/webhook_signature.h"
+#include "tests/loopback_listener.h"
 
 namespace jobpulse {
 namespace {
@@ -107,16 +108,7 @@ bool IsInvalidJson(const HttpResponse& r) {
 class OneShotServer {
  public:
   explicit OneShotServer(std::string response) : response_(std::move(response)) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    BOOST_REQUIRE(fd_ >= 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    BOOST_REQUIRE(bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    BOOST_REQUIRE(listen(fd_, 1) == 0);
-    socklen_t len = sizeof addr;
-    BOOST_REQUIRE(getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
-    port_ = ntohs(addr.sin_port);
+    fd_ = testing::ListenOnLoopback(1, &port_);
     thread_ = std::thread([this] { Serve(); });
   }
   ~OneShotServer() {
