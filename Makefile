@@ -50,8 +50,10 @@ FCGI_OBJS := $(BUILD)/fcgi/main.o
 WORKER_OBJS := $(BUILD)/worker/main.o
 BENCH_SRCS := $(wildcard tests/bench/*.cc)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.cc=$(BUILD)/bench_%)
-# Not benchmarks themselves: the rows module, B1's hello handler, the table.
+# Not benchmarks themselves: the rows module, the load client, B1's hello
+# handler, the table.
 BENCH_REPORT_OBJ := $(BUILD)/tests/bench/report/report.o
+BENCH_FLOOD_OBJ := $(BUILD)/tests/bench/flood/http_flood.o
 BENCH_EXTRA := $(BUILD)/bench_hello_fcgi $(BUILD)/bench_summary
 SIM_SRCS := $(wildcard tests/replicate_sim/*.cc)
 SIM_OBJS := $(SIM_SRCS:%.cc=$(BUILD)/%.o)
@@ -89,10 +91,10 @@ $(WORKER_BIN): $(WORKER_OBJS) $(LIB_A)
 $(SIM_BIN): $(SIM_OBJS) $(LIB_A)
 	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lz $(LDLIBS)
 
-# Each benchmark is one file linked with the integration tests' stack helpers
-# and the rows module (tests/bench/report).
+# Each benchmark is one file linked with the integration tests' stack helpers,
+# the rows module (tests/bench/report) and the load client (tests/bench/flood).
 $(BUILD)/bench_%: $(BUILD)/tests/bench/%.o $(BUILD)/tests/integration/stack.o $(BENCH_REPORT_OBJ) \
-  $(LIB_A)
+  $(BENCH_FLOOD_OBJ) $(LIB_A)
 	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 # make bench's table: reads the rows, writes report.json.

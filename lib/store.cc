@@ -66,17 +66,27 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
 
+// The worker restarts the WAL every 100 ms (Store::Checkpoint). SQLite's own
+// checkpoint, inside whichever commit finds the log past this many pages, is
+// then only the backstop for a stopped worker: at its default of 1000 pages a
+// flood of webhooks crosses it every few milliseconds, and each handler commit
+// past it paid for a checkpoint of a few pages with two fsyncs.
+constexpr const char* kAutoCheckpointPragma = "PRAGMA wal_autocheckpoint=4000";
+// A log that grew while the worker was away is cut back to 8 MiB when it restarts.
+constexpr const char* kJournalSizeLimitPragma = "PRAGMA journal_size_limit=8388608";
+
 // The busy handler: SQLite's own (busy_timeout) sleeps 1, 2, 5, 10 ... 100 ms
 // between tries, so a writer that waits on another's transaction of a few
 // hundred microseconds loses milliseconds, and under a flood of webhooks the
 // handlers spent more time asleep than writing. This one sleeps 50 us at first,
-// doubling up to 2 ms, and gives up after kBusyTimeoutMs in all. `since` holds
-// when the current wait began (count 0 is a wait's first call).
-int BusyWait(void* since, int count) {
-  int64_t* const started = static_cast<int64_t*>(since);
+// doubling up to 2 ms, and gives up after the connection's limit in all
+// (kBusyTimeoutMs but while the worker's checkpoint waits). `state` is the
+// connection's Store::BusyState; count 0 is a wait's first call.
+int BusyWait(void* state, int count) {
+  auto* const busy = static_cast<Store::BusyState*>(state);
   const int64_t now = NowMicros();
-  if (count == 0) *started = now;
-  if (now - *started >= int64_t{kBusyTimeoutMs} * 1000) return 0;
+  if (count == 0) busy->since = now;
+  if (now - busy->since >= busy->limit_us) return 0;
   const int64_t delay_us = std::min<int64_t>(int64_t{50} << std::min(count, 6), 2000);
   const timespec delay = {0, static_cast<long>(delay_us * 1000)};
   nanosleep(&delay, nullptr);
@@ -432,7 +442,8 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   // and such a connection never becomes writable again: refuse it, so the
   // caller retries later with a fresh connection.
   if (sqlite3_db_readonly(raw, "main") == 1) return unavailable("the file is read-only");
-  sqlite3_busy_handler(raw, BusyWait, &store->busy_since_);
+  store->busy_.limit_us = int64_t{kBusyTimeoutMs} * 1000;
+  sqlite3_busy_handler(raw, BusyWait, &store->busy_);
   // journal_mode persists in the file; synchronous and foreign_keys are per connection.
   // Switching a new file to WAL upgrades the statement's own read lock to a write
   // lock, and when several processes open a new database together SQLite answers
@@ -441,8 +452,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   const int64_t give_up = NowMicros() + int64_t{kBusyTimeoutMs} * 1000;
   // auto_vacuum only takes effect before the first table exists: new files
   // return the pages a pruned inbox frees (SPEC §7); older ones reuse them.
-  for (const char* pragma : {"PRAGMA auto_vacuum=INCREMENTAL", "PRAGMA journal_mode=WAL",
-                             "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON"}) {
+  for (const char* pragma :
+       {"PRAGMA auto_vacuum=INCREMENTAL", "PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL",
+        "PRAGMA foreign_keys=ON", kAutoCheckpointPragma, kJournalSizeLimitPragma}) {
     Status s = store->Exec(pragma);
     while (s.code() == Status::Code::kBusy && NowMicros() < give_up) {
       sqlite3_sleep(10);
@@ -1262,11 +1274,16 @@ Result<int64_t> Store::NewestEventId() {
   return QueryInt("SELECT coalesce(max(id), 0) FROM events", "newest event");
 }
 
-Result<Store::WalState> Store::Checkpoint() {
+Result<Store::WalState> Store::Checkpoint(int max_wait_ms) {
   int frames = 0;
   int checkpointed = 0;
-  const int rc = sqlite3_wal_checkpoint_v2(db_.get(), "main", SQLITE_CHECKPOINT_PASSIVE, &frames,
+  // The busy handler gives up sooner for this call only: handlers' commits
+  // wait while a RESTART checkpoint waits.
+  const int64_t limit = busy_.limit_us;
+  busy_.limit_us = int64_t{std::max(0, max_wait_ms)} * 1000;
+  const int rc = sqlite3_wal_checkpoint_v2(db_.get(), "main", SQLITE_CHECKPOINT_RESTART, &frames,
                                            &checkpointed);
+  busy_.limit_us = limit;
   if (rc != SQLITE_OK) return Error(rc, "checkpoint");
   return WalState{frames, checkpointed};
 }

@@ -235,12 +235,24 @@ class Store {
     int64_t frames = 0;
     int64_t checkpointed = 0;
   };
-  // A PASSIVE checkpoint: copies what no reader still needs from the WAL into
-  // the database file, waiting on nobody. The worker runs one every 200 ms, so
-  // that SQLite's automatic checkpoint (at 1000 pages, inside whichever commit
-  // crosses it) seldom falls to a request handler. Failures: kBusy when
-  // another connection is checkpointing.
-  Result<WalState> Checkpoint();
+  // A RESTART checkpoint: copies the whole WAL back into the database file and
+  // waits until no reader still uses the log, so that the next commit starts
+  // it again from its beginning. It waits at most `max_wait_ms` for the writer
+  // and the readers; other connections' commits wait while it does. The worker
+  // runs one every 100 ms: under a steady stream of overlapping readers and
+  // writers (a webhook flood) SQLite's own checkpoints never find a moment
+  // without readers, and the log grew past 300 MB in 20 seconds, each commit
+  // paying for a checkpoint of a few pages and its two fsyncs.
+  // Failures: kBusy when the wait ran out (what could be copied without
+  // waiting longer was copied) or another connection is checkpointing.
+  Result<WalState> Checkpoint(int max_wait_ms);
+
+  // Internal to the busy handler in store.cc: when the current wait for a lock
+  // began and how long this connection waits at most.
+  struct BusyState {
+    int64_t since = 0;
+    int64_t limit_us = 0;
+  };
 
   // Small named values shared between processes (the worker heartbeat, ...).
   Status PutServiceState(std::string_view name, std::string_view value, int64_t now);
@@ -282,7 +294,7 @@ class Store {
   std::unique_ptr<sqlite3, Deleter> db_;
   std::string path_;
 
-  int64_t busy_since_ = 0;  // when the current wait for a lock began (store.cc BusyWait)
+  BusyState busy_;
   std::map<std::string, std::unique_ptr<Statement>> statements_;
 };
 

@@ -1004,21 +1004,27 @@ BOOST_FIXTURE_TEST_CASE(progress_read_fills_only_the_progress_columns, StoreFixt
 }
 
 // The worker's checkpoint (issue 14): it copies the whole log back while
-// nobody reads, and the next one finds nothing left.
-BOOST_FIXTURE_TEST_CASE(a_checkpoint_copies_the_log_back, StoreFixture) {
+// nobody reads, and the next commit starts the log again from its beginning
+// (a PASSIVE checkpoint would leave it to grow past the 100 jobs' frames).
+BOOST_FIXTURE_TEST_CASE(a_checkpoint_copies_the_log_back_and_restarts_it, StoreFixture) {
   auto store = OpenStore();
   for (int i = 0; i < 100; ++i) {
     Observation obs = ProviderObs("ckpt-" + std::to_string(i), "processing");
     obs.logs = std::string(kLog) + "\n";
     MustApply(*store, obs, kNow + i);
   }
-  auto wal = store->Checkpoint();
+  auto wal = store->Checkpoint(50);
   BOOST_REQUIRE_MESSAGE(wal.ok(), wal.status().ToString());
   BOOST_TEST(wal->frames > 100);
   BOOST_TEST(wal->checkpointed == wal->frames);
-  wal = store->Checkpoint();
+  const int64_t frames_before = wal->frames;
+  MustApply(*store, ProviderObs("ckpt-after", "processing"), kNow + 1000);
+  wal = store->Checkpoint(50);
   BOOST_REQUIRE(wal.ok());
   BOOST_TEST(wal->checkpointed == wal->frames);
+  BOOST_TEST(wal->frames > 0);
+  BOOST_TEST(wal->frames < 20);
+  BOOST_TEST(wal->frames < frames_before);
 }
 
 // The worker's demand read (SPEC §5): running jobs asked about since a time.

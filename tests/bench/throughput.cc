@@ -180,7 +180,7 @@ int main(int argc, char** argv) {
     const int64_t cutoff =
         jobpulse::NowMicros() - int64_t{defaults.sse_retention_hours.value} * 3600 * 1000000;
     if (!(*store)->PruneEvents(defaults.sse_retention_events.value, cutoff).ok() ||
-        !(*store)->Checkpoint().ok()) {
+        !(*store)->Checkpoint(1000).ok()) {
       return give_up("settling the store after the import failed");
     }
   }

@@ -4,7 +4,8 @@
 //   build/bench_webhooks [deliveries=20000] [connections=64] [pool=4] [runs=3]
 //
 // Deliveries are signed ahead of time (Standard Webhooks, lib/webhook_signature.h)
-// and sent with libcurl multi over `connections` keep-alive connections. Then
+// and sent over `connections` keep-alive connections by the lean client of
+// tests/bench/flood (libcurl's per-request handle cost a fifth of the machine). Then
 // the worker applies them; an SSE client through nginx timestamps the arrival
 // of each job's job_status_changed event against the moment its delivery was
 // answered.
@@ -15,7 +16,6 @@
 // (tests/bench/report): B5-rate, deliveries answered 200 per second of each
 // batch; B5-latency, each batch's p99 of 200 answer -> SSE event.
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -30,12 +30,14 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "lib/store.h"
 #include "lib/timestamp.h"
 #include "lib/webhook_signature.h"
+#include "tests/bench/flood/http_flood.h"
 #include "tests/bench/report/report.h"
 #include "tests/integration/stack.h"
 
@@ -44,16 +46,6 @@ using Clock = std::chrono::steady_clock;
 namespace {
 
 constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
-
-struct Delivery {
-  std::string id;
-  std::string body;
-  curl_slist* headers = nullptr;
-  Clock::time_point answered;
-  long status = 0;
-};
-
-size_t Discard(char*, size_t size, size_t n, void*) { return size * n; }
 
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return 0;
@@ -85,7 +77,6 @@ int main(int argc, char** argv) {
     jobpulse::bench::Report(latency_row);
     return 1;
   };
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   jobpulse::testing::StackOptions options;
   options.pool_size = pool;
   options.with_worker = true;
@@ -120,17 +111,20 @@ int main(int argc, char** argv) {
       if (n <= 0) break;
       const auto now = Clock::now();
       buffer.append(buf, static_cast<size_t>(n));
-      size_t end;
-      while ((end = buffer.find("\n\n")) != std::string::npos) {
-        const std::string frame = buffer.substr(0, end);
-        buffer.erase(0, end + 2);
-        if (frame.find("job_status_changed") == std::string::npos) continue;
+      // Frames are cut from the front once per read: erasing each one from a
+      // 64 KiB buffer made this reader fall behind the event stream.
+      size_t begin = 0, end;
+      std::lock_guard<std::mutex> lock(seen_mutex);
+      while ((end = buffer.find("\n\n", begin)) != std::string::npos) {
+        const std::string_view frame(buffer.data() + begin, end - begin);
+        begin = end + 2;
+        if (frame.find("job_status_changed") == std::string_view::npos) continue;
         const size_t at = frame.find("\"job_id\":\"");
-        if (at == std::string::npos) continue;
+        if (at == std::string_view::npos) continue;
         const size_t from = at + 10;
-        std::lock_guard<std::mutex> lock(seen_mutex);
-        seen.emplace(frame.substr(from, frame.find('"', from) - from), now);
+        seen.emplace(std::string(frame.substr(from, frame.find('"', from) - from)), now);
       }
+      buffer.erase(0, begin);
     }
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
@@ -143,72 +137,39 @@ int main(int argc, char** argv) {
   auto store = std::move(opened.value());
 
   const std::string key = *jobpulse::DecodeWebhookSecret(kSecret);
-  CURLM* multi = curl_multi_init();
-  curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, static_cast<long>(connections));
-  const std::string url = stack.Url("/api/webhooks/replicate");
   int total_ok = 0;
   for (int run = 0; run <= runs; ++run) {  // run 0: the warm-up
     const int batch = run == 0 ? std::max(1, count / 5) : count;
     // Signed ahead of time, with a fresh timestamp for each batch.
     const std::string ts = std::to_string(jobpulse::NowMicros() / 1000000);
-    std::vector<Delivery> deliveries(batch);
+    std::vector<std::string> ids(batch);
+    std::vector<jobpulse::bench::FloodRequest> deliveries(batch);
     for (int i = 0; i < batch; ++i) {
-      Delivery& d = deliveries[i];
       const std::string n = std::to_string(run) + "n" + std::to_string(i);
-      d.id = "b5run" + n;
-      d.body = R"({"id":")" + d.id +
-               R"(","model":"simpletuner/advanced-trainer-l40s","status":"processing",)"
-               R"("created_at":"2026-11-28T10:00:00Z","started_at":"2026-11-28T10:00:01Z",)"
-               R"("logs":"Step 10/100 - loss: 0.5\n","metrics":{}})";
+      ids[i] = "b5run" + n;
+      const std::string body =
+          R"({"id":")" + ids[i] +
+          R"(","model":"simpletuner/advanced-trainer-l40s","status":"processing",)"
+          R"("created_at":"2026-11-28T10:00:00Z","started_at":"2026-11-28T10:00:01Z",)"
+          R"("logs":"Step 10/100 - loss: 0.5\n","metrics":{}})";
       const std::string msg_id = "msg_b5_" + n;
-      d.headers = curl_slist_append(d.headers, "Content-Type: application/json");
-      d.headers = curl_slist_append(d.headers, ("webhook-id: " + msg_id).c_str());
-      d.headers = curl_slist_append(d.headers, ("webhook-timestamp: " + ts).c_str());
-      d.headers = curl_slist_append(
-          d.headers,
-          ("webhook-signature: " + jobpulse::SignWebhook(key, msg_id, ts, d.body)).c_str());
-      d.headers = curl_slist_append(d.headers, "Expect:");
+      deliveries[i].bytes =
+          "POST /api/webhooks/replicate HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+          "Content-Type: application/json\r\nwebhook-id: " +
+          msg_id + "\r\nwebhook-timestamp: " + ts +
+          "\r\nwebhook-signature: " + jobpulse::SignWebhook(key, msg_id, ts, body) +
+          "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
     }
-
-    int next = 0, running = 0;
-    const auto add = [&] {
-      while (running < connections && next < batch) {
-        CURL* e = curl_easy_init();
-        Delivery& d = deliveries[next];
-        curl_easy_setopt(e, CURLOPT_URL, url.c_str());
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, d.body.c_str());
-        curl_easy_setopt(e, CURLOPT_HTTPHEADER, d.headers);
-        curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, Discard);
-        curl_easy_setopt(e, CURLOPT_PRIVATE, &d);
-        curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, 30000L);
-        curl_multi_add_handle(multi, e);
-        ++next;
-        ++running;
-      }
-    };
+    jobpulse::bench::FloodOptions flood;
+    flood.port = stack.port();
+    flood.connections = connections;
     const auto start = Clock::now();
-    add();
-    while (running > 0) {
-      int still = 0;
-      curl_multi_perform(multi, &still);
-      CURLMsg* msg;
-      int left;
-      while ((msg = curl_multi_info_read(multi, &left)) != nullptr) {
-        if (msg->msg != CURLMSG_DONE) continue;
-        Delivery* d = nullptr;
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &d);
-        curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &d->status);
-        d->answered = Clock::now();
-        curl_multi_remove_handle(multi, msg->easy_handle);
-        curl_easy_cleanup(msg->easy_handle);
-        --running;
-      }
-      add();
-      if (running > 0) curl_multi_poll(multi, nullptr, 0, 100, nullptr);
-    }
+    const std::string flood_error = jobpulse::bench::Flood(flood, deliveries);
+    if (!flood_error.empty()) std::fprintf(stderr, "B5 client: %s\n", flood_error.c_str());
     const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
     int ok = 0;
     for (const auto& d : deliveries) ok += d.status == 200;
+    if (!flood_error.empty()) rate_row.problems.push_back("client: " + flood_error);
     total_ok += ok;
 
     // Wait (bounded) until every delivery's event has arrived.
@@ -223,11 +184,12 @@ int main(int argc, char** argv) {
     std::vector<double> latencies;
     {
       std::lock_guard<std::mutex> lock(seen_mutex);
-      for (const auto& d : deliveries) {
-        const auto it = seen.find(d.id);
+      for (int i = 0; i < batch; ++i) {
+        const auto it = seen.find(ids[i]);
         if (it != seen.end()) {
           latencies.push_back(
-              std::chrono::duration<double, std::milli>(it->second - d.answered).count());
+              std::chrono::duration<double, std::milli>(it->second - deliveries[i].answered)
+                  .count());
         }
       }
     }
@@ -249,7 +211,6 @@ int main(int argc, char** argv) {
         Percentile(latencies, 0.5), p99, latencies.size());
     std::printf("  B5 %s\n", ok == batch && rate >= 5000 && p99 <= 100 ? "PASS" : "FAIL");
     std::fflush(stdout);
-    for (auto& d : deliveries) curl_slist_free_all(d.headers);
     if (run == 0) continue;
     const std::string which = "run " + std::to_string(run) + ": ";
     if (ok != batch) {
@@ -268,7 +229,5 @@ int main(int argc, char** argv) {
   reader.join();
   close(sse);
   const bool pass = jobpulse::bench::Report(rate_row) & jobpulse::bench::Report(latency_row);
-  curl_multi_cleanup(multi);
-  curl_global_cleanup();
   return pass ? 0 : 1;
 }
