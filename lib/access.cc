@@ -271,8 +271,8 @@ std::optional<HttpResponse> CheckCrossSite(const HttpRequest& request,
   return BrowserContentType(request);
 }
 
-AccessDecision CheckAccess(const Config& config, const HttpRequest& request, int64_t now) {
-  const std::vector<std::string> seg = SplitPath(request.path);
+AccessDecision CheckAccess(const Config& config, const HttpRequest& request,
+                           const std::vector<std::string>& seg, int64_t now) {
   // Webhooks are authenticated by their signature alone (SPEC §7).
   if (seg.size() >= 2 && seg[0] == "api" && seg[1] == "webhooks") return {};
   if (auto refused = CrossOrigin(request, config.api_allowed_origins.value)) {

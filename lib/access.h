@@ -107,8 +107,11 @@ struct AccessDecision {
 };
 
 // Everything above for one request to the API (not /api/events, which the SSE
-// server checks with HasValidCredentials). `now` is Unix seconds.
-AccessDecision CheckAccess(const Config& config, const HttpRequest& request, int64_t now);
+// server checks with HasValidCredentials). `segments` is
+// SplitPath(request.path), which the caller routes by too; `now` is Unix
+// seconds.
+AccessDecision CheckAccess(const Config& config, const HttpRequest& request,
+                           const std::vector<std::string>& segments, int64_t now);
 
 // Turns a health answer into {"status":"ok"} (its "status" was "ok") or
 // {"status":"degraded"} (anything else), keeping its HTTP status.

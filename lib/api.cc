@@ -159,11 +159,12 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   HttpResponse response;
   try {
     // SPEC §11: the token, the session endpoint and the cross-site rules first.
-    AccessDecision access = CheckAccess(config_, request, clock_() / kMicrosPerSecond);
+    const std::vector<std::string> segments = SplitPath(request.path);
+    AccessDecision access = CheckAccess(config_, request, segments, clock_() / kMicrosPerSecond);
     if (access.response) {
       response = std::move(*access.response);
     } else {
-      response = Route(request);
+      response = Route(request, segments);
       if (access.health_only) ReduceHealth(&response);
     }
   } catch (const std::exception& e) {
@@ -173,8 +174,7 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   return response;
 }
 
-HttpResponse Api::Route(const HttpRequest& request) {
-  const std::vector<std::string> seg = SplitPath(request.path);
+HttpResponse Api::Route(const HttpRequest& request, const std::vector<std::string>& seg) {
   const auto not_found = [&] {
     return ErrorResponse(Status::Error(Status::Code::kNotFound, "not_found",
                                        "no such endpoint: " + request.method + " " + request.path));
@@ -586,7 +586,7 @@ HttpResponse Api::InlineProgress(const HttpRequest& request, const std::string& 
   auto store = store_();
   if (!store.ok()) return ErrorResponse(store.status());
   Provider* provider = job->provider ? FindProvider(*job->provider) : nullptr;
-  job = RefreshIfStale(**store, provider, std::move(*job), config_, prices_, clock_);
+  RefreshIfStale(**store, provider, &*job, config_, prices_, clock_);
   const Progress shown = ProgressForStatus(job->progress, job->status == JobStatus::kRunning);
   JsonWriter w;
   w.BeginObject();

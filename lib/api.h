@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "lib/config.h"
 #include "lib/cost.h"
@@ -44,7 +45,8 @@ class Api {
   static bool IsValidJobId(std::string_view job_id);
 
  private:
-  HttpResponse Route(const HttpRequest& request);
+  // `seg` is SplitPath(request.path).
+  HttpResponse Route(const HttpRequest& request, const std::vector<std::string>& seg);
   HttpResponse ListJobs(const HttpRequest& request);
   HttpResponse Sync(const HttpRequest& request);
   HttpResponse Cancel(const std::string& job_id);

@@ -288,15 +288,16 @@ Result<Job> RefreshJob(Store& store, Provider& provider, const Job& job, long ti
   return outcome->job;
 }
 
-Job RefreshIfStale(Store& store, Provider* provider, Job job, const Config& config,
-                   const PriceTable& prices, const Clock& clock) {
+void RefreshIfStale(Store& store, Provider* provider, Job* job_in_out, const Config& config,
+                    const PriceTable& prices, const Clock& clock) {
+  const Job& job = *job_in_out;
   const int64_t max_age = int64_t{config.inline_progress_max_age_seconds.value} * kMicrosPerSecond;
   const auto is_stale = [&](const Job& j, int64_t now) {
     return j.status == JobStatus::kRunning && j.external_id &&
            (!j.logs_fetched_at || now - *j.logs_fetched_at >= max_age);
   };
   const int64_t now = clock();
-  if (!provider || !provider->configured() || !is_stale(job, now)) return job;
+  if (!provider || !provider->configured() || !is_stale(job, now)) return;
 
   auto beat = ReadWorkerHeartbeat(store, now, config.polling_interval_seconds.value);
   if (beat.ok() && beat->live) {
@@ -308,28 +309,33 @@ Job RefreshIfStale(Store& store, Provider* provider, Job job, const Config& conf
       }
       PokeWorker(WorkerPokeSocketPath(store.path()));
     }
-    return job;
+    return;
   }
   const std::string lease = "refresh:" + job.job_id;
   const std::string owner = LeaseOwner();
   // The lease outlives a failed call, so a failing provider costs at most one
   // call per job per max_age, however many clients poll.
   auto acquired = store.TryAcquireLease(lease, owner, max_age, now);
-  if (!acquired.ok() || !*acquired) return job;
+  if (!acquired.ok() || !*acquired) return;
   // Another process may have refreshed between our read and the lease.
   auto current = store.GetJob(job.job_id);
   if (!current.ok() || !*current || !is_stale(**current, clock())) {
-    return current.ok() && *current ? **current : job;
+    if (current.ok() && *current) *job_in_out = std::move(**current);
+    return;
   }
   // No free place to wait on the provider: the cache is the answer (SPEC §6).
   const auto slot = ProviderWaiterSlot::TryTake(store, ProviderWaiterLimit(config), clock());
-  if (!slot) return **current;
+  if (!slot) {
+    *job_in_out = std::move(**current);
+    return;
+  }
   auto refreshed = RefreshJob(store, *provider, **current, kInlineRefreshTimeoutMs, prices, clock);
   if (!refreshed.ok()) {
     LogWarning("inline-progress refresh of " + job.job_id + ": " + refreshed.status().ToString());
-    return **current;
+    *job_in_out = std::move(**current);
+    return;
   }
-  return *refreshed;
+  *job_in_out = std::move(*refreshed);
 }
 
 Result<Job> CancelJob(Store& store, Provider* provider, const Job& job, const PriceTable& prices,

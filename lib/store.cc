@@ -491,21 +491,21 @@ Status Store::Exec(const char* sql) {
   return rc == SQLITE_OK ? Status::Ok() : Error(rc, sql);
 }
 
-Store::Statement* Store::Prepare(const std::string& sql, Status* status) {
+Store::Statement* Store::Prepare(std::string_view sql, Status* status) {
   auto it = statements_.find(sql);
   if (it != statements_.end()) {
     it->second->Reset();
     return it->second.get();
   }
   sqlite3_stmt* raw = nullptr;
-  const int rc = sqlite3_prepare_v3(db_.get(), sql.c_str(), static_cast<int>(sql.size()),
+  const int rc = sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
                                     SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
   if (rc != SQLITE_OK) {
     *status = Error(rc, "prepare");
     return nullptr;
   }
   auto* stmt = new Statement(raw);
-  statements_.emplace(sql, std::unique_ptr<Statement>(stmt));
+  statements_.emplace(std::string(sql), std::unique_ptr<Statement>(stmt));
   return stmt;
 }
 

@@ -26,6 +26,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "lib/cost.h"
@@ -272,7 +273,7 @@ class Store {
   Status Exec(const char* sql);
   // A cached prepared statement for `sql`, reset and with bindings cleared;
   // nullptr with `*status` set when preparing fails.
-  Statement* Prepare(const std::string& sql, Status* status);
+  Statement* Prepare(std::string_view sql, Status* status);
   // The one integer a one-row query returns; `what` names it in errors.
   Result<int64_t> QueryInt(const std::string& sql, const char* what);
   Status Error(int rc, const char* what) const;
@@ -295,7 +296,14 @@ class Store {
   std::string path_;
 
   BusyState busy_;
-  std::map<std::string, std::unique_ptr<Statement>> statements_;
+  // Hashed, and looked up by string_view: an ordered map compared the long
+  // shared prefixes of the SQL texts ("SELECT job_id, ...") at every level,
+  // an eighth of an inline-progress request's instructions.
+  struct SqlHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view sql) const { return std::hash<std::string_view>{}(sql); }
+  };
+  std::unordered_map<std::string, std::unique_ptr<Statement>, SqlHash, std::equal_to<>> statements_;
 };
 
 }  // namespace jobpulse
