@@ -147,7 +147,10 @@ std::string JobsPageJson(const JobPage& page, const JobFilter& filter, const Pri
 }  // namespace
 
 Api::Api(Config config, StoreSource store, Clock clock)
-    : config_(std::move(config)), store_(std::move(store)), clock_(std::move(clock)) {
+    : config_(std::move(config)),
+      poke_path_(WorkerPokeSocketPath(config_.database_path.value)),
+      store_(std::move(store)),
+      clock_(std::move(clock)) {
   prices_.per_second = config_.replicate.hardware_prices.value;
   prices_.default_sku = config_.replicate.default_hardware.value;
   for (const char* name : {"replicate"}) providers_[name] = MakeProvider(name, config_);
@@ -157,9 +160,9 @@ bool Api::IsValidJobId(std::string_view id) { return jobpulse::IsValidJobId(id);
 
 HttpResponse Api::Handle(const HttpRequest& request) {
   HttpResponse response;
+  const std::vector<std::string> segments = SplitPath(request.path);
   try {
     // SPEC §11: the token, the session endpoint and the cross-site rules first.
-    const std::vector<std::string> segments = SplitPath(request.path);
     AccessDecision access = CheckAccess(config_, request, segments, clock_() / kMicrosPerSecond);
     if (access.response) {
       response = std::move(*access.response);
@@ -169,6 +172,13 @@ HttpResponse Api::Handle(const HttpRequest& request) {
     }
   } catch (const std::exception& e) {
     response = ErrorResponse(Status::Internal(std::string("unexpected failure: ") + e.what()));
+  }
+  // A write that succeeded (a sync, a cancel, a delete) may have appended
+  // events: the worker's SSE server sends them now rather than at its next
+  // poll. Webhooks poke for themselves, only when the delivery is new.
+  const bool webhook = segments.size() >= 2 && segments[0] == "api" && segments[1] == "webhooks";
+  if (!webhook && !IsRead(request.method) && response.status >= 200 && response.status < 300) {
+    PokeWorker(poke_path_);
   }
   if (request.method == "HEAD") response.body.clear();
   return response;
@@ -294,7 +304,7 @@ HttpResponse Api::ReplicateWebhook(const HttpRequest& request) {
   auto inserted = (*store)->InsertDelivery(webhook_id, "replicate", request.body, now);
   if (!inserted.ok()) return ErrorResponse(inserted.status());
   // A duplicate was poked for when it was first stored.
-  if (*inserted) PokeWorker(WorkerPokeSocketPath(config_.database_path.value));
+  if (*inserted) PokeWorker(poke_path_);
   return JsonResponse(*inserted ? R"({"status":"received"})" : R"({"status":"duplicate"})");
 }
 

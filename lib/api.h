@@ -72,6 +72,9 @@ class Api {
   Provider* FindProvider(const std::string& name);
 
   Config config_;
+  // WorkerPokeSocketPath of the database, worked out once (path arithmetic
+  // allocates, and a webhook flood pokes once per delivery).
+  std::string poke_path_;
   PriceTable prices_;
   StoreSource store_;
   Clock clock_;

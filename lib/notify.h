@@ -1,5 +1,6 @@
 // The poke: how a FastCGI handler tells the worker "look at the database now"
-// (a webhook delivery arrived, someone is watching a job). One byte over a
+// (after every successful write request: a webhook delivery to apply, events
+// to send; and when someone is watching a job). One byte over a
 // unix datagram socket; only a hint, since the worker also polls the tables,
 // so a lost poke only delays.
 #ifndef JOBPULSE_LIB_NOTIFY_H_

@@ -684,6 +684,26 @@ BOOST_FIXTURE_TEST_CASE(delete_terminal_job_then_it_is_gone, ApiFixture) {
   BOOST_TEST(Get("/api/cloud/jobs").body == R"({"jobs":[],"total":0,"limit":50,"offset":0})");
 }
 
+// Events a handler's write appends go out at once: the write pokes the worker
+// (lib/notify.h); a read or a refused write does not.
+BOOST_FIXTURE_TEST_CASE(a_successful_write_pokes_the_worker_a_read_or_a_refusal_does_not,
+                        ApiFixture) {
+  Config with_path = config;
+  with_path.database_path.value = dir + "/jobpulse.db";
+  api = MakeApi(with_path);
+  PokeListener worker;
+  const Status opened = worker.Open(WorkerPokeSocketPath(with_path.database_path.value));
+  BOOST_TEST_REQUIRE(opened.ok(), opened.ToString());
+  AddFinished("done-1", "succeeded", kHour);
+  AddRunning("run-1", kHour);
+  BOOST_TEST(Get("/api/cloud/jobs/done-1").status == 200);
+  BOOST_TEST(!worker.Drain());
+  BOOST_TEST(Call("DELETE", "/api/cloud/jobs/run-1").status == 409);
+  BOOST_TEST(!worker.Drain());
+  BOOST_TEST(Call("DELETE", "/api/cloud/jobs/done-1").status == 200);
+  BOOST_TEST(worker.Drain());
+}
+
 // --- Routing: 405 with Allow, 404 for unknown paths, HEAD -----------------------------------
 
 BOOST_FIXTURE_TEST_CASE(method_not_allowed_envelope_is_exact, ApiFixture) {
