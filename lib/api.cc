@@ -38,6 +38,9 @@ constexpr long kLogRefreshTimeoutMs = 10000;
 // How long a webhook secret fetched from the provider is trusted (SPEC §2, as
 // SimpleTuner does): a rotated secret is picked up within this time.
 constexpr int64_t kWebhookSecretTtl = 300 * kMicrosPerSecond;
+// How long a handler waits for the worker's intake before storing a delivery
+// itself (lib/delivery_intake.h).
+constexpr int kIntakeTimeoutMs = 2000;
 
 Status InvalidParameter(const std::string& name, const std::string& value,
                         const std::string& expected) {
@@ -149,6 +152,7 @@ std::string JobsPageJson(const JobPage& page, const JobFilter& filter, const Pri
 Api::Api(Config config, StoreSource store, Clock clock)
     : config_(std::move(config)),
       poke_path_(WorkerPokeSocketPath(config_.database_path.value)),
+      intake_(IntakeSocketPath(config_.database_path.value)),
       store_(std::move(store)),
       clock_(std::move(clock)) {
   prices_.per_second = config_.replicate.hardware_prices.value;
@@ -301,10 +305,16 @@ HttpResponse Api::ReplicateWebhook(const HttpRequest& request) {
         Status::Code::kInvalidArgument, "invalid_run_id",
         "the delivery's run id must be a string of 1 to 128 characters of [A-Za-z0-9._:-]"));
   }
-  auto inserted = (*store)->InsertDelivery(webhook_id, "replicate", request.body, now);
-  if (!inserted.ok()) return ErrorResponse(inserted.status());
-  // A duplicate was poked for when it was first stored.
-  if (*inserted) PokeWorker(poke_path_);
+  // The worker stores it with the other handlers' deliveries in one
+  // transaction and pokes itself; without an answer from it, this handler
+  // stores it (a copy the worker stored meanwhile is then a duplicate).
+  auto inserted = intake_.Submit(webhook_id, "replicate", request.body, now, kIntakeTimeoutMs, now);
+  if (!inserted.ok()) {
+    inserted = (*store)->InsertDelivery(webhook_id, "replicate", request.body, now);
+    if (!inserted.ok()) return ErrorResponse(inserted.status());
+    // A duplicate was poked for when it was first stored.
+    if (*inserted) PokeWorker(poke_path_);
+  }
   return JsonResponse(*inserted ? R"({"status":"received"})" : R"({"status":"duplicate"})");
 }
 

@@ -21,6 +21,7 @@
 
 #include "lib/config.h"
 #include "lib/cost.h"
+#include "lib/delivery_intake.h"
 #include "lib/http.h"
 #include "lib/provider.h"
 #include "lib/status.h"
@@ -75,6 +76,8 @@ class Api {
   // WorkerPokeSocketPath of the database, worked out once (path arithmetic
   // allocates, and a webhook flood pokes once per delivery).
   std::string poke_path_;
+  // The worker's webhook intake (lib/delivery_intake.h); one connection kept.
+  IntakeClient intake_;
   PriceTable prices_;
   StoreSource store_;
   Clock clock_;

@@ -1161,6 +1161,22 @@ Result<bool> Store::InsertDelivery(std::string_view webhook_id, std::string_view
   return sqlite3_changes(db_.get()) == 1;
 }
 
+Result<std::vector<bool>> Store::InsertDeliveries(const std::vector<NewDelivery>& batch) {
+  // One transaction: one lock, one commit and the inbox pages written once
+  // for the whole batch.
+  Transaction txn(this);
+  if (Status s = txn.Begin(/*immediate=*/true); !s.ok()) return s;
+  std::vector<bool> inserted;
+  inserted.reserve(batch.size());
+  for (const NewDelivery& d : batch) {
+    auto one = InsertDelivery(d.webhook_id, d.provider, d.body, d.received_at);
+    if (!one.ok()) return one.status();
+    inserted.push_back(*one);
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return inserted;
+}
+
 Result<std::vector<Store::Delivery>> Store::PendingDeliveries(int limit) {
   Status s;
   Statement* stmt = Prepare(

@@ -198,6 +198,17 @@ class Store {
   };
   Result<bool> InsertDelivery(std::string_view webhook_id, std::string_view provider,
                               std::string_view body, int64_t now);
+  // InsertDelivery for many deliveries in one transaction (the worker's
+  // intake, lib/delivery_intake.h): element i is true when delivery i was
+  // inserted, false for a duplicate (also of an earlier one in `batch`). On an
+  // error nothing is stored.
+  struct NewDelivery {
+    std::string webhook_id;
+    std::string provider;
+    std::string body;
+    int64_t received_at = 0;
+  };
+  Result<std::vector<bool>> InsertDeliveries(const std::vector<NewDelivery>& batch);
   // Deliveries neither applied nor rejected, oldest first.
   Result<std::vector<Delivery>> PendingDeliveries(int limit);
   // Counts a failed attempt; after `max_attempts` the delivery is rejected

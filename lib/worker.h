@@ -18,6 +18,7 @@
 
 #include "lib/config.h"
 #include "lib/cost.h"
+#include "lib/delivery_intake.h"
 #include "lib/notify.h"
 #include "lib/poller.h"
 #include "lib/provider.h"
@@ -31,6 +32,9 @@ struct WorkerOptions {
   std::string events_socket;  // SSE unix socket; empty = no SSE server
   std::string poke_socket;    // datagram socket handlers poke
   bool serve_events = true;
+  // Store the handlers' webhook deliveries in batches (lib/delivery_intake.h);
+  // false for `--once`.
+  bool take_deliveries = true;
   // Keep retrying a database that cannot be opened (the service); false for
   // `--once`, which a cron job runs and should fail at once.
   bool wait_for_database = true;
@@ -94,6 +98,7 @@ class Worker {
   std::map<std::string, ProviderCircuit> circuits_;
   PokeListener poke_;
   std::unique_ptr<SseServer> sse_;
+  std::unique_ptr<IntakeServer> intake_;
   std::mt19937_64 rng_;
   int stop_pipe_[2] = {-1, -1};
   std::atomic<bool> stop_{false};

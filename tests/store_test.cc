@@ -1226,6 +1226,29 @@ BOOST_FIXTURE_TEST_CASE(a_lease_whose_owner_process_died_is_free_at_once, StoreF
   BOOST_TEST(!*store->TryAcquireLease("other", alive, 120 * kSecond, kNow));
 }
 
+// The worker's intake (lib/delivery_intake.h) stores a batch in one
+// transaction: a webhook id already stored, or repeated within the batch, is a
+// duplicate; the rest are stored with their own receipt times.
+BOOST_FIXTURE_TEST_CASE(a_batch_of_deliveries_is_stored_with_its_duplicates_marked, StoreFixture) {
+  auto store = OpenStore();
+  BOOST_REQUIRE(store->InsertDelivery("old", "replicate", "{}", kNow).ok());
+  auto inserted = store->InsertDeliveries({{"a", "replicate", R"({"id":"a"})", kNow + 1},
+                                           {"old", "replicate", "{}", kNow + 2},
+                                           {"b", "replicate", R"({"id":"b"})", kNow + 3},
+                                           {"a", "replicate", R"({"id":"a2"})", kNow + 4}});
+  BOOST_REQUIRE_MESSAGE(inserted.ok(), inserted.status().ToString());
+  BOOST_TEST(*inserted == (std::vector<bool>{true, false, true, false}),
+             boost::test_tools::per_element());
+  auto pending = store->PendingDeliveries(10);
+  BOOST_REQUIRE(pending.ok());
+  BOOST_REQUIRE(pending->size() == 3u);
+  BOOST_TEST((*pending)[1].webhook_id == "a");
+  BOOST_TEST((*pending)[1].body == R"({"id":"a"})");
+  BOOST_TEST((*pending)[1].received_at == kNow + 1);
+  BOOST_TEST((*pending)[2].webhook_id == "b");
+  BOOST_TEST((*pending)[2].received_at == kNow + 3);
+}
+
 BOOST_FIXTURE_TEST_CASE(inbox_bodies_and_rows_are_pruned_by_age, StoreFixture) {
   auto store = OpenStore();
   const std::string body = R"({"id":"r1","status":"processing"})" + std::string(4096, ' ');

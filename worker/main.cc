@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
   const char* events = std::getenv("JOBPULSE_EVENTS_SOCKET");
   options.events_socket = events && *events ? events : jobpulse::DefaultEventsSocket(db);
   options.serve_events = !once;
+  options.take_deliveries = !once;
   options.wait_for_database = !once;
 
   jobpulse::Worker worker(*config, options);

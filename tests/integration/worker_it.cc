@@ -9,6 +9,7 @@
 #include <rapidjson/document.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -27,6 +28,7 @@
 #include <tuple>
 #include <vector>
 
+#include "lib/delivery_intake.h"
 #include "lib/store.h"
 #include "lib/timestamp.h"
 #include "lib/webhook_signature.h"
@@ -414,6 +416,13 @@ BOOST_AUTO_TEST_CASE(progress_events_follow_the_logs) {
 }
 
 BOOST_AUTO_TEST_CASE(signed_deliveries_are_applied_once) {
+  // The worker's intake listens beside the database, for its own user only
+  // (lib/delivery_intake.h); the handlers hand their deliveries to it.
+  struct stat intake;
+  BOOST_TEST_REQUIRE(::lstat(IntakeSocketPath(WorkerStack::env.store().path()).c_str(), &intake) ==
+                     0);
+  BOOST_TEST(S_ISSOCK(intake.st_mode));
+  BOOST_TEST((intake.st_mode & 0777) == 0600u);
   CreateRun("wh-run", "processing");
   auto answer = Deliver("wh-run", "msg_worker_test_0001");
   BOOST_TEST(answer["status"].GetInt() == 200);
