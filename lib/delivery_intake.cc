@@ -111,6 +111,9 @@ Result<bool> IntakeClient::Submit(std::string_view webhook_id, std::string_view 
                                   int64_t now) {
   const auto unavailable = [&](const char* why) -> Status {
     Close();  // whatever the worker answers later must not be read as the next answer
+    // A worker that did not answer is not asked again for a second: a stuck
+    // one would otherwise cost every delivery the whole timeout.
+    retry_connect_at_ = now + kMicrosPerSecond;
     return Status::Error(Status::Code::kUnavailable, "intake_unavailable", why);
   };
   const size_t payload = 2 + webhook_id.size() + 1 + provider.size() + 8 + body.size();

@@ -53,9 +53,10 @@ class IntakeClient {
   // answer: true when it was stored, false when its webhook id was already
   // stored. Errors: kUnavailable when no answer came (no worker, a broken
   // connection, the timeout, an 'E' answer); the delivery may or may not be
-  // stored, and the caller stores it itself. After a failed connect no new one
-  // is tried for a second, so a handler without a worker pays one failed
-  // connect a second, not one a request.
+  // stored, and the caller stores it itself. After any failure the worker is
+  // not asked again for a second (answered kUnavailable at once), so a handler
+  // without a working worker pays one failed attempt a second, not one a
+  // request.
   Result<bool> Submit(std::string_view webhook_id, std::string_view provider, std::string_view body,
                       int64_t received_at, int timeout_ms, int64_t now);
 

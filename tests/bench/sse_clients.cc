@@ -110,6 +110,9 @@ int main(int argc, char** argv) {
                             "\n  max_connections: " + std::to_string(clients + 10) +
                             "\n  heartbeat_seconds: 60\n";
   jobpulse::testing::Stack stack(options);
+  if (!stack.WaitForEvents(30000)) {
+    return give_up("the worker's SSE server did not answer:\n" + stack.Logs());
+  }
   auto store = jobpulse::Store::Open(stack.db_path());
   const std::string poke_path = jobpulse::WorkerPokeSocketPath(stack.db_path());
   if (!store.ok()) return give_up("cannot open the store: " + store.status().ToString());

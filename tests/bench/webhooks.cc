@@ -90,6 +90,8 @@ int main(int argc, char** argv) {
                        {"REPLICATE_BASE_URL", "http://127.0.0.1:9/v1"}};
   // Polling stays on but has nothing to reach; deliveries are the only input.
   jobpulse::testing::Stack stack(options);
+  if (!stack.WaitForEvents(30000))
+    return give_up("the worker's SSE server did not answer:\n" + stack.Logs());
   // An SSE client through nginx, reading in its own thread.
   std::map<std::string, Clock::time_point> seen;
   std::mutex seen_mutex;

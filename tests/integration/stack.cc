@@ -1,8 +1,10 @@
 #include "tests/integration/stack.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -285,6 +287,39 @@ void Stack::Stop() {
   // Anything of the group that outlived supervisord (it should not) goes too.
   kill(-supervisord_, SIGKILL);
   supervisord_ = -1;
+}
+
+bool Stack::WaitForEvents(int timeout_ms) const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const std::string request = "GET /api/events HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    std::string got;
+    if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
+        send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(request.size())) {
+      // Until the connected message, the end of the answer (a 502 while the
+      // worker starts) or a second without a byte.
+      char buf[4096];
+      pollfd p{fd, POLLIN, 0};
+      while (got.find("\"type\":\"connected\"") == std::string::npos && poll(&p, 1, 1000) == 1) {
+        const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+        if (n <= 0) break;
+        got.append(buf, static_cast<size_t>(n));
+      }
+    }
+    if (fd >= 0) close(fd);
+    if (got.rfind("HTTP/1.1 200", 0) == 0 &&
+        got.find("\"type\":\"connected\"") != std::string::npos) {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
 }
 
 std::string Stack::Url(const std::string& path_and_query) const {

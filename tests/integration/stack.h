@@ -91,6 +91,12 @@ class Stack {
   std::string SupervisorCtl(const std::string& args) const;
   // The pid of a supervisord program ("worker"), 0 when it is not running.
   int ProgramPid(const std::string& program) const;
+  // Waits until /api/events answers through nginx (200 and the worker's
+  // "connected" message; a stack without an API token), at most `timeout_ms`:
+  // the constructor returns once health answers, which does not wait for the
+  // worker's SSE server, and a client that connects before it gets a 502.
+  // True when it answered.
+  bool WaitForEvents(int timeout_ms) const;
 
  private:
   void Stop();
