@@ -10,7 +10,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <filesystem>
 #include <vector>
 
 #include "lib/log.h"
@@ -23,14 +22,6 @@ namespace {
 
 // More connections than any handler pool; a handler keeps one.
 constexpr size_t kMaxConnections = 256;
-
-bool MakeAddress(const std::string& path, sockaddr_un* addr) {
-  std::memset(addr, 0, sizeof(*addr));
-  addr->sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof(addr->sun_path)) return false;
-  std::memcpy(addr->sun_path, path.data(), path.size());
-  return true;
-}
 
 Status IntakeError(const std::string& what, const std::string& path, int err) {
   return Status::Error(Status::Code::kUnavailable, "intake_unavailable",
@@ -77,8 +68,7 @@ int MillisLeft(std::chrono::steady_clock::time_point deadline) {
 }  // namespace
 
 std::string IntakeSocketPath(const std::string& database_path) {
-  const std::filesystem::path dir = std::filesystem::path(database_path).parent_path();
-  return dir.empty() ? std::string("worker.intake") : (dir / "worker.intake").string();
+  return SocketBesideDatabase(database_path, "worker.intake");
 }
 
 // --- IntakeClient -------------------------------------------------------------------------
@@ -94,8 +84,9 @@ bool IntakeClient::Connect(int64_t now) {
   if (fd_ >= 0) return true;
   if (now < retry_connect_at_) return false;
   sockaddr_un addr;
-  fd_ = MakeAddress(path_, &addr) ? socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
-                                  : -1;
+  fd_ = UnixSocketAddress(path_, &addr)
+            ? socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)
+            : -1;
   // A unix socket connects at once or not at all (no worker, or its backlog
   // is full); EAGAIN is that full backlog.
   if (fd_ < 0 || connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
@@ -191,7 +182,7 @@ Status IntakeServer::Start() {
   if (!store.ok()) return store.status();
   state->store = std::move(*store);
   sockaddr_un addr;
-  if (!MakeAddress(socket_path_, &addr)) {
+  if (!UnixSocketAddress(socket_path_, &addr)) {
     return IntakeError("intake socket path is empty or too long:", socket_path_, 0);
   }
   // One worker runs per database: a socket file there is a killed worker's.

@@ -8,22 +8,11 @@
 
 #include <atomic>
 #include <cstring>
-#include <filesystem>
 
 #include "lib/private_files.h"
 
 namespace jobpulse {
 namespace {
-
-// Fills `addr` for `path`; false when the path does not fit sun_path (with its
-// terminating NUL), which the kernel would otherwise reject or truncate.
-bool MakeAddress(const std::string& path, sockaddr_un* addr) {
-  std::memset(addr, 0, sizeof(*addr));
-  addr->sun_family = AF_UNIX;
-  if (path.empty() || path.size() >= sizeof(addr->sun_path)) return false;
-  std::memcpy(addr->sun_path, path.data(), path.size());
-  return true;
-}
 
 Status SocketError(const std::string& what, const std::string& path, int err) {
   return Status::Error(Status::Code::kUnavailable, "poke_socket_unavailable",
@@ -33,13 +22,12 @@ Status SocketError(const std::string& what, const std::string& path, int err) {
 }  // namespace
 
 std::string WorkerPokeSocketPath(const std::string& database_path) {
-  const std::filesystem::path dir = std::filesystem::path(database_path).parent_path();
-  return dir.empty() ? std::string("worker.poke") : (dir / "worker.poke").string();
+  return SocketBesideDatabase(database_path, "worker.poke");
 }
 
 void PokeWorker(const std::string& socket_path) {
   sockaddr_un addr;
-  if (!MakeAddress(socket_path, &addr)) return;
+  if (!UnixSocketAddress(socket_path, &addr)) return;
   // One unconnected socket for the process, made on first use: each sendto
   // names the path again, so a listener that restarted is found, and a poke
   // costs one system call instead of three (socket, sendto, close), which
@@ -81,7 +69,7 @@ Status PokeListener::Open(const std::string& socket_path) {
                          "the poke listener is already open at " + path_);
   }
   sockaddr_un addr;
-  if (!MakeAddress(socket_path, &addr)) {
+  if (!UnixSocketAddress(socket_path, &addr)) {
     return Status::Error(Status::Code::kUnavailable, "poke_socket_unavailable",
                          "poke socket path is empty or longer than " +
                              std::to_string(sizeof(addr.sun_path) - 1) + " bytes: " + socket_path,

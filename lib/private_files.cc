@@ -1,6 +1,7 @@
 #include "lib/private_files.h"
 
 #include <fcntl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,6 +74,19 @@ Status RemoveStaleSocket(const std::string& path, const std::string& error) {
                          {{"path", path}});
   }
   return Status::Ok();
+}
+
+std::string SocketBesideDatabase(const std::string& database_path, const char* name) {
+  const std::filesystem::path dir = std::filesystem::path(database_path).parent_path();
+  return dir.empty() ? std::string(name) : (dir / name).string();
+}
+
+bool UnixSocketAddress(const std::string& path, sockaddr_un* addr) {
+  std::memset(addr, 0, sizeof(*addr));
+  addr->sun_family = AF_UNIX;
+  if (path.empty() || path.size() >= sizeof(addr->sun_path)) return false;
+  std::memcpy(addr->sun_path, path.data(), path.size());
+  return true;
 }
 
 }  // namespace jobpulse

@@ -8,6 +8,8 @@
 #ifndef JOBPULSE_LIB_PRIVATE_FILES_H_
 #define JOBPULSE_LIB_PRIVATE_FILES_H_
 
+#include <sys/un.h>
+
 #include <string>
 
 #include "lib/status.h"
@@ -32,6 +34,15 @@ Status EnsurePrivateFile(const std::string& path);
 // a socket there is the caller's question to ask first. Errors: kUnavailable
 // with the caller's envelope code `error`, naming the path and the reason.
 Status RemoveStaleSocket(const std::string& path, const std::string& error);
+
+// A socket file `name` in the database's directory ("var/jobpulse.db" ->
+// "var/<name>"; a path without a directory gives `name` itself).
+std::string SocketBesideDatabase(const std::string& database_path, const char* name);
+
+// Fills `addr` for a unix socket at `path`; false when the path is empty or
+// does not fit sun_path with its terminating NUL (107 bytes), which the kernel
+// would otherwise reject or truncate.
+bool UnixSocketAddress(const std::string& path, sockaddr_un* addr);
 
 }  // namespace jobpulse
 
