@@ -37,6 +37,7 @@
 #include "lib/timestamp.h"
 #include "tests/bench/report/report.h"
 #include "tests/integration/stack.h"
+#include "tests/loopback_socket.h"
 
 using Clock = std::chrono::steady_clock;
 
@@ -49,24 +50,6 @@ long RssKib(int pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
   }
   return -1;
-}
-
-int Connect(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    close(fd);
-    return -1;
-  }
-  const std::string request = "GET /api/events HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  if (write(fd, request.data(), request.size()) != static_cast<ssize_t>(request.size())) {
-    close(fd);
-    return -1;
-  }
-  return fd;
 }
 
 double Percentile(std::vector<double> v, double p) {
@@ -126,8 +109,9 @@ int main(int argc, char** argv) {
   // so it does as little per read as it can (no map lookups, no copies).
   std::vector<std::string> buffers;
   for (int i = 0; i < clients; ++i) {
-    const int fd = Connect(stack.port());
-    if (fd < 0) return give_up("connection " + std::to_string(i) + " failed");
+    std::string error;
+    const int fd = jobpulse::testing::OpenEventStream(stack.port(), &error);
+    if (fd < 0) return give_up("connection " + std::to_string(i) + " failed: " + error);
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.fd = fd;

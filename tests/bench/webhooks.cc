@@ -40,6 +40,7 @@
 #include "tests/bench/flood/http_flood.h"
 #include "tests/bench/report/report.h"
 #include "tests/integration/stack.h"
+#include "tests/loopback_socket.h"
 
 using Clock = std::chrono::steady_clock;
 
@@ -96,17 +97,9 @@ int main(int argc, char** argv) {
   std::map<std::string, Clock::time_point> seen;
   std::mutex seen_mutex;
   std::atomic<bool> stop{false};
-  const int sse = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(stack.port()));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(sse, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    return give_up("cannot connect the SSE client");
-  }
-  // Host: one of the names nginx answers for (SPEC §11; any other gets 421).
-  const std::string request = "GET /api/events HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-  if (write(sse, request.data(), request.size()) < 0) return give_up("cannot send the SSE request");
+  std::string sse_error;
+  const int sse = jobpulse::testing::OpenEventStream(stack.port(), &sse_error);
+  if (sse < 0) return give_up("cannot open the SSE client: " + sse_error);
   std::thread reader([&] {
     std::string buffer;
     char buf[65536];

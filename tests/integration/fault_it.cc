@@ -34,6 +34,7 @@
 namespace jobpulse {
 namespace {
 
+using testing::Eventually;
 using testing::Http;
 using testing::HttpResult;
 using testing::Parse;
@@ -118,16 +119,6 @@ HttpResult PostWebhook(const std::string& webhook_id, const std::string& id,
       "POST", Url("/api/webhooks/replicate"), body,
       {"Content-Type: application/json", "webhook-id: " + webhook_id, "webhook-timestamp: " + ts,
        "webhook-signature: " + SignWebhook(*key, webhook_id, ts, body)});
-}
-
-template <typename Pred>
-bool Eventually(Pred pred, int timeout_ms) {
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (Clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return pred();
 }
 
 // Reads the list every 50 ms on its own thread until stopped; remembers the

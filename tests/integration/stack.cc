@@ -22,6 +22,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/loopback_socket.h"
+
 namespace jobpulse::testing {
 namespace {
 
@@ -292,16 +294,10 @@ void Stack::Stop() {
 bool Stack::WaitForEvents(int timeout_ms) const {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   while (std::chrono::steady_clock::now() < deadline) {
-    const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port_));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    const std::string request = "GET /api/events HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+    std::string error;
+    const int fd = OpenEventStream(port_, &error);
     std::string got;
-    if (fd >= 0 && connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-        send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-            static_cast<ssize_t>(request.size())) {
+    if (fd >= 0) {
       // Until the connected message, the end of the answer (a 502 while the
       // worker starts) or a second without a byte.
       char buf[4096];

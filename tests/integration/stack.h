@@ -14,10 +14,12 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "lib/store.h"
@@ -138,6 +140,18 @@ std::string BinDir();
 int FreePort();
 
 std::string ReadFile(const std::string& path);
+
+// True as soon as `pred()` holds, checking every `step_ms` for at most
+// `timeout_ms` (and once more at the end); false when it never did.
+template <typename Pred>
+bool Eventually(Pred pred, int timeout_ms, int step_ms = 50) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(step_ms));
+  }
+  return pred();
+}
 
 // Runs build/jobpulse-fcgi as plain CGI: `env` on top of the environment
 // (SIMPLETUNER_ENTERPRISE_CONFIG, REPLICATE_* and SIMPLETUNER_CONFIG_DIR

@@ -14,6 +14,8 @@
 #include <cstring>
 #include <deque>
 
+#include "tests/loopback_socket.h"
+
 namespace jobpulse::bench {
 namespace {
 
@@ -84,21 +86,10 @@ Parse ParseAnswer(const std::string& in, Answer* answer) {
   return Parse::kMalformed;
 }
 
+// A loopback connection set up for the flood: no Nagle, non-blocking.
 int Connect(int port, std::string* error) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    *error = std::string("socket: ") + std::strerror(errno);
-    return -1;
-  }
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
-    *error = std::string("connect: ") + std::strerror(errno);
-    close(fd);
-    return -1;
-  }
+  const int fd = jobpulse::testing::ConnectToLoopback(port, error);
+  if (fd < 0) return -1;
   const int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
