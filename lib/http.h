@@ -74,7 +74,8 @@ std::optional<int64_t> ParseInt(std::string_view text, int64_t min, int64_t max)
 // kTooLarge "payload_too_large" above `max_bytes`.
 Result<int64_t> ParseContentLength(std::string_view text, int64_t max_bytes);
 
-// A strong ETag for `body`: a quoted 64-bit FNV-1a hex digest.
+// A strong ETag for `body`: a quoted 64-bit hash in 16 hex digits, the same
+// for the same bytes in every process and on every machine.
 std::string ETagFor(std::string_view body);
 
 // True when the If-None-Match header value matches `etag` (a list or "*").
