@@ -156,16 +156,81 @@ Result<bool> IntakeClient::Submit(std::string_view webhook_id, std::string_view 
 
 // --- IntakeServer -------------------------------------------------------------------------
 
+// The requests read in one pass, and the connection each came from.
+struct IntakeServer::Batch {
+  std::vector<Store::NewDelivery> deliveries;
+  std::vector<size_t> owners;
+};
+
 struct IntakeServer::State {
   struct Connection {
     int fd = -1;
     std::string in;
     bool closed = false;
   };
+
+  // Takes every waiting connection, up to kMaxConnections (the rest are closed).
+  void AcceptAll();
+  // Appends what `c` has to read to c.in; marks it closed at EOF, on an error
+  // or past the frame limit.
+  static void Receive(Connection& c);
+  // Moves the complete requests at the front of c.in into `batch` (as
+  // `owner`'s); a malformed or oversized one closes the connection.
+  static void CutRequests(Connection& c, size_t owner, Batch* batch);
+
   int listen_fd = -1;
   std::unique_ptr<Store> store;
   std::vector<Connection> connections;
 };
+
+void IntakeServer::State::AcceptAll() {
+  int fd;
+  while ((fd = accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+    if (connections.size() >= kMaxConnections) {
+      close(fd);
+      continue;
+    }
+    connections.push_back({fd, {}, false});
+  }
+}
+
+void IntakeServer::State::Receive(Connection& c) {
+  char buffer[65536];
+  for (;;) {
+    const ssize_t n = recv(c.fd, buffer, sizeof(buffer), 0);
+    if (n > 0) {
+      c.in.append(buffer, static_cast<size_t>(n));
+      if (c.in.size() > kMaxIntakeFrameBytes + 4) c.closed = true;
+      if (c.closed || n < static_cast<ssize_t>(sizeof(buffer))) return;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0 || errno != EAGAIN) c.closed = true;  // the handler went away
+    return;
+  }
+}
+
+void IntakeServer::State::CutRequests(Connection& c, size_t owner, Batch* batch) {
+  size_t at = 0;
+  while (!c.closed && c.in.size() - at >= 4) {
+    uint32_t length = 0;
+    std::memcpy(&length, c.in.data() + at, 4);
+    if (length > kMaxIntakeFrameBytes) {
+      c.closed = true;
+      break;
+    }
+    if (c.in.size() - at - 4 < length) break;
+    Store::NewDelivery d;
+    if (!ParseRequest(std::string_view(c.in).substr(at + 4, length), &d)) {
+      c.closed = true;
+      break;
+    }
+    batch->deliveries.push_back(std::move(d));
+    batch->owners.push_back(owner);
+    at += 4 + length;
+  }
+  c.in.erase(0, at);
+}
 
 IntakeServer::IntakeServer(std::string socket_path, std::string database_path,
                            std::function<void()> on_stored)
@@ -226,82 +291,44 @@ void IntakeServer::Stop() {
 void IntakeServer::Run() {
   State& st = *state_;
   std::vector<pollfd> fds;
-  std::vector<Store::NewDelivery> batch;
-  std::vector<size_t> owners;  // the connection of each batch entry
+  Batch batch;
   while (!stop_) {
     fds.assign({{wake_[0], POLLIN, 0}, {st.listen_fd, POLLIN, 0}});
     for (const auto& c : st.connections) fds.push_back({c.fd, POLLIN, 0});
     if (poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) break;
     if (stop_) break;
-    if (fds[1].revents & POLLIN) {
-      int fd;
-      while ((fd = accept4(st.listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-        if (st.connections.size() >= kMaxConnections) {
-          close(fd);
-          continue;
-        }
-        st.connections.push_back({fd, {}, false});
-      }
-    }
-    // Read what every ready connection has and cut it into requests.
-    batch.clear();
-    owners.clear();
-    const size_t polled = fds.size() - 2;  // connections accepted just now come next time
+    // Connections accepted now are polled next time: fds[i + 2] is connection i.
+    const size_t polled = fds.size() - 2;
+    if (fds[1].revents & POLLIN) st.AcceptAll();
+    batch.deliveries.clear();
+    batch.owners.clear();
     for (size_t i = 0; i < polled; ++i) {
       if (!(fds[i + 2].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      State::Connection& c = st.connections[i];
-      char buffer[65536];
-      for (;;) {
-        const ssize_t n = recv(c.fd, buffer, sizeof(buffer), 0);
-        if (n > 0) {
-          c.in.append(buffer, static_cast<size_t>(n));
-          if (c.in.size() > kMaxIntakeFrameBytes + 4) c.closed = true;
-          if (c.closed || n < static_cast<ssize_t>(sizeof(buffer))) break;
-          continue;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        if (n == 0 || errno != EAGAIN) c.closed = true;  // the handler went away
-        break;
-      }
-      size_t at = 0;
-      while (!c.closed && c.in.size() - at >= 4) {
-        uint32_t length = 0;
-        std::memcpy(&length, c.in.data() + at, 4);
-        if (length > kMaxIntakeFrameBytes) {
-          c.closed = true;
-          break;
-        }
-        if (c.in.size() - at - 4 < length) break;
-        Store::NewDelivery d;
-        if (!ParseRequest(std::string_view(c.in).substr(at + 4, length), &d)) {
-          c.closed = true;
-          break;
-        }
-        batch.push_back(std::move(d));
-        owners.push_back(i);
-        at += 4 + length;
-      }
-      c.in.erase(0, at);
+      State::Receive(st.connections[i]);
+      State::CutRequests(st.connections[i], i, &batch);
     }
-    if (!batch.empty()) {
-      auto inserted = st.store->InsertDeliveries(batch);
-      if (!inserted.ok()) LogWarning("webhook intake: " + inserted.status().ToString());
-      int64_t stored = 0;
-      for (size_t k = 0; k < batch.size(); ++k) {
-        State::Connection& c = st.connections[owners[k]];
-        const char answer = !inserted.ok() ? 'E' : (*inserted)[k] ? 'I' : 'D';
-        if (answer == 'I') ++stored;
-        if (!c.closed && send(c.fd, &answer, 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) c.closed = true;
-      }
-      if (stored > 0) {
-        stored_ += stored;
-        if (on_stored_) on_stored_();
-      }
-    }
+    if (!batch.deliveries.empty()) StoreAndAnswer(batch);
     std::erase_if(st.connections, [](const State::Connection& c) {
       if (c.closed) close(c.fd);
       return c.closed;
     });
+  }
+}
+
+void IntakeServer::StoreAndAnswer(const Batch& batch) {
+  State& st = *state_;
+  auto inserted = st.store->InsertDeliveries(batch.deliveries);
+  if (!inserted.ok()) LogWarning("webhook intake: " + inserted.status().ToString());
+  int64_t stored = 0;
+  for (size_t k = 0; k < batch.deliveries.size(); ++k) {
+    State::Connection& c = st.connections[batch.owners[k]];
+    const char answer = !inserted.ok() ? 'E' : (*inserted)[k] ? 'I' : 'D';
+    if (answer == 'I') ++stored;
+    if (!c.closed && send(c.fd, &answer, 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) c.closed = true;
+  }
+  if (stored > 0) {
+    stored_ += stored;
+    if (on_stored_) on_stored_();
   }
 }
 

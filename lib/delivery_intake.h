@@ -90,7 +90,10 @@ class IntakeServer {
 
  private:
   struct State;
+  struct Batch;
   void Run();
+  // One transaction for the batch, then each handler's answer byte.
+  void StoreAndAnswer(const Batch& batch);
 
   std::string socket_path_;
   std::string database_path_;
