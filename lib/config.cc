@@ -221,6 +221,7 @@ class YamlReader {
     ReadInt(Child(sse, "heartbeat_seconds"), 1, 3600, &config->sse_heartbeat_seconds);
     ReadInt(Child(sse, "retention_events"), 1, 100000000, &config->sse_retention_events);
     ReadInt(Child(sse, "retention_hours"), 1, 87600, &config->sse_retention_hours);
+    ReadString(Child(sse, "socket_path"), &config->sse_socket_path);
 
     ReadInt(Child(Section(top, "inline_progress"), "max_age_seconds"), 1, 3600,
             &config->inline_progress_max_age_seconds);
@@ -462,6 +463,9 @@ Status ApplyEnvironment(const EnvLookup& env, Config* config) {
   if (auto value = NonEmpty(env, "JOBPULSE_DB")) {
     config->database_path = {*value, ConfigSource::kEnv};
   }
+  if (auto value = NonEmpty(env, "JOBPULSE_EVENTS_SOCKET")) {
+    config->sse_socket_path = {*value, ConfigSource::kEnv};
+  }
   if (auto value = NonEmpty(env, "REPLICATE_API_TOKEN")) {
     r.api_token = {*value, ConfigSource::kEnv};
   }
@@ -675,6 +679,10 @@ std::string DescribeConfig(const Config& config) {
        config.sse_retention_events.source);
   line("sse.retention_hours", number(config.sse_retention_hours.value),
        config.sse_retention_hours.source);
+  line("sse.socket_path",
+       config.sse_socket_path.value.empty() ? "(events.sock beside the database)"
+                                            : config.sse_socket_path.value,
+       config.sse_socket_path.source);
   line("inline_progress.max_age_seconds", number(config.inline_progress_max_age_seconds.value),
        config.inline_progress_max_age_seconds.source);
   line("api.max_body_bytes", number(config.api_max_body_bytes.value),

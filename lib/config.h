@@ -74,10 +74,14 @@ struct Config {
   Setting<int> queue_processing_interval_seconds{5};  // 1..86400
   Setting<std::string> database_path{"var/jobpulse.db"};
   ReplicateConfig replicate;
-  Setting<int> sse_max_connections_per_ip{5};             // 1..100000
-  Setting<int> sse_max_connections{1000};                 // 1..1000000
-  Setting<int> sse_heartbeat_seconds{15};                 // 1..3600
-  Setting<int> sse_retention_events{100000};              // 1..100000000
+  Setting<int> sse_max_connections_per_ip{5};  // 1..100000
+  Setting<int> sse_max_connections{1000};      // 1..1000000
+  Setting<int> sse_heartbeat_seconds{15};      // 1..3600
+  Setting<int> sse_retention_events{100000};   // 1..100000000
+  // The worker's SSE unix socket, which nginx relays /api/events to
+  // (YAML sse.socket_path, env JOBPULSE_EVENTS_SOCKET); empty: "events.sock"
+  // next to the database (DefaultEventsSocket in lib/worker.h).
+  Setting<std::string> sse_socket_path;
   Setting<int> sse_retention_hours{24};                   // 1..87600
   Setting<int> inline_progress_max_age_seconds{5};        // 1..3600
   Setting<int64_t> api_max_body_bytes{16 * 1024 * 1024};  // 1..1 GiB

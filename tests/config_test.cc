@@ -244,6 +244,24 @@ unknown_simpletuner_key: {ignored: true}
   }
 }
 
+BOOST_AUTO_TEST_CASE(the_events_socket_comes_from_yaml_or_environment) {
+  const Config defaults = MustLoadYaml("");
+  BOOST_CHECK_EQUAL(defaults.sse_socket_path.value, "");
+  BOOST_CHECK(defaults.sse_socket_path.source == ConfigSource::kDefault);
+  BOOST_CHECK(Contains(DescribeConfig(defaults),
+                       "\nsse.socket_path = (events.sock beside the database) (default)\n"));
+  const Config yaml = MustLoadYaml("sse:\n  socket_path: /run/jp/events.sock\n");
+  BOOST_CHECK_EQUAL(yaml.sse_socket_path.value, "/run/jp/events.sock");
+  BOOST_CHECK(yaml.sse_socket_path.source == kYaml);
+  const Config env = MustLoadYaml("sse:\n  socket_path: /run/jp/events.sock\n",
+                                  MapEnv({{"JOBPULSE_EVENTS_SOCKET", "/tmp/e.sock"}}));
+  BOOST_CHECK_EQUAL(env.sse_socket_path.value, "/tmp/e.sock");
+  BOOST_CHECK(env.sse_socket_path.source == kEnv);
+  BOOST_CHECK(Contains(DescribeConfig(env), "\nsse.socket_path = /tmp/e.sock (env)\n"));
+  BOOST_CHECK_EQUAL(YamlError("sse:\n  socket_path: [a]\n").substr(0, 32),
+                    "/etc/jp.yaml:2: key sse.socket_p");
+}
+
 BOOST_AUTO_TEST_CASE(environment_beats_yaml) {
   const Config c = MustLoadYaml(
       "background:\n  job_status_polling:\n    interval_seconds: 60\n"

@@ -51,8 +51,8 @@ int main(int argc, char** argv) {
   jobpulse::WorkerOptions options;
   const std::string db = config->database_path.value;
   options.poke_socket = jobpulse::WorkerPokeSocketPath(db);
-  const char* events = std::getenv("JOBPULSE_EVENTS_SOCKET");
-  options.events_socket = events && *events ? events : jobpulse::DefaultEventsSocket(db);
+  options.events_socket = config->sse_socket_path.value.empty() ? jobpulse::DefaultEventsSocket(db)
+                                                                : config->sse_socket_path.value;
   options.serve_events = !once;
   options.take_deliveries = !once;
   options.wait_for_database = !once;
