@@ -54,6 +54,11 @@ Status InvalidParameter(const std::string& name, const std::string& value,
 constexpr int64_t kMinFreeDisk = 1024 * 1024;
 
 // A field of a JSON request body: named as such, never as a query parameter.
+Status JobNotFound(const std::string& job_id) {
+  return Status::Error(Status::Code::kNotFound, "job_not_found", "Job not found: " + job_id,
+                       {{"job_id", job_id}});
+}
+
 Status InvalidBodyField(const std::string& field, const std::string& expected) {
   return Status::Error(Status::Code::kInvalidArgument, "invalid_field",
                        "invalid value for body field '" + field + "': expected " + expected,
@@ -569,10 +574,7 @@ Result<Job> Api::LoadJob(const std::string& job_id, JobRead read) {
   if (!store.ok()) return store.status();
   auto job = (*store)->GetJob(job_id, read);
   if (!job.ok()) return job.status();
-  if (!job.value()) {
-    return Status::Error(Status::Code::kNotFound, "job_not_found", "Job not found: " + job_id,
-                         {{"job_id", job_id}});
-  }
+  if (!job.value()) return JobNotFound(job_id);
   return std::move(*job.value());
 }
 
@@ -600,13 +602,15 @@ HttpResponse Api::DeleteJob(const std::string& job_id) {
 
 HttpResponse Api::InlineProgress(const HttpRequest& request, const std::string& job_id) {
   // The hot path (SPEC §10 B1): only the progress columns; RefreshIfStale
-  // reads the whole row again before it refreshes.
-  auto job = LoadJob(job_id, JobRead::kProgress);
-  if (!job.ok()) return ErrorResponse(job.status());
+  // reads the whole row before it refreshes.
   auto store = store_();
   if (!store.ok()) return ErrorResponse(store.status());
+  auto read = (*store)->GetJobProgress(job_id);
+  if (!read.ok()) return ErrorResponse(read.status());
+  if (!*read) return ErrorResponse(JobNotFound(job_id));
+  JobProgress* job = &**read;
   Provider* provider = job->provider ? FindProvider(*job->provider) : nullptr;
-  RefreshIfStale(**store, provider, &*job, config_, prices_, clock_);
+  RefreshIfStale(**store, provider, job, config_, prices_, clock_);
   const Progress shown = ProgressForStatus(job->progress, job->status == JobStatus::kRunning);
   JsonWriter w;
   w.BeginObject();

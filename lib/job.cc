@@ -117,6 +117,11 @@ int JobStatusRank(JobStatus status) {
 
 bool IsTerminal(JobStatus status) { return JobStatusRank(status) == 4; }
 
+JobProgress ProgressOf(const Job& job) {
+  return {job.job_id,   job.status,          job.provider,          job.external_id,
+          job.progress, job.logs_fetched_at, job.progress_wanted_at};
+}
+
 bool IsValidJobId(std::string_view id) {
   if (id.empty() || id.size() > 128) return false;
   for (const char c : id) {

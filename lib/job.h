@@ -80,6 +80,24 @@ struct Job {
   bool operator==(const Job&) const = default;
 };
 
+// What inline progress answers and decides a refresh on (SPEC §5): a few
+// columns of the job row, read without the rest (Store::GetJobProgress),
+// because decoding the whole row was most of that request's cost (issue 14).
+struct JobProgress {
+  std::string job_id;
+  JobStatus status = JobStatus::kPending;
+  std::optional<std::string> provider;
+  std::optional<std::string> external_id;
+  Progress progress;
+  std::optional<int64_t> logs_fetched_at;
+  std::optional<int64_t> progress_wanted_at;
+
+  bool operator==(const JobProgress&) const = default;
+};
+
+// The JobProgress part of a whole job.
+JobProgress ProgressOf(const Job& job);
+
 // The largest provider `output` kept (SPEC §3); larger ones are dropped and flagged.
 constexpr size_t kMaxOutputBytes = 64 * 1024;
 // Provider text a list page carries per job besides last_log (SPEC §3).

@@ -288,11 +288,11 @@ Result<Job> RefreshJob(Store& store, Provider& provider, const Job& job, long ti
   return outcome->job;
 }
 
-void RefreshIfStale(Store& store, Provider* provider, Job* job_in_out, const Config& config,
+void RefreshIfStale(Store& store, Provider* provider, JobProgress* job_in_out, const Config& config,
                     const PriceTable& prices, const Clock& clock) {
-  const Job& job = *job_in_out;
+  const JobProgress& job = *job_in_out;
   const int64_t max_age = int64_t{config.inline_progress_max_age_seconds.value} * kMicrosPerSecond;
-  const auto is_stale = [&](const Job& j, int64_t now) {
+  const auto is_stale = [&](const auto& j, int64_t now) {
     return j.status == JobStatus::kRunning && j.external_id &&
            (!j.logs_fetched_at || now - *j.logs_fetched_at >= max_age);
   };
@@ -320,22 +320,22 @@ void RefreshIfStale(Store& store, Provider* provider, Job* job_in_out, const Con
   // Another process may have refreshed between our read and the lease.
   auto current = store.GetJob(job.job_id);
   if (!current.ok() || !*current || !is_stale(**current, clock())) {
-    if (current.ok() && *current) *job_in_out = std::move(**current);
+    if (current.ok() && *current) *job_in_out = ProgressOf(**current);
     return;
   }
   // No free place to wait on the provider: the cache is the answer (SPEC §6).
   const auto slot = ProviderWaiterSlot::TryTake(store, ProviderWaiterLimit(config), clock());
   if (!slot) {
-    *job_in_out = std::move(**current);
+    *job_in_out = ProgressOf(**current);
     return;
   }
   auto refreshed = RefreshJob(store, *provider, **current, kInlineRefreshTimeoutMs, prices, clock);
   if (!refreshed.ok()) {
     LogWarning("inline-progress refresh of " + job.job_id + ": " + refreshed.status().ToString());
-    *job_in_out = std::move(**current);
+    *job_in_out = ProgressOf(**current);
     return;
   }
-  *job_in_out = std::move(*refreshed);
+  *job_in_out = ProgressOf(*refreshed);
 }
 
 Result<Job> CancelJob(Store& store, Provider* provider, const Job& job, const PriceTable& prices,

@@ -72,14 +72,13 @@ Result<Job> RefreshJob(Store& store, Provider& provider, const Job& job, long ti
 // For inline progress: when `job` is running and its cache is older than
 // inline_progress.max_age_seconds, either records demand for a live worker or
 // (without one) lets the one handler that wins the job's lease refresh it with
-// a 3 s timeout. `*job` is then the job to answer from: the refreshed one, or
-// the whole row read again when this handler won the lease but did not
-// refresh (another process had, no provider slot, the provider failed); it is
+// a 3 s timeout. `*job` is then what to answer from: the refreshed job's, or
+// the row read again when this handler won the lease but did not refresh
+// (another process had, no provider slot, the provider failed); it is
 // untouched otherwise (nothing stale, a live worker, another handler's lease).
-// It may be a JobRead::kProgress
-// read: what this decides on is in those columns, and the whole row is read
-// again before a refresh. In place, because on the hot path nothing changes.
-void RefreshIfStale(Store& store, Provider* provider, Job* job, const Config& config,
+// The whole row is read before a refresh. In place, because on the hot path
+// nothing changes.
+void RefreshIfStale(Store& store, Provider* provider, JobProgress* job, const Config& config,
                     const PriceTable& prices, const Clock& clock);
 
 // Cancels an active job: at the provider when it has reached it (a run the

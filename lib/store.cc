@@ -226,40 +226,16 @@ constexpr const char* kJobColumnNames[] = {"job_id",
                                            "not_found_since"};
 constexpr int kJobColumnCount = sizeof(kJobColumnNames) / sizeof(kJobColumnNames[0]);
 
-// What a progress read (JobRead::kProgress) fills: what inline progress shows
-// and what decides whether it asks for a refresh (provider_sync.h).
-constexpr const char* kProgressColumnNames[] = {"job_id",
-                                                "job_type",
-                                                "provider",
-                                                "external_id",
-                                                "status",
-                                                "created_at",
-                                                "stage",
-                                                "progress",
-                                                "last_log",
-                                                "logs_fetched_at",
-                                                "progress_wanted_at",
-                                                "version",
-                                                "updated_at"};
-
 // "a, b, c" of the jobs columns in QueryOneJob's order. A column a read does
 // not need is read as NULL (its field keeps the default) so that one row
 // reader serves every read: kList leaves out the two bulky ones a page never
-// shows (the log tail and the output, up to 64 KiB each); kProgress keeps only
-// kProgressColumnNames, since decoding the other columns (metadata's JSON
-// among them) was most of an inline-progress request's cost (issue 14).
+// shows (the log tail and the output, up to 64 KiB each).
 std::string JobColumns(JobRead read = JobRead::kWhole) {
   std::string out;
   for (const char* name : kJobColumnNames) {
     if (!out.empty()) out += ", ";
     const std::string_view column(name);
-    bool kept = true;
-    if (read == JobRead::kList) {
-      kept = column != "logs_tail" && column != "output";
-    } else if (read == JobRead::kProgress) {
-      kept = std::find(std::begin(kProgressColumnNames), std::end(kProgressColumnNames), column) !=
-             std::end(kProgressColumnNames);
-    }
+    const bool kept = read != JobRead::kList || (column != "logs_tail" && column != "output");
     out += kept ? std::string(column) : "NULL AS " + std::string(column);
   }
   return out;
@@ -636,15 +612,47 @@ Result<std::vector<Job>> Store::QueryJobs(Statement* stmt) {
 Result<std::optional<Job>> Store::GetJob(std::string_view job_id, JobRead read) {
   // Built once: the statement cache is keyed by the text.
   static const std::string kWhole = "SELECT " + kJobColumns + " FROM jobs WHERE job_id = ?1";
-  static const std::string kProgress =
-      "SELECT " + JobColumns(JobRead::kProgress) + " FROM jobs WHERE job_id = ?1";
+  static const std::string kList =
+      "SELECT " + JobColumns(JobRead::kList) + " FROM jobs WHERE job_id = ?1";
   Status s;
-  Statement* stmt = Prepare(read == JobRead::kProgress ? kProgress : kWhole, &s);
+  Statement* stmt = Prepare(read == JobRead::kList ? kList : kWhole, &s);
   if (!stmt) return s;
   stmt->Bind(1, job_id);
   auto job = QueryOneJob(stmt);
   stmt->Reset();
   return job;
+}
+
+Result<std::optional<JobProgress>> Store::GetJobProgress(std::string_view job_id) {
+  Status s;
+  Statement* stmt = Prepare(
+      "SELECT job_id, status, provider, external_id, stage, progress, last_log, logs_fetched_at, "
+      "progress_wanted_at FROM jobs WHERE job_id = ?1",
+      &s);
+  if (!stmt) return s;
+  stmt->Bind(1, job_id);
+  const int rc = stmt->Step();
+  if (rc == SQLITE_DONE) {
+    stmt->Reset();
+    return std::optional<JobProgress>();
+  }
+  if (rc != SQLITE_ROW) {
+    stmt->Reset();
+    return Error(rc, "read job progress");
+  }
+  JobProgress p;
+  p.job_id = stmt->Text(0);
+  // As QueryOneJob: an unknown status written by hand reads as pending.
+  p.status = ParseJobStatus(stmt->Text(1)).value_or(JobStatus::kPending);
+  p.provider = stmt->OptText(2);
+  p.external_id = stmt->OptText(3);
+  p.progress.stage = stmt->OptText(4);
+  p.progress.progress = stmt->OptReal(5);
+  p.progress.last_log = stmt->OptText(6);
+  p.logs_fetched_at = stmt->OptInt(7);
+  p.progress_wanted_at = stmt->OptInt(8);
+  stmt->Reset();
+  return std::optional<JobProgress>(std::move(p));
 }
 
 Result<std::optional<Job>> Store::FindByExternalId(std::string_view provider,

@@ -49,9 +49,8 @@ struct Event {
 
 // How much of a job row a read decodes (Store::GetJob, Store::ListJobs).
 enum class JobRead {
-  kWhole,     // every field
-  kList,      // all but logs_tail and output, left empty
-  kProgress,  // what inline progress needs (see Store::GetJob)
+  kWhole,  // every field
+  kList,   // all but logs_tail and output, left empty
 };
 
 struct JobFilter {
@@ -120,12 +119,11 @@ class Store {
   // writes (sqlite3_total_changes64). Equal values mean equal contents.
   Result<std::string> ChangeVersion();
 
-  // The job, or nullopt when there is none. JobRead::kProgress fills only
-  // job_id, job_type, provider, external_id, status, created_at, the progress
-  // (stage, progress, last_log), logs_fetched_at, progress_wanted_at, version
-  // and updated_at; every other field keeps its default. Such a Job is for
-  // answering inline progress, never for writing back or rendering whole.
+  // The job, or nullopt when there is none.
   Result<std::optional<Job>> GetJob(std::string_view job_id, JobRead read = JobRead::kWhole);
+  // Inline progress's read: the job's JobProgress columns only (one
+  // primary-key read of nine columns), or nullopt when there is no such job.
+  Result<std::optional<JobProgress>> GetJobProgress(std::string_view job_id);
   Result<std::optional<Job>> FindByExternalId(std::string_view provider,
                                               std::string_view external_id);
   Result<JobPage> ListJobs(const JobFilter& filter);
