@@ -546,16 +546,18 @@ Result<std::string> Store::ChangeVersion() {
          std::to_string(static_cast<int64_t>(sqlite3_total_changes64(db_.get())));
 }
 
-Result<std::optional<Job>> Store::QueryOneJob(Statement* stmt) {
+Result<bool> Store::StepToRow(Statement* stmt, const char* what) {
   const int rc = stmt->Step();
-  if (rc == SQLITE_DONE) {
-    stmt->Reset();
-    return std::optional<Job>();
-  }
-  if (rc != SQLITE_ROW) {
-    stmt->Reset();
-    return Error(rc, "read job");
-  }
+  if (rc == SQLITE_ROW) return true;
+  stmt->Reset();
+  if (rc == SQLITE_DONE) return false;
+  return Error(rc, what);
+}
+
+Result<std::optional<Job>> Store::QueryOneJob(Statement* stmt) {
+  auto row = StepToRow(stmt, "read job");
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<Job>();
   Job job;
   int c = 0;
   job.job_id = stmt->Text(c++);
@@ -631,15 +633,9 @@ Result<std::optional<JobProgress>> Store::GetJobProgress(std::string_view job_id
       &s);
   if (!stmt) return s;
   stmt->Bind(1, job_id);
-  const int rc = stmt->Step();
-  if (rc == SQLITE_DONE) {
-    stmt->Reset();
-    return std::optional<JobProgress>();
-  }
-  if (rc != SQLITE_ROW) {
-    stmt->Reset();
-    return Error(rc, "read job progress");
-  }
+  auto row = StepToRow(stmt, "read job progress");
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<JobProgress>();
   JobProgress p;
   p.job_id = stmt->Text(0);
   // As QueryOneJob: an unknown status written by hand reads as pending.

@@ -283,6 +283,9 @@ class Store {
   // A cached prepared statement for `sql`, reset and with bindings cleared;
   // nullptr with `*status` set when preparing fails.
   Statement* Prepare(std::string_view sql, Status* status);
+  // Steps `stmt` to its first row: true at a row, false (statement reset)
+  // when there is none; errors (statement reset) name `what`.
+  Result<bool> StepToRow(Statement* stmt, const char* what);
   // The one integer a one-row query returns; `what` names it in errors.
   Result<int64_t> QueryInt(const std::string& sql, const char* what);
   Status Error(int rc, const char* what) const;
