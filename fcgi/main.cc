@@ -172,6 +172,25 @@ Result<std::string> ReadBody(std::string_view content_length, int64_t max_bytes,
   return body;
 }
 
+// Ends a FastCGI request without libfcgi's lingering close. libfcgi's own
+// close shuts down its side and then waits in poll() (up to 2 s) until the web
+// server has closed the connection too, so that unread input cannot turn into
+// a reset that discards the answer. That wait puts the handler to sleep once per
+// request while it holds nothing but a finished connection, and the next
+// request then starts on a cold cache (issue 14: the ratio of inline progress to
+// a bare handler rose from ~0.8 to ~0.9 without it). The input is read to its
+// end first (the empty FCGI_STDIN record that ends every request), so no
+// unread data remains, and the socket is closed at once: the answer is
+// already queued before the end-of-request record, and the web server reads
+// it to the end.
+void CloseWithoutLingering(FCGX_Request* rq) {
+  char buf[4096];
+  while (FCGX_GetStr(buf, sizeof(buf), rq->in) > 0) {
+  }
+  FCGX_Detach(rq);  // libfcgi then closes the socket without shutdown() and poll()
+  FCGX_Finish_r(rq);
+}
+
 int MaxRequestsWithJitter(int base) {
   std::random_device rd;
   std::mt19937 rng(rd());
@@ -287,7 +306,7 @@ int Main(int argc, char** argv) {
     const std::string out =
         serve(rq.envp, [&rq](char* buf, int n) { return FCGX_GetStr(buf, n, rq.in); });
     FCGX_PutStr(out.data(), static_cast<int>(out.size()), rq.out);
-    FCGX_Finish_r(&rq);
+    CloseWithoutLingering(&rq);
     ++served;
   }
   return 0;

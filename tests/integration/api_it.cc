@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <memory>
@@ -405,75 +406,155 @@ std::string FcgiParam(const std::string& name, const std::string& value) {
          std::string(1, static_cast<char>(value.size())) + name + value;
 }
 
-}  // namespace
-
-// Spawned like spawn-fcgi or mod_fcgid do it: a listening socket on fd 0 and no
-// supervisord, then one FastCGI request over a unix socket.
-BOOST_AUTO_TEST_CASE(handler_serves_a_socket_inherited_on_fd0) {
-  char dir_template[] = "/tmp/jobpulse-fd0-XXXXXX";
-  BOOST_TEST_REQUIRE(mkdtemp(dir_template) != nullptr);
-  const std::string dir = dir_template;
-  const std::string sock_path = dir + "/fcgi.sock";
-  const int listener = socket(AF_UNIX, SOCK_STREAM, 0);
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock_path.c_str());
-  BOOST_TEST_REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  BOOST_TEST_REQUIRE(listen(listener, 16) == 0);
-  const pid_t pid = fork();
-  if (pid == 0) {
-    dup2(listener, 0);
+// jobpulse-fcgi spawned like spawn-fcgi or mod_fcgid do it: a listening unix
+// socket on fd 0, no supervisord, exiting after `max_requests` requests.
+struct HandlerOnFd0 {
+  explicit HandlerOnFd0(int max_requests) {
+    char dir_template[] = "/tmp/jobpulse-fd0-XXXXXX";
+    BOOST_TEST_REQUIRE(mkdtemp(dir_template) != nullptr);
+    dir = dir_template;
+    const std::string sock_path = dir + "/fcgi.sock";
+    const int listener = socket(AF_UNIX, SOCK_STREAM, 0);
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock_path.c_str());
+    BOOST_TEST_REQUIRE(bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+    BOOST_TEST_REQUIRE(listen(listener, 16) == 0);
+    pid = fork();
+    if (pid == 0) {
+      dup2(listener, 0);
+      close(listener);
+      setenv("JOBPULSE_DB", (dir + "/fd0.db").c_str(), 1);
+      setenv("JOBPULSE_MAX_REQUESTS", std::to_string(max_requests).c_str(), 1);
+      unsetenv("SIMPLETUNER_ENTERPRISE_CONFIG");
+      const std::string bin = testing::BinDir() + "/jobpulse-fcgi";
+      execl(bin.c_str(), bin.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
     close(listener);
-    setenv("JOBPULSE_DB", (dir + "/fd0.db").c_str(), 1);
-    setenv("JOBPULSE_MAX_REQUESTS", "1", 1);  // exit after one request
-    unsetenv("SIMPLETUNER_ENTERPRISE_CONFIG");
-    const std::string bin = testing::BinDir() + "/jobpulse-fcgi";
-    execl(bin.c_str(), bin.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
   }
-  close(listener);
+  ~HandlerOnFd0() {
+    if (pid > 0) {
+      kill(pid, SIGTERM);  // no-op when it already exited after its requests
+      Wait();
+    }
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  // The handler's exit status (waitpid's).
+  int Wait() {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    pid = -1;
+    return status;
+  }
+  // A connection with a 10 s read timeout (a silent handler fails the test
+  // instead of hanging it) that has sent one request: `params`, then `body`
+  // in FCGI_STDIN and the empty record that ends it.
+  int Send(const std::string& params, const std::string& body = "") const {
+    const int conn = socket(AF_UNIX, SOCK_STREAM, 0);
+    const timeval timeout{10, 0};
+    setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    BOOST_TEST_REQUIRE(connect(conn, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0);
+    const std::string begin("\0\1\0\0\0\0\0\0", 8);  // role RESPONDER, no keep-alive
+    std::string request = FcgiRecord(1, begin) + FcgiRecord(4, params) + FcgiRecord(4, "");
+    if (!body.empty()) request += FcgiRecord(5, body);
+    request += FcgiRecord(5, "");
+    BOOST_TEST_REQUIRE(write(conn, request.data(), request.size()) ==
+                       static_cast<ssize_t>(request.size()));
+    return conn;
+  }
 
-  const int conn = socket(AF_UNIX, SOCK_STREAM, 0);
-  const timeval timeout{10, 0};  // a silent handler fails the test instead of hanging it
-  setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-  BOOST_TEST_REQUIRE(connect(conn, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-  std::string params = FcgiParam("REQUEST_METHOD", "GET") +
-                       FcgiParam("REQUEST_URI", "/api/cloud/jobs?limit=3") +
-                       FcgiParam("CONTENT_LENGTH", "");
-  const std::string begin("\0\1\0\0\0\0\0\0", 8);  // role RESPONDER, no keep-alive
-  const std::string request =
-      FcgiRecord(1, begin) + FcgiRecord(4, params) + FcgiRecord(4, "") + FcgiRecord(5, "");
-  BOOST_TEST_REQUIRE(write(conn, request.data(), request.size()) ==
-                     static_cast<ssize_t>(request.size()));
+  std::string dir;
+  sockaddr_un addr{};
+  pid_t pid = -1;
+};
+
+// What the handler wrote on `conn` up to its end of the connection: the
+// FCGI_STDOUT stream, and whether FCGI_END_REQUEST came.
+struct FcgiAnswer {
+  std::string stdout_data;
+  bool ended = false;
+  std::string Body() const { return stdout_data.substr(stdout_data.find("\r\n\r\n") + 4); }
+};
+
+FcgiAnswer ReadAnswer(int conn) {
   std::string raw;
   char buf[4096];
   ssize_t n;
   while ((n = read(conn, buf, sizeof(buf))) > 0) raw.append(buf, n);
-  close(conn);
-
-  // Reassemble the STDOUT stream and check END_REQUEST arrived.
-  std::string stdout_data;
-  bool ended = false;
+  FcgiAnswer answer;
   for (size_t pos = 0; pos + 8 <= raw.size();) {
     const auto type = static_cast<uint8_t>(raw[pos + 1]);
     const size_t len =
         (static_cast<uint8_t>(raw[pos + 4]) << 8) | static_cast<uint8_t>(raw[pos + 5]);
     const size_t pad = static_cast<uint8_t>(raw[pos + 6]);
-    if (type == 6) stdout_data += raw.substr(pos + 8, len);
-    if (type == 3) ended = true;
+    if (type == 6) answer.stdout_data += raw.substr(pos + 8, len);
+    if (type == 3) answer.ended = true;
     pos += 8 + len + pad;
   }
-  kill(pid, SIGTERM);  // no-op when it already exited after its one request
-  int status = 0;
-  waitpid(pid, &status, 0);
-  BOOST_TEST(ended);
-  BOOST_TEST(stdout_data.rfind("Status: 200 OK\r\n", 0) == 0u);
-  BOOST_TEST(stdout_data.substr(stdout_data.find("\r\n\r\n") + 4) ==
-             R"({"jobs":[],"total":0,"limit":3,"offset":0})");
+  return answer;
+}
+
+std::string GetParams(const std::string& uri) {
+  return FcgiParam("REQUEST_METHOD", "GET") + FcgiParam("REQUEST_URI", uri) +
+         FcgiParam("CONTENT_LENGTH", "");
+}
+
+}  // namespace
+
+// Spawned like spawn-fcgi or mod_fcgid do it: a listening socket on fd 0 and no
+// supervisord, then one FastCGI request over a unix socket.
+BOOST_AUTO_TEST_CASE(handler_serves_a_socket_inherited_on_fd0) {
+  HandlerOnFd0 handler(1);  // exit after one request
+  const int conn = handler.Send(GetParams("/api/cloud/jobs?limit=3"));
+  const FcgiAnswer answer = ReadAnswer(conn);
+  close(conn);
+  const int status = handler.Wait();
+  BOOST_TEST(answer.ended);
+  BOOST_TEST(answer.stdout_data.rfind("Status: 200 OK\r\n", 0) == 0u);
+  BOOST_TEST(answer.Body() == R"({"jobs":[],"total":0,"limit":3,"offset":0})");
   BOOST_TEST(WIFEXITED(status));
   BOOST_TEST(WEXITSTATUS(status) == 0);
-  std::error_code ec;
-  std::filesystem::remove_all(dir, ec);
+}
+
+// A finished request closes its connection at once: the handler does not wait
+// (libfcgi's lingering close waits up to 2 s) for the web server to close its
+// side before it takes the next request, and a request's unread input (a body
+// the route ignores) is read first, so the web server gets the whole answer
+// and an orderly end of the connection, not a reset.
+BOOST_AUTO_TEST_CASE(a_finished_request_does_not_wait_for_the_web_server_to_close) {
+  HandlerOnFd0 handler(3);
+  // A body on a GET: nothing reads it but the close.
+  const std::string with_body = FcgiParam("REQUEST_METHOD", "GET") +
+                                FcgiParam("REQUEST_URI", "/api/cloud/jobs?limit=4") +
+                                FcgiParam("CONTENT_LENGTH", "");
+  const int first = handler.Send(with_body, "{\"ignored\": true}");
+  const FcgiAnswer first_answer = ReadAnswer(first);  // to the handler's end of the connection
+  BOOST_TEST(first_answer.ended);
+  BOOST_TEST(first_answer.Body() == R"({"jobs":[],"total":0,"limit":4,"offset":0})");
+  // `first` stays open, as a web server's side may: the next request is
+  // answered without waiting for it.
+  const auto start = std::chrono::steady_clock::now();
+  const int second = handler.Send(GetParams("/api/cloud/jobs?limit=5"));
+  const FcgiAnswer second_answer = ReadAnswer(second);
+  const auto waited = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::steady_clock::now() - start)
+                          .count();
+  BOOST_TEST(second_answer.ended);
+  BOOST_TEST(second_answer.Body() == R"({"jobs":[],"total":0,"limit":5,"offset":0})");
+  BOOST_TEST(waited < 1000, "the second request waited " << waited << " ms");
+  // The handler's side is closed, not shut down for writing only: a write to
+  // it fails (EPIPE) instead of sitting in a buffer nobody reads.
+  signal(SIGPIPE, SIG_IGN);
+  BOOST_TEST(write(first, "x", 1) == -1);
+  close(first);
+  close(second);
+  const int third = handler.Send(GetParams("/api/cloud/jobs?limit=6"));
+  BOOST_TEST(ReadAnswer(third).ended);
+  close(third);
+  const int status = handler.Wait();
+  BOOST_TEST(WIFEXITED(status));
+  BOOST_TEST(WEXITSTATUS(status) == 0);
 }
 
 }  // namespace jobpulse
