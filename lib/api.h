@@ -21,11 +21,11 @@
 
 #include "lib/config.h"
 #include "lib/cost.h"
-#include "lib/delivery_intake.h"
 #include "lib/http.h"
 #include "lib/provider.h"
 #include "lib/status.h"
 #include "lib/store.h"
+#include "lib/webhook_receiver.h"
 
 namespace jobpulse {
 
@@ -46,26 +46,30 @@ class Api {
   static bool IsValidJobId(std::string_view job_id);
 
  private:
-  // `seg` is SplitPath(request.path).
+  // A handler gets the request and the path's "{...}" segment ("" without
+  // one); an error it returns becomes the envelope in Route, the one place.
+  using Handler = Result<HttpResponse> (Api::*)(const HttpRequest&, const std::string&);
+  struct Endpoint {
+    const char* method;  // GET also serves HEAD
+    const char* path;    // "/api/cloud/jobs/{job_id}/logs"
+    Handler handler;
+  };
+  static const Endpoint kEndpoints[];
+
+  // `seg` is SplitPath(request.path): kEndpoints decides.
   HttpResponse Route(const HttpRequest& request, const std::vector<std::string>& seg);
-  HttpResponse ListJobs(const HttpRequest& request);
-  HttpResponse Sync(const HttpRequest& request);
-  HttpResponse Cancel(const std::string& job_id);
-  HttpResponse Validate(const std::string& provider_name);
-  HttpResponse GetJob(const HttpRequest& request, const std::string& job_id);
-  HttpResponse DeleteJob(const std::string& job_id);
-  HttpResponse InlineProgress(const HttpRequest& request, const std::string& job_id);
-  HttpResponse Logs(const HttpRequest& request, const std::string& job_id);
-  HttpResponse Metrics(const HttpRequest& request);
-  HttpResponse Health();
-  HttpResponse PollingStatus();
-  HttpResponse ReplicateWebhook(const HttpRequest& request);
-  // The secret that verifies `provider`'s webhooks without a provider call:
-  // the configured one, else the one cached in the store less than 300 s ago.
-  std::optional<std::string> KnownWebhookSecret(Store& store, const Provider& provider);
-  // Asks the provider for it and caches it in the store (service_state
-  // "webhook_secret:<provider>"). Errors: kUnavailable "webhook_secret_unavailable".
-  Result<std::string> FetchWebhookSecret(Store& store, Provider& provider);
+  Result<HttpResponse> ListJobs(const HttpRequest& request, const std::string&);
+  Result<HttpResponse> Sync(const HttpRequest& request, const std::string&);
+  Result<HttpResponse> Cancel(const HttpRequest&, const std::string& job_id);
+  Result<HttpResponse> Validate(const HttpRequest&, const std::string& provider_name);
+  Result<HttpResponse> GetJob(const HttpRequest& request, const std::string& job_id);
+  Result<HttpResponse> DeleteJob(const HttpRequest&, const std::string& job_id);
+  Result<HttpResponse> InlineProgress(const HttpRequest& request, const std::string& job_id);
+  Result<HttpResponse> Logs(const HttpRequest& request, const std::string& job_id);
+  Result<HttpResponse> Metrics(const HttpRequest& request, const std::string&);
+  Result<HttpResponse> Health(const HttpRequest&, const std::string&);
+  Result<HttpResponse> PollingStatus(const HttpRequest&, const std::string&);
+  Result<HttpResponse> ReplicateWebhook(const HttpRequest& request, const std::string&);
   // The job `job_id` names. Errors: kNotFound "job_not_found" (404), the
   // store's errors.
   Result<Job> LoadJob(const std::string& job_id, JobRead read = JobRead::kWhole);
@@ -76,8 +80,7 @@ class Api {
   // WorkerPokeSocketPath of the database, worked out once (path arithmetic
   // allocates, and a webhook flood pokes once per delivery).
   std::string poke_path_;
-  // The worker's webhook intake (lib/delivery_intake.h); one connection kept.
-  IntakeClient intake_;
+  WebhookReceiver webhooks_;
   PriceTable prices_;
   StoreSource store_;
   Clock clock_;

@@ -1,5 +1,6 @@
 #include "lib/http.h"
 
+#include <algorithm>
 #include <bit>
 #include <cctype>
 #include <charconv>
@@ -283,6 +284,36 @@ const char* ReasonPhrase(int status) {
     default:
       return "";
   }
+}
+
+std::optional<PathMatch> MatchPath(std::string_view pattern,
+                                   const std::vector<std::string>& segments) {
+  PathMatch match;
+  size_t i = 0;
+  while (!pattern.empty()) {
+    pattern.remove_prefix(1);  // the '/'
+    const size_t end = std::min(pattern.find('/'), pattern.size());
+    const std::string_view part = pattern.substr(0, end);
+    pattern.remove_prefix(end);
+    if (i == segments.size()) return std::nullopt;
+    if (!part.empty() && part.front() == '{') {
+      ++match.params;
+      match.name = part.substr(1, part.size() - 2);
+      match.value = segments[i];
+    } else if (part != segments[i]) {
+      return std::nullopt;
+    }
+    ++i;
+  }
+  if (i != segments.size()) return std::nullopt;
+  return match;
+}
+
+Status InvalidParameter(const std::string& name, const std::string& value,
+                        const std::string& expected) {
+  return Status::Error(Status::Code::kInvalidArgument, "invalid_parameter",
+                       "invalid value for query parameter '" + name + "': " + expected,
+                       {{"parameter", name}, {"value", value}});
 }
 
 HttpResponse ErrorResponse(const Status& status) {

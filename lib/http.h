@@ -52,6 +52,19 @@ std::string PercentDecode(std::string_view text, bool plus_is_space);
 // Splits "/a/b%2Fc" into decoded segments {"a", "b/c"}; empty segments dropped.
 std::vector<std::string> SplitPath(std::string_view raw_path);
 
+// Whether the decoded path segments (SplitPath) match `pattern`
+// ("/api/cloud/jobs/{job_id}/logs"), where a "{name}" segment matches any one
+// segment: nullopt when not; else how many "{...}" segments it has and, for
+// the last of them, its name ("job_id") and the segment it matched (a view
+// into `segments`).
+struct PathMatch {
+  int params = 0;
+  std::string_view name;
+  std::string_view value;
+};
+std::optional<PathMatch> MatchPath(std::string_view pattern,
+                                   const std::vector<std::string>& segments);
+
 // Parsed query string: decoded (name, value) pairs in order.
 class QueryParams {
  public:
@@ -83,6 +96,12 @@ bool ETagMatches(std::string_view if_none_match, std::string_view etag);
 
 // "404 Not Found" style reason phrases for the Status: header.
 const char* ReasonPhrase(int status);
+
+// The 400 for a known query parameter with a value it does not take (SPEC §9):
+// kInvalidArgument "invalid_parameter", the message naming the parameter and
+// `expected`, details {parameter, value}.
+Status InvalidParameter(const std::string& name, const std::string& value,
+                        const std::string& expected);
 
 // The one mapping from Status to HTTP: status code by Status::Code, the body
 // {"error","message","details"?}, and Retry-After when the Status carries one.

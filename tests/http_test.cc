@@ -29,6 +29,24 @@ std::string HeaderOr(const HttpResponse& r, std::string_view name, std::string f
 
 BOOST_AUTO_TEST_SUITE(http)
 
+BOOST_AUTO_TEST_CASE(path_patterns_match_literals_and_one_segment_parameters) {
+  const std::vector<std::string> logs = {"api", "cloud", "jobs", "j_1", "logs"};
+  const auto m = MatchPath("/api/cloud/jobs/{job_id}/logs", logs);
+  BOOST_TEST_REQUIRE(m.has_value());
+  BOOST_TEST(m->params == 1);
+  BOOST_TEST(m->name == "job_id");
+  BOOST_TEST(m->value == "j_1");
+  const auto exact = MatchPath("/api/cloud/jobs", {"api", "cloud", "jobs"});
+  BOOST_TEST_REQUIRE(exact.has_value());
+  BOOST_TEST(exact->params == 0);
+  BOOST_TEST(exact->value == "");
+  BOOST_TEST(!MatchPath("/api/cloud/jobs/{job_id}", logs).has_value());         // longer path
+  BOOST_TEST(!MatchPath("/api/cloud/jobs/{job_id}/logs/x", logs).has_value());  // shorter path
+  BOOST_TEST(!MatchPath("/api/cloud/jobs/{job_id}/cancel", logs).has_value());  // literal differs
+  BOOST_TEST(!MatchPath("/api/cloud/jobs", {}).has_value());
+  BOOST_TEST(MatchPath("", {}).has_value());
+}
+
 BOOST_AUTO_TEST_CASE(percent_decode_escapes_and_plus) {
   BOOST_TEST(PercentDecode("%41+b", true) == "A b");
   BOOST_TEST(PercentDecode("%41+b", false) == "A+b");

@@ -1,0 +1,75 @@
+#include "lib/job_query.h"
+
+#include <string>
+
+#include "lib/http.h"
+#include "lib/job.h"
+
+namespace jobpulse {
+namespace {
+
+// Far beyond any table, small enough that offset arithmetic cannot overflow.
+constexpr int64_t kMaxOffset = 1000000000000;
+
+// "running, failed" -> {running, failed}; false when a name is not a status.
+bool ParseStatusList(const std::string& text, std::vector<JobStatus>* out) {
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string::npos) end = text.size();
+    std::string_view name = std::string_view(text).substr(start, end - start);
+    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
+    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
+    if (!name.empty()) {
+      const auto parsed = ParseJobStatus(name);
+      if (!parsed) return false;
+      out->push_back(*parsed);
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<JobListQuery> ParseJobListQuery(std::string_view raw_query) {
+  const QueryParams query(raw_query);
+  JobListQuery out;
+  JobFilter& filter = out.filter;
+  if (const auto status = query.Get("status"); status && !status->empty()) {
+    if (!ParseStatusList(*status, &filter.statuses)) {
+      return InvalidParameter("status", *status,
+                              "expected a comma-separated list of pending, uploading, queued, "
+                              "running, completed, failed, cancelled");
+    }
+  }
+  if (const auto provider = query.Get("provider"); provider && !provider->empty()) {
+    filter.provider = *provider;
+  }
+  if (const auto job_type = query.Get("job_type"); job_type && !job_type->empty()) {
+    if (*job_type != "cloud" && *job_type != "local") {
+      return InvalidParameter("job_type", *job_type, "expected cloud or local");
+    }
+    filter.job_type = *job_type;
+  }
+  if (const auto limit = query.Get("limit")) {
+    const auto parsed = ParseInt(*limit, 1, 500);
+    if (!parsed) return InvalidParameter("limit", *limit, "expected an integer from 1 to 500");
+    filter.limit = static_cast<int>(*parsed);
+  }
+  if (const auto offset = query.Get("offset")) {
+    const auto parsed = ParseInt(*offset, 0, kMaxOffset);
+    if (!parsed) return InvalidParameter("offset", *offset, "expected an integer >= 0");
+    filter.offset = *parsed;
+  }
+  if (const auto value = query.Get("sync_active")) {
+    const auto parsed = ParseBool(*value);
+    if (!parsed) {
+      return InvalidParameter("sync_active", *value, "expected true/false/1/0/yes/no/on/off");
+    }
+    out.sync_active = *parsed;
+  }
+  return out;
+}
+
+}  // namespace jobpulse
