@@ -44,13 +44,17 @@ HttpResponse PollingStatusResponse(const Config& config, Store* store) {
   w.Key("interval_seconds").Int(decision.interval_seconds);
   w.Key("interval_source").String(decision.interval_source);
   w.Key("webhook_configured").Bool(decision.webhook_configured);
-  const rapidjson::Value* at = field("last_cycle_at");
-  w.Key("last_cycle_at");
-  if (at && at->IsString()) {
-    w.String(std::string_view(at->GetString(), at->GetStringLength()));
-  } else {
-    w.Null();
-  }
+  // What the worker reported, where it has the expected type; null otherwise.
+  const auto reported_string = [&](const char* key) {
+    const rapidjson::Value* value = field(key);
+    w.Key(key);
+    if (value && value->IsString()) {
+      w.String(std::string_view(value->GetString(), value->GetStringLength()));
+    } else {
+      w.Null();
+    }
+  };
+  reported_string("last_cycle_at");
   const rapidjson::Value* jobs = field("last_cycle_jobs");
   w.Key("last_cycle_jobs");
   if (jobs && jobs->IsInt64()) {
@@ -58,13 +62,7 @@ HttpResponse PollingStatusResponse(const Config& config, Store* store) {
   } else {
     w.Null();
   }
-  const rapidjson::Value* error = field("last_error");
-  w.Key("last_error");
-  if (error && error->IsString()) {
-    w.String(std::string_view(error->GetString(), error->GetStringLength()));
-  } else {
-    w.Null();
-  }
+  reported_string("last_error");
   w.EndObject();
   return JsonResponse(w.str());
 }

@@ -50,30 +50,11 @@ std::string SecretStateName(const Provider& provider) {
   return "webhook_secret:" + provider.name();
 }
 
-// The stable name of a failed check, for the 401 envelope's details.
-const char* CheckName(WebhookCheck check) {
-  switch (check) {
-    case WebhookCheck::kOk:
-      return "ok";
-    case WebhookCheck::kMissingHeaders:
-      return "missing_headers";
-    case WebhookCheck::kBadSecret:
-      return "bad_secret";
-    case WebhookCheck::kBadTimestamp:
-      return "bad_timestamp";
-    case WebhookCheck::kStaleTimestamp:
-      return "stale_timestamp";
-    case WebhookCheck::kBadSignature:
-      return "bad_signature";
-  }
-  return "unknown";
-}
-
 // The 401 for a delivery that failed `check`; names the check, never the secret.
 Status InvalidSignature(WebhookCheck check) {
   return Status::Error(Status::Code::kUnauthenticated, "invalid_signature",
                        std::string("webhook signature check failed: ") + WebhookCheckMessage(check),
-                       {{"check", CheckName(check)}});
+                       {{"check", WebhookCheckName(check)}});
 }
 
 }  // namespace

@@ -164,22 +164,44 @@ std::string SignWebhook(std::string_view key_bytes, std::string_view webhook_id,
   return "v1," + Base64Encode(digest, digest_len);
 }
 
-const char* WebhookCheckMessage(WebhookCheck c) {
-  switch (c) {
-    case WebhookCheck::kOk:
-      return "signature valid";
-    case WebhookCheck::kMissingHeaders:
-      return "missing webhook-id, webhook-timestamp or webhook-signature header";
-    case WebhookCheck::kBadSecret:
-      return "webhook secret is not valid whsec_ base64 (server configuration)";
-    case WebhookCheck::kBadTimestamp:
-      return "webhook-timestamp is not an integer number of seconds";
-    case WebhookCheck::kStaleTimestamp:
-      return "webhook-timestamp is outside the allowed tolerance";
-    case WebhookCheck::kBadSignature:
-      return "no webhook-signature entry matches";
+namespace {
+
+// Each check's stable name (for the 401 envelope's details) and message.
+struct CheckText {
+  WebhookCheck check;
+  const char* name;
+  const char* message;
+};
+constexpr CheckText kCheckTexts[] = {
+    {WebhookCheck::kOk, "ok", "signature valid"},
+    {WebhookCheck::kMissingHeaders, "missing_headers",
+     "missing webhook-id, webhook-timestamp or webhook-signature header"},
+    {WebhookCheck::kBadSecret, "bad_secret",
+     "webhook secret is not valid whsec_ base64 (server configuration)"},
+    {WebhookCheck::kBadTimestamp, "bad_timestamp",
+     "webhook-timestamp is not an integer number of seconds"},
+    {WebhookCheck::kStaleTimestamp, "stale_timestamp",
+     "webhook-timestamp is outside the allowed tolerance"},
+    {WebhookCheck::kBadSignature, "bad_signature", "no webhook-signature entry matches"},
+};
+
+const CheckText* TextOf(WebhookCheck c) {
+  for (const CheckText& text : kCheckTexts) {
+    if (text.check == c) return &text;
   }
-  return "unknown webhook check result";
+  return nullptr;
+}
+
+}  // namespace
+
+const char* WebhookCheckMessage(WebhookCheck c) {
+  const CheckText* text = TextOf(c);
+  return text ? text->message : "unknown webhook check result";
+}
+
+const char* WebhookCheckName(WebhookCheck c) {
+  const CheckText* text = TextOf(c);
+  return text ? text->name : "unknown";
 }
 
 WebhookCheck VerifyWebhook(std::string_view secret, std::string_view webhook_id,

@@ -43,6 +43,8 @@ enum class WebhookCheck {
 // Human-readable description for logs and error bodies. Never contains the secret,
 // the expected signature or any request data. Static storage; do not free.
 const char* WebhookCheckMessage(WebhookCheck c);
+// The check's stable name ("bad_signature"), for machine-readable details.
+const char* WebhookCheckName(WebhookCheck check);
 
 // Verifies one delivery against the raw request body.
 //  - The header is a space-separated list of "<version>,<base64>" entries; the

@@ -28,6 +28,22 @@ std::string Name(WebhookCheck c) { return WebhookCheckMessage(c); }
 
 BOOST_AUTO_TEST_SUITE(webhook_signature)
 
+BOOST_AUTO_TEST_CASE(every_check_has_a_stable_name_and_a_message) {
+  const std::pair<WebhookCheck, const char*> names[] = {
+      {WebhookCheck::kOk, "ok"},
+      {WebhookCheck::kMissingHeaders, "missing_headers"},
+      {WebhookCheck::kBadSecret, "bad_secret"},
+      {WebhookCheck::kBadTimestamp, "bad_timestamp"},
+      {WebhookCheck::kStaleTimestamp, "stale_timestamp"},
+      {WebhookCheck::kBadSignature, "bad_signature"}};
+  for (const auto& [check, name] : names) {
+    BOOST_TEST(std::string(WebhookCheckName(check)) == name);
+    BOOST_TEST(std::string(WebhookCheckMessage(check)) != "unknown webhook check result");
+  }
+  BOOST_TEST(std::string(WebhookCheckMessage(WebhookCheck::kBadSignature)) ==
+             "no webhook-signature entry matches");
+}
+
 BOOST_AUTO_TEST_CASE(signs_the_known_vector) {
   const std::optional<std::string> key = DecodeWebhookSecret(kSecret);
   BOOST_REQUIRE(key.has_value());
