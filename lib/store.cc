@@ -354,9 +354,17 @@ class Store::Statement {
 };
 
 // Rolls back unless Commit() succeeded. Begin() must be called first.
+// A transaction that begins in its constructor (BEGIN IMMEDIATE takes the
+// write lock at once, so a writer never fails half-way on a lock upgrade;
+// BEGIN is a read snapshot) and rolls back in its destructor unless
+// committed. status() is the BEGIN's outcome: check it before anything else.
 class Store::Transaction {
  public:
-  explicit Transaction(Store* store) : store_(store) {}
+  enum class Mode { kImmediate, kDeferred };
+  Transaction(Store* store, Mode mode)
+      : store_(store),
+        status_(store->Exec(mode == Mode::kImmediate ? "BEGIN IMMEDIATE" : "BEGIN")),
+        open_(status_.ok()) {}
   ~Transaction() {
     // Never throws: a failed rollback leaves nothing to undo that SQLite would
     // not undo itself when the connection closes.
@@ -365,11 +373,7 @@ class Store::Transaction {
   Transaction(const Transaction&) = delete;
   Transaction& operator=(const Transaction&) = delete;
 
-  Status Begin(bool immediate) {
-    Status s = store_->Exec(immediate ? "BEGIN IMMEDIATE" : "BEGIN");
-    open_ = s.ok();
-    return s;
-  }
+  const Status& status() const { return status_; }
   Status Commit() {
     Status s = store_->Exec("COMMIT");
     if (s.ok()) open_ = false;
@@ -378,7 +382,8 @@ class Store::Transaction {
 
  private:
   Store* store_;
-  bool open_ = false;
+  Status status_;
+  bool open_;
 };
 
 void Store::Deleter::operator()(sqlite3* db) const { sqlite3_close_v2(db); }
@@ -503,8 +508,8 @@ Status Store::Migrate() {
                             " is newer than this binary supports (" +
                             std::to_string(kSchemaVersion) + ")");
   }
-  Transaction txn(this);
-  if (s = txn.Begin(/*immediate=*/true); !s.ok()) return s;
+  Transaction txn(this, Transaction::Mode::kImmediate);
+  if (s = txn.status(); !s.ok()) return s;
   if (s = read_version(&version); !s.ok()) return s;
   for (int step = version; step < kSchemaVersion; ++step) {
     if (s = Exec(kMigrations[step]); !s.ok()) return s;
@@ -691,8 +696,8 @@ Result<JobPage> Store::ListJobs(const JobFilter& filter) {
   };
 
   // The page and its total come from one snapshot.
-  Transaction txn(this);
-  Status s = txn.Begin(/*immediate=*/false);
+  Transaction txn(this, Transaction::Mode::kDeferred);
+  Status s = txn.status();
   if (!s.ok()) return s;
   JobPage page;
   Statement* count = Prepare("SELECT count(*) FROM jobs" + where, &s);
@@ -735,8 +740,8 @@ Result<int64_t> Store::InsertEvent(std::string_view job_id, std::string_view typ
 
 Result<int64_t> Store::AppendEvent(std::string_view job_id, std::string_view type,
                                    std::string_view data, int64_t now) {
-  Transaction txn(this);
-  Status s = txn.Begin(/*immediate=*/true);
+  Transaction txn(this, Transaction::Mode::kImmediate);
+  Status s = txn.status();
   if (!s.ok()) return s;
   auto id = InsertEvent(job_id, type, data, now);
   if (!id.ok()) return id;
@@ -764,8 +769,8 @@ Result<std::vector<Event>> Store::EventsAfter(int64_t after_id, int limit) {
 
 Result<ApplyOutcome> Store::Apply(const Observation& obs, const PriceTable& prices, int64_t now,
                                   bool create_if_missing) {
-  Transaction txn(this);
-  Status s = txn.Begin(/*immediate=*/true);
+  Transaction txn(this, Transaction::Mode::kImmediate);
+  Status s = txn.status();
   if (!s.ok()) return s;
   auto outcome = ApplyInTransaction(obs, prices, now, create_if_missing);
   if (!outcome.ok()) return outcome;
@@ -775,8 +780,8 @@ Result<ApplyOutcome> Store::Apply(const Observation& obs, const PriceTable& pric
 
 Result<ApplyOutcome> Store::ApplyDelivery(std::string_view webhook_id, const Observation& obs,
                                           const PriceTable& prices, int64_t now) {
-  Transaction txn(this);
-  Status s = txn.Begin(/*immediate=*/true);
+  Transaction txn(this, Transaction::Mode::kImmediate);
+  Status s = txn.status();
   if (!s.ok()) return s;
   auto outcome = ApplyInTransaction(obs, prices, now, /*create_if_missing=*/true);
   if (!outcome.ok()) return outcome;
@@ -790,8 +795,8 @@ Result<std::vector<ApplyOutcome>> Store::ApplyDeliveries(const std::vector<Pendi
                                                          const PriceTable& prices, int64_t now) {
   // One transaction for the batch: under a burst of deliveries the worker
   // takes the write lock once instead of once per delivery.
-  Transaction txn(this);
-  Status s = txn.Begin(/*immediate=*/true);
+  Transaction txn(this, Transaction::Mode::kImmediate);
+  Status s = txn.status();
   if (!s.ok()) return s;
   std::vector<ApplyOutcome> outcomes;
   outcomes.reserve(batch.size());
@@ -951,8 +956,8 @@ Result<ApplyOutcome> Store::ApplyInTransaction(const Observation& obs, const Pri
 }
 
 Status Store::DeleteJob(std::string_view job_id) {
-  Transaction txn(this);
-  Status s = txn.Begin(/*immediate=*/true);
+  Transaction txn(this, Transaction::Mode::kImmediate);
+  Status s = txn.status();
   if (!s.ok()) return s;
   auto found = GetJob(job_id);
   if (!found.ok()) return found.status();
@@ -986,8 +991,8 @@ Result<Metrics> Store::ComputeMetrics(int days, int64_t now) {
     m.jobs_by_status[JobStatusName(st)] = 0;
   }
   const int64_t since = now - static_cast<int64_t>(days) * 86400 * kMicrosPerSecond;
-  Transaction txn(this);
-  Status s = txn.Begin(/*immediate=*/false);
+  Transaction txn(this, Transaction::Mode::kDeferred);
+  Status s = txn.status();
   if (!s.ok()) return s;
 
   Statement* by_status = Prepare(
@@ -1168,8 +1173,8 @@ Result<bool> Store::InsertDelivery(std::string_view webhook_id, std::string_view
 Result<std::vector<bool>> Store::InsertDeliveries(const std::vector<NewDelivery>& batch) {
   // One transaction: one lock, one commit and the inbox pages written once
   // for the whole batch.
-  Transaction txn(this);
-  if (Status s = txn.Begin(/*immediate=*/true); !s.ok()) return s;
+  Transaction txn(this, Transaction::Mode::kImmediate);
+  if (!txn.status().ok()) return txn.status();
   std::vector<bool> inserted;
   inserted.reserve(batch.size());
   for (const NewDelivery& d : batch) {
@@ -1233,8 +1238,8 @@ Result<Store::InboxCounts> Store::CountDeliveries() {
 }
 
 Result<int64_t> Store::PruneDeliveries(int64_t bodies_before, int64_t rows_before) {
-  Transaction txn(this);
-  Status s = txn.Begin(/*immediate=*/true);
+  Transaction txn(this, Transaction::Mode::kImmediate);
+  Status s = txn.status();
   if (!s.ok()) return s;
   int64_t pruned = 0;
   for (const char* sql : {"UPDATE webhook_inbox SET body = '' WHERE applied_at < ?1 AND body != ''",
