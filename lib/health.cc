@@ -1,13 +1,10 @@
 #include "lib/health.h"
 
-#include <rapidjson/document.h>
-
 #include <chrono>
 #include <optional>
 #include <string>
 
 #include "lib/heartbeat.h"
-#include "lib/json_limits.h"
 #include "lib/json_writer.h"
 #include "lib/poller.h"
 #include "lib/timestamp.h"
@@ -23,20 +20,8 @@ constexpr int64_t kMinFreeDisk = 1024 * 1024;
 
 HttpResponse PollingStatusResponse(const Config& config, Store* store) {
   const PollingDecision decision = DecidePolling(config);
-  std::optional<std::string> reported;
-  if (store) {
-    auto state = store->GetServiceState("poller_status");
-    if (state.ok() && *state) reported = (*state)->value;
-  }
-  rapidjson::Document doc;
-  const bool parsable = reported && JsonDepthWithin(*reported);
-  if (parsable) doc.Parse<rapidjson::kParseIterativeFlag>(reported->c_str(), reported->size());
-  const bool have = parsable && !doc.HasParseError() && doc.IsObject();
-  const auto field = [&](const char* key) -> const rapidjson::Value* {
-    if (!have) return nullptr;
-    const auto it = doc.FindMember(key);
-    return it == doc.MemberEnd() ? nullptr : &it->value;
-  };
+  // What the worker reported; every field null without a store.
+  const PollerStatusRecord reported = store ? ReadPollerStatus(*store) : PollerStatusRecord{};
   JsonWriter w;
   w.BeginObject();
   w.Key("enabled").Bool(decision.enabled);
@@ -44,25 +29,14 @@ HttpResponse PollingStatusResponse(const Config& config, Store* store) {
   w.Key("interval_seconds").Int(decision.interval_seconds);
   w.Key("interval_source").String(decision.interval_source);
   w.Key("webhook_configured").Bool(decision.webhook_configured);
-  // What the worker reported, where it has the expected type; null otherwise.
-  const auto reported_string = [&](const char* key) {
-    const rapidjson::Value* value = field(key);
-    w.Key(key);
-    if (value && value->IsString()) {
-      w.String(std::string_view(value->GetString(), value->GetStringLength()));
-    } else {
-      w.Null();
-    }
-  };
-  reported_string("last_cycle_at");
-  const rapidjson::Value* jobs = field("last_cycle_jobs");
+  w.Key("last_cycle_at").String(reported.last_cycle_at);
   w.Key("last_cycle_jobs");
-  if (jobs && jobs->IsInt64()) {
-    w.Int(jobs->GetInt64());
+  if (reported.last_cycle_jobs) {
+    w.Int(*reported.last_cycle_jobs);
   } else {
     w.Null();
   }
-  reported_string("last_error");
+  w.Key("last_error").String(reported.last_error);
   w.EndObject();
   return JsonResponse(w.str());
 }
@@ -80,7 +54,7 @@ HttpResponse HealthResponse(const Config& config, Store* store, const Status& op
   if (store) {
     // A write, not a read: a full disk or a read-only file still answers
     // reads, and the service is down for every write (SPEC §9).
-    db_status = store->PutServiceState("health_probe", FormatTimestamp(now), now);
+    db_status = WriteHealthProbe(*store, now);
     // Writes that still fit in allocated WAL pages succeed on a full disk.
     if (auto free = store->FreeDiskBytes(); db_status.ok() && free.ok() && *free < kMinFreeDisk) {
       db_status = Status::Error(
@@ -120,12 +94,7 @@ HttpResponse HealthResponse(const Config& config, Store* store, const Status& op
   w.Key("providers").BeginObject();
   w.Key("replicate").BeginObject();
   w.Key("configured").Bool(config.replicate.api_token.value.has_value());
-  std::string circuit = "closed";
-  if (store) {
-    auto state = store->GetServiceState("circuit:replicate");
-    if (state.ok() && *state) circuit = (*state)->value;
-  }
-  w.Key("circuit").String(std::string_view(circuit));
+  w.Key("circuit").String(store ? ReadCircuitState(*store, "replicate") : "closed");
   w.EndObject();
   w.EndObject();
 

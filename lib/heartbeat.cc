@@ -9,7 +9,8 @@ constexpr const char* kHeartbeatName = "worker_heartbeat";
 constexpr int kLiveCycles = 2;
 }  // namespace
 
-Result<WorkerHeartbeat> ReadWorkerHeartbeat(Store& store, int64_t now, int default_cycle_seconds) {
+Result<WorkerHeartbeat> ReadWorkerHeartbeat(ServiceStateStore& store, int64_t now,
+                                            int default_cycle_seconds) {
   auto state = store.GetServiceState(kHeartbeatName);
   if (!state.ok()) return state.status();
   WorkerHeartbeat beat;
@@ -25,7 +26,7 @@ Result<WorkerHeartbeat> ReadWorkerHeartbeat(Store& store, int64_t now, int defau
   return beat;
 }
 
-Status WriteWorkerHeartbeat(Store& store, int cycle_seconds, int64_t now) {
+Status WriteWorkerHeartbeat(ServiceStateStore& store, int cycle_seconds, int64_t now) {
   return store.PutServiceState(kHeartbeatName, std::to_string(cycle_seconds), now);
 }
 

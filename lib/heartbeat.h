@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <optional>
 
+#include "lib/service_state.h"
 #include "lib/status.h"
-#include "lib/store.h"
 
 namespace jobpulse {
 
@@ -21,10 +21,11 @@ struct WorkerHeartbeat {
 
 // Reads the heartbeat; `default_cycle_seconds` is used when the stored cycle
 // is unreadable.
-Result<WorkerHeartbeat> ReadWorkerHeartbeat(Store& store, int64_t now, int default_cycle_seconds);
+Result<WorkerHeartbeat> ReadWorkerHeartbeat(ServiceStateStore& store, int64_t now,
+                                            int default_cycle_seconds);
 
 // Records a beat of a worker whose cycle is `cycle_seconds`.
-Status WriteWorkerHeartbeat(Store& store, int cycle_seconds, int64_t now);
+Status WriteWorkerHeartbeat(ServiceStateStore& store, int cycle_seconds, int64_t now);
 
 }  // namespace jobpulse
 

@@ -1,18 +1,12 @@
 #include "lib/provider_sync.h"
 
-#include <rapidjson/document.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
-#include <random>
 #include <thread>
 #include <vector>
 
 #include "lib/heartbeat.h"
 #include "lib/http_client.h"
-#include "lib/json_limits.h"
-#include "lib/json_writer.h"
 #include "lib/log.h"
 #include "lib/notify.h"
 #include "lib/provider_waiters.h"
@@ -26,12 +20,6 @@ constexpr int64_t kSyncWait = 10 * kMicrosPerSecond;
 constexpr int64_t kActiveFreshness = 5 * kMicrosPerSecond;
 constexpr long kActiveBudgetMs = 5000;
 constexpr long kInlineRefreshTimeoutMs = 3000;
-
-// Identifies this process (and call) as a lease owner.
-std::string LeaseOwner() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return "pid:" + std::to_string(getpid()) + ":" + std::to_string(rng());
-}
 
 void LogUnknownStatus(const ApplyOutcome& outcome, const std::string& provider) {
   if (outcome.unknown_status) {
@@ -48,65 +36,6 @@ Result<ApplyOutcome> ApplyAndLog(Store& store, const Observation& obs, const Pri
 }
 
 bool IsProviderNotFound(const Status& status) { return status.code() == Status::Code::kNotFound; }
-
-// The shared record of the last full sync of a provider, so that a caller
-// that waited for another process's sync can return the same answer.
-struct SyncRecord {
-  int64_t generation = 0;
-  Status status;
-  SyncCounts counts;
-};
-
-std::string SyncStateName(const Provider& provider) { return "sync_result:" + provider.name(); }
-
-SyncRecord ReadSyncRecord(Store& store, const Provider& provider) {
-  SyncRecord record;
-  auto state = store.GetServiceState(SyncStateName(provider));
-  if (!state.ok() || !*state) return record;
-  const std::string& json = (*state)->value;
-  if (!JsonDepthWithin(json)) return record;  // SPEC §9: nesting limit
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag>(json.c_str(), json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return record;
-  const auto get_int = [&](const char* key) -> int64_t {
-    const auto it = doc.FindMember(key);
-    return it != doc.MemberEnd() && it->value.IsInt64() ? it->value.GetInt64() : 0;
-  };
-  const auto get_string = [&](const char* key) -> std::string {
-    const auto it = doc.FindMember(key);
-    return it != doc.MemberEnd() && it->value.IsString() ? it->value.GetString() : "";
-  };
-  record.generation = get_int("generation");
-  record.counts.created = static_cast<int>(get_int("created"));
-  record.counts.updated = static_cast<int>(get_int("updated"));
-  record.counts.skipped = static_cast<int>(get_int("skipped"));
-  if (const std::string error = get_string("error"); !error.empty()) {
-    record.status = Status::Error(static_cast<Status::Code>(get_int("code")), error,
-                                  get_string("message"), {{"provider", provider.name()}})
-                        .set_retry_after_seconds(static_cast<int>(get_int("retry_after")));
-  }
-  return record;
-}
-
-void WriteSyncRecord(Store& store, const Provider& provider, const SyncRecord& record,
-                     int64_t now) {
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("generation").Int(record.generation);
-  w.Key("created").Int(record.counts.created);
-  w.Key("updated").Int(record.counts.updated);
-  w.Key("skipped").Int(record.counts.skipped);
-  if (!record.status.ok()) {
-    w.Key("code").Int(static_cast<int64_t>(record.status.code()));
-    w.Key("error").String(record.status.error());
-    w.Key("message").String(record.status.message());
-    w.Key("retry_after").Int(record.status.retry_after_seconds());
-  }
-  w.EndObject();
-  if (Status s = store.PutServiceState(SyncStateName(provider), w.str(), now); !s.ok()) {
-    LogWarning("could not record the sync result: " + s.ToString());
-  }
-}
 
 Result<SyncCounts> RunFullSync(Store& store, Provider& provider, const Config& config,
                                const PriceTable& prices, const Clock& clock) {
@@ -138,16 +67,11 @@ Result<SyncCounts> RunFullSync(Store& store, Provider& provider, const Config& c
       ++counts.updated;
     }
   }
-  JsonWriter w;
   const int64_t now = clock();
-  w.BeginObject();
-  w.Key("type").String("jobs_synced");
-  w.Key("provider").String(provider.name());
-  w.Key("new").Int(counts.created);
-  w.Key("updated").Int(counts.updated);
-  w.Key("at").String(FormatTimestamp(now));
-  w.EndObject();
-  if (auto id = store.AppendEvent("", "jobs_synced", w.str(), now); !id.ok()) return id.status();
+  auto id =
+      store.AppendEvent("", EventType::kJobsSynced,
+                        JobsSyncedData(provider.name(), counts.created, counts.updated, now), now);
+  if (!id.ok()) return id.status();
   return counts;
 }
 
@@ -156,27 +80,27 @@ Result<SyncCounts> RunFullSync(Store& store, Provider& provider, const Config& c
 Result<SyncCounts> FullSync(Store& store, Provider& provider, const Config& config,
                             const PriceTable& prices, const Clock& clock) {
   if (!provider.configured()) return provider.NotConfigured();
-  const std::string lease = "sync:" + provider.name();
-  const std::string owner = LeaseOwner();
-  const SyncRecord before = ReadSyncRecord(store, provider);
+  // The record of the last full sync (lib/service_state.h): a caller that
+  // waited for another process's sync returns the same answer.
+  const SyncRecord before = ReadSyncRecord(store, provider.name());
   const int64_t give_up = clock() + kSyncWait;
   // A sync that finished after we arrived answered our question too.
   const auto finished_since_we_came = [&]() -> std::optional<Result<SyncCounts>> {
-    const SyncRecord latest = ReadSyncRecord(store, provider);
+    const SyncRecord latest = ReadSyncRecord(store, provider.name());
     if (latest.generation <= before.generation) return std::nullopt;
     if (!latest.status.ok()) return Result<SyncCounts>(latest.status);
-    return Result<SyncCounts>(latest.counts);
+    return Result<SyncCounts>(SyncCounts{latest.created, latest.updated, latest.skipped});
   };
+  std::optional<ScopedLease> lease;
   for (;;) {
     if (auto done = finished_since_we_came()) return std::move(*done);
-    auto acquired = store.TryAcquireLease(lease, owner, kSyncLeaseTtl, clock());
+    auto acquired =
+        ScopedLease::TryAcquire(store, "sync:" + provider.name(), kSyncLeaseTtl, clock());
     if (!acquired.ok()) return acquired.status();
     if (*acquired) {
+      lease.emplace(std::move(**acquired));
       // It may have finished between our check and the lease.
-      if (auto done = finished_since_we_came()) {
-        store.ReleaseLease(lease, owner);
-        return std::move(*done);
-      }
+      if (auto done = finished_since_we_came()) return std::move(*done);
       break;
     }
     if (clock() >= give_up) {
@@ -191,15 +115,19 @@ Result<SyncCounts> FullSync(Store& store, Provider& provider, const Config& conf
 
   auto result = RunFullSync(store, provider, config, prices, clock);
   SyncRecord record;
-  record.generation = ReadSyncRecord(store, provider).generation + 1;
+  record.generation = ReadSyncRecord(store, provider.name()).generation + 1;
   if (result.ok()) {
-    record.counts = *result;
+    record.created = result->created;
+    record.updated = result->updated;
+    record.skipped = result->skipped;
   } else {
     record.status = result.status();
   }
-  WriteSyncRecord(store, provider, record, clock());
-  if (Status s = store.ReleaseLease(lease, owner); !s.ok()) {
-    LogWarning("could not release " + lease + ": " + s.ToString());
+  if (Status s = WriteSyncRecord(store, provider.name(), record, clock()); !s.ok()) {
+    LogWarning("could not record the sync result: " + s.ToString());
+  }
+  if (Status s = lease->Release(); !s.ok()) {
+    LogWarning("could not release " + lease->name() + ": " + s.ToString());
   }
   return result;
 }
@@ -312,7 +240,7 @@ void RefreshIfStale(Store& store, Provider* provider, JobProgress* job_in_out, c
     return;
   }
   const std::string lease = "refresh:" + job.job_id;
-  const std::string owner = LeaseOwner();
+  const std::string owner = NewLeaseOwner();
   // The lease outlives a failed call, so a failing provider costs at most one
   // call per job per max_age, however many clients poll.
   auto acquired = store.TryAcquireLease(lease, owner, max_age, now);

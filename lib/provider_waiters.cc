@@ -1,7 +1,5 @@
 #include "lib/provider_waiters.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <random>
 
@@ -14,11 +12,6 @@ namespace {
 // for another sync), so a slot is not handed out twice; a crashed holder's
 // slot frees at once anyway.
 constexpr int64_t kSlotTtlMicros = 120 * kMicrosPerSecond;
-
-std::string SlotOwner() {
-  static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return "pid:" + std::to_string(getpid()) + ":" + std::to_string(rng());
-}
 
 }  // namespace
 
@@ -33,28 +26,18 @@ Status ProviderBusy() {
       .set_retry_after_seconds(1);
 }
 
-std::optional<ProviderWaiterSlot> ProviderWaiterSlot::TryTake(Store& store, int limit,
+std::optional<ProviderWaiterSlot> ProviderWaiterSlot::TryTake(Leases& leases, int limit,
                                                               int64_t now) {
-  const std::string owner = SlotOwner();
   // Start at a random slot so handlers do not all contend for slot 0.
   static thread_local std::mt19937 rng{std::random_device{}()};
   const int first = std::uniform_int_distribution<int>(0, std::max(0, limit - 1))(rng);
   for (int i = 0; i < limit; ++i) {
     const std::string name = "provider_waiter:" + std::to_string((first + i) % limit);
-    auto taken = store.TryAcquireLease(name, owner, kSlotTtlMicros, now);
+    auto taken = ScopedLease::TryAcquire(leases, name, kSlotTtlMicros, now);
     if (!taken.ok()) return std::nullopt;
-    if (*taken) return ProviderWaiterSlot(&store, name, owner);
+    if (*taken) return ProviderWaiterSlot(std::move(**taken));
   }
   return std::nullopt;
-}
-
-ProviderWaiterSlot::ProviderWaiterSlot(ProviderWaiterSlot&& other) noexcept
-    : store_(other.store_), name_(std::move(other.name_)), owner_(std::move(other.owner_)) {
-  other.store_ = nullptr;
-}
-
-ProviderWaiterSlot::~ProviderWaiterSlot() {
-  if (store_) store_->ReleaseLease(name_, owner_);
 }
 
 }  // namespace jobpulse

@@ -9,7 +9,7 @@
 // holds across the whole process pool; a handler killed while holding one
 // frees it at once (the store frees leases of dead owners).
 //
-// Thread-safety: a slot is used by one thread; its Store is the caller's.
+// Thread-safety: a slot is used by one thread; its Leases (the store) are the caller's.
 #ifndef JOBPULSE_LIB_PROVIDER_WAITERS_H_
 #define JOBPULSE_LIB_PROVIDER_WAITERS_H_
 
@@ -19,8 +19,8 @@
 #include <string>
 
 #include "lib/config.h"
+#include "lib/leases.h"
 #include "lib/status.h"
-#include "lib/store.h"
 
 namespace jobpulse {
 
@@ -30,25 +30,17 @@ int ProviderWaiterLimit(const Config& config);
 // 503 provider_busy with Retry-After: 1.
 Status ProviderBusy();
 
+// A held place among the waiters: a lease, freed when the slot goes out of
+// scope (a failed release only delays it until the lease expires).
 class ProviderWaiterSlot {
  public:
   // Takes a free slot among `limit`, or nullopt when all are held (or the
   // store cannot be written: waiting on the provider is then pointless).
-  static std::optional<ProviderWaiterSlot> TryTake(Store& store, int limit, int64_t now);
-
-  ProviderWaiterSlot(ProviderWaiterSlot&& other) noexcept;
-  ProviderWaiterSlot& operator=(ProviderWaiterSlot&&) = delete;
-  ProviderWaiterSlot(const ProviderWaiterSlot&) = delete;
-  ProviderWaiterSlot& operator=(const ProviderWaiterSlot&) = delete;
-  // Frees the slot (a failure only delays it until the lease expires).
-  ~ProviderWaiterSlot();
+  static std::optional<ProviderWaiterSlot> TryTake(Leases& leases, int limit, int64_t now);
 
  private:
-  ProviderWaiterSlot(Store* store, std::string name, std::string owner)
-      : store_(store), name_(std::move(name)), owner_(std::move(owner)) {}
-  Store* store_;
-  std::string name_;
-  std::string owner_;
+  explicit ProviderWaiterSlot(ScopedLease lease) : lease_(std::move(lease)) {}
+  ScopedLease lease_;
 };
 
 }  // namespace jobpulse

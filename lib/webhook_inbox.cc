@@ -19,7 +19,7 @@ bool IsDatabaseFailure(const Status& s) {
          s.code() == Status::Code::kUnavailable;
 }
 
-Result<Observation> ParseDelivery(const Store::Delivery& delivery) {
+Result<Observation> ParseDelivery(const WebhookInbox::Delivery& delivery) {
   if (delivery.provider == "replicate") return ParseReplicateRun(delivery.body);
   return Status::Error(Status::Code::kInvalidArgument, "unknown_provider",
                        "no webhook format known for provider '" + delivery.provider + "'");
@@ -27,12 +27,12 @@ Result<Observation> ParseDelivery(const Store::Delivery& delivery) {
 
 }  // namespace
 
-Result<InboxReport> ApplyPendingDeliveries(Store& store, const PriceTable& prices,
+Result<InboxReport> ApplyPendingDeliveries(WebhookInbox& store, const PriceTable& prices,
                                            const std::function<int64_t()>& clock, int limit) {
   InboxReport report;
   auto pending = store.PendingDeliveries(limit);
   if (!pending.ok()) return pending.status();
-  const auto record_failure = [&](const Store::Delivery& delivery,
+  const auto record_failure = [&](const WebhookInbox::Delivery& delivery,
                                   const Status& failure) -> Status {
     const bool last = delivery.attempts + 1 >= kMaxAttempts;
     LogWarning("webhook " + delivery.webhook_id + " (" + delivery.provider + ") " +
@@ -41,16 +41,16 @@ Result<InboxReport> ApplyPendingDeliveries(Store& store, const PriceTable& price
     return store.RecordDeliveryFailure(delivery.webhook_id, failure.message(), kMaxAttempts,
                                        clock());
   };
-  const auto log_unknown = [](const ApplyOutcome& outcome, const Store::Delivery& delivery) {
+  const auto log_unknown = [](const ApplyOutcome& outcome, const WebhookInbox::Delivery& delivery) {
     if (outcome.unknown_status) {
       LogWarning("job " + outcome.job.job_id + ": unknown " + delivery.provider + " status '" +
                  *outcome.unknown_status + "' ignored (webhook " + delivery.webhook_id + ")");
     }
   };
 
-  std::vector<Store::PendingApply> batch;
-  std::vector<const Store::Delivery*> batched;
-  for (const Store::Delivery& delivery : *pending) {
+  std::vector<WebhookInbox::PendingApply> batch;
+  std::vector<const WebhookInbox::Delivery*> batched;
+  for (const WebhookInbox::Delivery& delivery : *pending) {
     auto obs = ParseDelivery(delivery);
     if (!obs.ok()) {
       if (Status s = record_failure(delivery, obs.status()); !s.ok()) return s;

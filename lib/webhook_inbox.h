@@ -1,20 +1,93 @@
-// Applying stored webhook deliveries (SPEC §7). The FastCGI handler verifies
-// and stores each delivery (Store::InsertDelivery); the worker calls
-// ApplyPendingDeliveries, which parses each body as a Replicate run and merges
-// it through Store::ApplyDelivery (merge and "applied" mark in one
-// transaction), so a delivery acknowledged with 200 is applied exactly once,
-// also across worker restarts. A body that cannot be applied is retried a few
-// times, then rejected and kept with its error.
+// The webhook inbox (SPEC §7): its table, whatever the engine, and the pass
+// that applies it. The FastCGI handler verifies and stores each delivery
+// (InsertDelivery, or the worker's intake in batches: lib/delivery_intake.h);
+// the worker calls ApplyPendingDeliveries, which parses each body as its
+// provider's run and merges it through ApplyDelivery (merge and "applied"
+// mark in one transaction), so a delivery acknowledged with 200 is applied
+// exactly once, also across worker restarts. A body that cannot be applied
+// is retried a few times, then rejected and kept with its error.
+//
+// Errors: as lib/job_store.h (kBusy, kUnavailable, kInternal); the apply
+// calls also as JobStore::Apply.
+// Thread-safety: an implementation is one connection; one thread at a time.
 #ifndef JOBPULSE_LIB_WEBHOOK_INBOX_H_
 #define JOBPULSE_LIB_WEBHOOK_INBOX_H_
 
+#include <cstdint>
 #include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "lib/cost.h"
+#include "lib/job_store.h"
+#include "lib/state_machine.h"
 #include "lib/status.h"
-#include "lib/store.h"
 
 namespace jobpulse {
+
+class WebhookInbox {
+ public:
+  virtual ~WebhookInbox() = default;
+
+  struct Delivery {
+    std::string webhook_id;
+    std::string provider;
+    std::string body;
+    int64_t received_at = 0;
+    int attempts = 0;
+  };
+  // Stores a delivery: false when the webhook_id is already stored (a
+  // duplicate delivery), true when inserted.
+  virtual Result<bool> InsertDelivery(std::string_view webhook_id, std::string_view provider,
+                                      std::string_view body, int64_t now) = 0;
+  // InsertDelivery for many deliveries in one transaction (the worker's
+  // intake): element i is true when delivery i was inserted, false for a
+  // duplicate (also of an earlier one in `batch`). On an error nothing is
+  // stored.
+  struct NewDelivery {
+    std::string webhook_id;
+    std::string provider;
+    std::string body;
+    int64_t received_at = 0;
+  };
+  virtual Result<std::vector<bool>> InsertDeliveries(const std::vector<NewDelivery>& batch) = 0;
+  // Deliveries neither applied nor rejected, oldest first.
+  virtual Result<std::vector<Delivery>> PendingDeliveries(int limit) = 0;
+
+  // Applies a delivery's observation (JobStore::Apply, creating the job if
+  // missing) and marks the delivery applied, in one transaction.
+  virtual Result<ApplyOutcome> ApplyDelivery(std::string_view webhook_id, const Observation& obs,
+                                             const PriceTable& prices, int64_t now) = 0;
+  // ApplyDelivery for many deliveries in one transaction (oldest first): all
+  // are applied and marked, or, on any error, none (the caller then retries
+  // them one by one).
+  struct PendingApply {
+    std::string webhook_id;
+    Observation observation;
+  };
+  virtual Result<std::vector<ApplyOutcome>> ApplyDeliveries(const std::vector<PendingApply>& batch,
+                                                            const PriceTable& prices,
+                                                            int64_t now) = 0;
+
+  // Counts a failed attempt; after `max_attempts` the delivery is rejected
+  // (kept with its error for inspection, never applied).
+  virtual Status RecordDeliveryFailure(std::string_view webhook_id, std::string_view error,
+                                       int max_attempts, int64_t now) = 0;
+  struct InboxCounts {
+    int64_t pending = 0;
+    int64_t applied = 0;
+    int64_t rejected = 0;
+  };
+  virtual Result<InboxCounts> CountDeliveries() = 0;
+
+  // Retention (SPEC §7): drops the body of deliveries applied before
+  // `bodies_before`, deletes applied and rejected rows older than
+  // `rows_before` (their ids stop deduplicating then), and gives the freed
+  // space back to the file system where the engine can (also space an earlier
+  // call left). Returns how many rows lost their body or were deleted.
+  virtual Result<int64_t> PruneDeliveries(int64_t bodies_before, int64_t rows_before) = 0;
+};
 
 struct InboxReport {
   int applied = 0;
@@ -23,7 +96,7 @@ struct InboxReport {
 
 // Applies up to `limit` pending deliveries, oldest first.
 // Errors: only database failures that stop the pass.
-Result<InboxReport> ApplyPendingDeliveries(Store& store, const PriceTable& prices,
+Result<InboxReport> ApplyPendingDeliveries(WebhookInbox& inbox, const PriceTable& prices,
                                            const std::function<int64_t()>& clock, int limit);
 
 }  // namespace jobpulse

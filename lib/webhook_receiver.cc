@@ -46,10 +46,6 @@ bool IsJsonObject(std::string_view body) {
   return !reader.Parse<kFlags>(stream, ignore).IsError();
 }
 
-std::string SecretStateName(const Provider& provider) {
-  return "webhook_secret:" + provider.name();
-}
-
 // The 401 for a delivery that failed `check`; names the check, never the secret.
 Status InvalidSignature(WebhookCheck check) {
   return Status::Error(Status::Code::kUnauthenticated, "invalid_signature",
@@ -141,12 +137,7 @@ Status WebhookReceiver::Authenticate(const HttpRequest& request, Store& store, P
 std::optional<std::string> WebhookReceiver::KnownSecret(Store& store, const Provider& provider,
                                                         int64_t now) {
   if (provider.name() == "replicate" && configured_secret_) return *configured_secret_;
-  // A cache that cannot be read is only the slower path: the caller fetches.
-  auto cached = store.GetServiceState(SecretStateName(provider));
-  if (!cached.ok() || !*cached) return std::nullopt;
-  const int64_t age = now - (*cached)->updated_at;
-  if (age < 0 || age >= kSecretTtl) return std::nullopt;
-  return (*cached)->value;
+  return CachedWebhookSecret(store, provider.name(), kSecretTtl, now);
 }
 
 // A fetched secret that does not decode is not cached, so the next delivery
@@ -169,7 +160,7 @@ Result<std::string> WebhookReceiver::FetchSecret(Store& store, Provider& provide
         Status::Code::kUnavailable, "webhook_secret_unavailable",
         provider.display_name() + " returned a webhook secret that is not a valid whsec_ secret");
   }
-  if (Status s = store.PutServiceState(SecretStateName(provider), *fetched, now); !s.ok()) {
+  if (Status s = CacheWebhookSecret(store, provider.name(), *fetched, now); !s.ok()) {
     LogWarning("cannot cache the " + provider.display_name() + " webhook secret: " + s.ToString());
   }
   return fetched;

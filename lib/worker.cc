@@ -42,7 +42,6 @@
 
 #include "lib/heartbeat.h"
 #include "lib/http_client.h"
-#include "lib/json_writer.h"
 #include "lib/log.h"
 #include "lib/provider_sync.h"
 #include "lib/timestamp.h"
@@ -219,29 +218,17 @@ void Worker::Heartbeat() {
 }
 
 void Worker::WriteStatus(const std::string& last_error) {
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("last_cycle_at");
-  if (last_cycle_at_) {
-    w.String(FormatTimestamp(last_cycle_at_));
-  } else {
-    w.Null();
-  }
-  w.Key("last_cycle_jobs").Int(last_cycle_jobs_);
-  w.Key("last_error");
-  if (last_error.empty()) {
-    w.Null();
-  } else {
-    w.String(last_error);
-  }
-  w.EndObject();
-  if (Status s = store_->PutServiceState("poller_status", w.str(), Now()); !s.ok()) {
+  PollerStatusRecord record;
+  if (last_cycle_at_) record.last_cycle_at = FormatTimestamp(last_cycle_at_);
+  record.last_cycle_jobs = last_cycle_jobs_;
+  if (!last_error.empty()) record.last_error = last_error;
+  if (Status s = WritePollerStatus(*store_, record, Now()); !s.ok()) {
     LogWarning("poller status: " + s.ToString());
   }
   for (const auto& [name, circuit] : circuits_) {
-    const Status s =
-        store_->PutServiceState("circuit:" + name, circuit.open(Now()) ? "open" : "closed", Now());
-    if (!s.ok()) LogWarning("circuit state: " + s.ToString());
+    if (Status s = WriteCircuitState(*store_, name, circuit.open(Now()), Now()); !s.ok()) {
+      LogWarning("circuit state: " + s.ToString());
+    }
   }
 }
 

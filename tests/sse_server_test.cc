@@ -186,7 +186,7 @@ class Fixture {
   }
 
   int64_t Append(const std::string& json) {
-    auto id = store_->AppendEvent("", "jobs_synced", json, kNow);
+    auto id = store_->AppendEvent("", EventType::kJobsSynced, json, kNow);
     BOOST_REQUIRE_MESSAGE(id.ok(), id.status().ToString());
     return *id;
   }

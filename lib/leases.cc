@@ -1,0 +1,52 @@
+#include "lib/leases.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <random>
+
+namespace jobpulse {
+
+std::string NewLeaseOwner() {
+  static thread_local std::mt19937_64 rng{std::random_device{}()};
+  return "pid:" + std::to_string(getpid()) + ":" + std::to_string(rng());
+}
+
+// kill -9 of a handler mid-sync must not block everyone until the lease
+// expires (SPEC §6). EPERM means the process exists.
+bool LeaseOwnerIsDead(std::string_view owner) {
+  if (!owner.starts_with("pid:")) return false;
+  const std::string_view digits = owner.substr(4, owner.find(':', 4) - 4);
+  if (digits.empty() || digits.size() > 9) return false;
+  pid_t pid = 0;
+  for (const char c : digits) {
+    if (c < '0' || c > '9') return false;
+    pid = pid * 10 + (c - '0');
+  }
+  return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+Result<std::optional<ScopedLease>> ScopedLease::TryAcquire(Leases& leases, std::string name,
+                                                           int64_t ttl_micros, int64_t now) {
+  std::string owner = NewLeaseOwner();
+  auto taken = leases.TryAcquireLease(name, owner, ttl_micros, now);
+  if (!taken.ok()) return taken.status();
+  if (!*taken) return std::optional<ScopedLease>();
+  return std::optional<ScopedLease>(ScopedLease(&leases, std::move(name), std::move(owner)));
+}
+
+ScopedLease::ScopedLease(ScopedLease&& other) noexcept
+    : leases_(std::exchange(other.leases_, nullptr)),
+      name_(std::move(other.name_)),
+      owner_(std::move(other.owner_)) {}
+
+ScopedLease::~ScopedLease() { Release(); }
+
+Status ScopedLease::Release() {
+  if (!leases_) return Status::Ok();
+  Leases* const leases = std::exchange(leases_, nullptr);
+  return leases->ReleaseLease(name_, owner_);
+}
+
+}  // namespace jobpulse

@@ -1,0 +1,463 @@
+// The jobs table in SQLite: the row mapping, the reads, the merge's write
+// (a compare-and-set on version, with the job's events in the same
+// transaction), deletion, the worker's queries and the bookkeeping writes.
+#include <rapidjson/document.h>
+
+#include "lib/json_limits.h"
+#include "lib/json_writer.h"
+#include "lib/sqlite_store.h"
+#include "lib/timestamp.h"
+
+namespace jobpulse {
+namespace {
+
+// The jobs table's columns, in the order ReadJobRow reads and BindJobRow binds them.
+constexpr const char* kJobColumnNames[] = {"job_id",
+                                           "job_type",
+                                           "provider",
+                                           "external_id",
+                                           "status",
+                                           "config_name",
+                                           "created_at",
+                                           "started_at",
+                                           "completed_at",
+                                           "cost_usd",
+                                           "hardware_type",
+                                           "error_message",
+                                           "output_url",
+                                           "user_id",
+                                           "metadata",
+                                           "stage",
+                                           "progress",
+                                           "last_log",
+                                           "logs_tail",
+                                           "logs_fetched_at",
+                                           "progress_wanted_at",
+                                           "last_progress_event_at",
+                                           "unknown_provider_status",
+                                           "version",
+                                           "updated_at",
+                                           "poll_failures",
+                                           "next_poll_at",
+                                           "announced_stage",
+                                           "announced_progress",
+                                           "log_bytes_seen",
+                                           "output",
+                                           "output_truncated",
+                                           "not_found_count",
+                                           "not_found_since"};
+constexpr int kJobColumnCount = sizeof(kJobColumnNames) / sizeof(kJobColumnNames[0]);
+
+// "a, b, c" of the jobs columns in ReadJobRow's order. A column a read does
+// not need is read as NULL (its field keeps the default) so that one row
+// reader serves every read: kList leaves out the two bulky ones a page never
+// shows (the log tail and the output, up to 64 KiB each).
+std::string JobColumns(JobRead read = JobRead::kWhole) {
+  std::string out;
+  for (const char* name : kJobColumnNames) {
+    if (!out.empty()) out += ", ";
+    const std::string_view column(name);
+    const bool kept = read != JobRead::kList || (column != "logs_tail" && column != "output");
+    out += kept ? std::string(column) : "NULL AS " + std::string(column);
+  }
+  return out;
+}
+const std::string kJobColumns = JobColumns();
+
+std::string MetadataToJson(const std::map<std::string, std::string>& metadata) {
+  JsonWriter w;
+  w.BeginObject();
+  for (const auto& [key, value] : metadata) w.Key(key).String(std::string_view(value));
+  w.EndObject();
+  return w.str();
+}
+
+// Rows may also have been written with the sqlite3 CLI, so anything that is
+// not an object of strings is tolerated: non-string values are skipped.
+std::map<std::string, std::string> MetadataFromJson(std::string_view json) {
+  std::map<std::string, std::string> out;
+  if (json.empty()) return out;            // NULL: a read that left metadata out
+  if (!JsonDepthWithin(json)) return out;  // SPEC §9: nesting limit
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return out;
+  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
+    if (it->value.IsString()) {
+      out[it->name.GetString()] = std::string(it->value.GetString(), it->value.GetStringLength());
+    }
+  }
+  return out;
+}
+
+// One row of a SELECT of JobColumns() into a Job.
+Job ReadJobRow(const SqliteStatement& row) {
+  Job job;
+  int c = 0;
+  job.job_id = row.Text(c++);
+  job.job_type = row.Text(c++);
+  job.provider = row.OptText(c++);
+  job.external_id = row.OptText(c++);
+  // A status written by hand that we do not know reads as pending rather than
+  // failing every list that includes the row.
+  job.status = ParseJobStatus(row.Text(c++)).value_or(JobStatus::kPending);
+  job.config_name = row.OptText(c++);
+  job.created_at = row.Int(c++);
+  job.started_at = row.OptInt(c++);
+  job.completed_at = row.OptInt(c++);
+  job.cost_usd = row.OptReal(c++);
+  job.hardware_type = row.OptText(c++);
+  job.error_message = row.OptText(c++);
+  job.output_url = row.OptText(c++);
+  job.user_id = row.OptInt(c++);
+  job.metadata = MetadataFromJson(row.Text(c++));
+  job.progress.stage = row.OptText(c++);
+  job.progress.progress = row.OptReal(c++);
+  job.progress.last_log = row.OptText(c++);
+  job.logs_tail = row.Text(c++);
+  job.logs_fetched_at = row.OptInt(c++);
+  job.progress_wanted_at = row.OptInt(c++);
+  job.last_progress_event_at = row.OptInt(c++);
+  job.unknown_provider_status = row.OptText(c++);
+  job.version = row.Int(c++);
+  job.updated_at = row.Int(c++);
+  job.poll_failures = static_cast<int>(row.Int(c++));
+  job.next_poll_at = row.OptInt(c++);
+  job.announced_stage = row.OptText(c++);
+  job.announced_progress = row.OptReal(c++);
+  job.log_bytes_seen = row.Int(c++);
+  job.output = row.OptText(c++);
+  job.output_truncated = row.Int(c++) != 0;
+  job.not_found_count = static_cast<int>(row.Int(c++));
+  job.not_found_since = row.OptInt(c++);
+  return job;
+}
+
+// Binds every column of kJobColumnNames, in order, from ?1.
+void BindJobRow(SqliteStatement& stmt, const Job& job) {
+  int c = 1;
+  stmt.Bind(c++, job.job_id);
+  stmt.Bind(c++, job.job_type);
+  stmt.Bind(c++, job.provider);
+  stmt.Bind(c++, job.external_id);
+  stmt.Bind(c++, JobStatusName(job.status));
+  stmt.Bind(c++, job.config_name);
+  stmt.Bind(c++, job.created_at);
+  stmt.Bind(c++, job.started_at);
+  stmt.Bind(c++, job.completed_at);
+  stmt.Bind(c++, job.cost_usd);
+  stmt.Bind(c++, job.hardware_type);
+  stmt.Bind(c++, job.error_message);
+  stmt.Bind(c++, job.output_url);
+  stmt.Bind(c++, job.user_id);
+  stmt.Bind(c++, MetadataToJson(job.metadata));
+  stmt.Bind(c++, job.progress.stage);
+  stmt.Bind(c++, job.progress.progress);
+  stmt.Bind(c++, job.progress.last_log);
+  stmt.Bind(c++, job.logs_tail);
+  stmt.Bind(c++, job.logs_fetched_at);
+  stmt.Bind(c++, job.progress_wanted_at);
+  stmt.Bind(c++, job.last_progress_event_at);
+  stmt.Bind(c++, job.unknown_provider_status);
+  stmt.Bind(c++, job.version);
+  stmt.Bind(c++, job.updated_at);
+  stmt.Bind(c++, job.poll_failures);
+  stmt.Bind(c++, job.next_poll_at);
+  stmt.Bind(c++, job.announced_stage);
+  stmt.Bind(c++, job.announced_progress);
+  stmt.Bind(c++, job.log_bytes_seen);
+  stmt.Bind(c++, job.output);
+  stmt.Bind(c++, job.output_truncated ? 1 : 0);
+  stmt.Bind(c++, job.not_found_count);
+  stmt.Bind(c++, job.not_found_since);
+}
+
+// The first row of `q` as a job, or nullopt when there is none.
+Result<std::optional<Job>> ReadOneJob(Query& q, const char* what) {
+  auto row = q->Step(what);
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<Job>();
+  return std::optional<Job>(ReadJobRow(*q));
+}
+
+// Every row of `q` as jobs.
+Result<std::vector<Job>> ReadJobs(Query& q, const char* what) {
+  std::vector<Job> jobs;
+  for (;;) {
+    auto row = q->Step(what);
+    if (!row.ok()) return row.status();
+    if (!*row) return jobs;
+    jobs.push_back(ReadJobRow(*q));
+  }
+}
+
+Status JobNotFound(const std::string& id) {
+  return Status::Error(Status::Code::kNotFound, "job_not_found", "Job not found: " + id,
+                       {{"job_id", id}});
+}
+
+}  // namespace
+
+Result<std::optional<Job>> SqliteStore::GetJob(std::string_view job_id, JobRead read) {
+  // Built once: the statement cache is keyed by the text.
+  static const std::string kWhole = "SELECT " + kJobColumns + " FROM jobs WHERE job_id = ?1";
+  static const std::string kList =
+      "SELECT " + JobColumns(JobRead::kList) + " FROM jobs WHERE job_id = ?1";
+  Query q = db_->Prepare(read == JobRead::kList ? kList : kWhole);
+  if (!q.ok()) return q.status();
+  q->Bind(1, job_id);
+  return ReadOneJob(q, "read job");
+}
+
+Result<std::optional<JobProgress>> SqliteStore::GetJobProgress(std::string_view job_id) {
+  Query q = db_->Prepare(
+      "SELECT job_id, status, provider, external_id, stage, progress, last_log, logs_fetched_at, "
+      "progress_wanted_at FROM jobs WHERE job_id = ?1");
+  if (!q.ok()) return q.status();
+  q->Bind(1, job_id);
+  auto row = q->Step("read job progress");
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<JobProgress>();
+  JobProgress p;
+  p.job_id = q->Text(0);
+  // As ReadJobRow: an unknown status written by hand reads as pending.
+  p.status = ParseJobStatus(q->Text(1)).value_or(JobStatus::kPending);
+  p.provider = q->OptText(2);
+  p.external_id = q->OptText(3);
+  p.progress.stage = q->OptText(4);
+  p.progress.progress = q->OptReal(5);
+  p.progress.last_log = q->OptText(6);
+  p.logs_fetched_at = q->OptInt(7);
+  p.progress_wanted_at = q->OptInt(8);
+  return std::optional<JobProgress>(std::move(p));
+}
+
+Result<std::optional<Job>> SqliteStore::FindByExternalId(std::string_view provider,
+                                                         std::string_view external_id) {
+  static const std::string kSql =
+      "SELECT " + kJobColumns + " FROM jobs WHERE provider = ?1 AND external_id = ?2";
+  Query q = db_->Prepare(kSql);
+  if (!q.ok()) return q.status();
+  q->Bind(1, provider);
+  q->Bind(2, external_id);
+  return ReadOneJob(q, "read job");
+}
+
+Result<JobPage> SqliteStore::ListJobs(const JobFilter& filter) {
+  std::string where;
+  int next = 1;
+  const auto add = [&](const std::string& clause) {
+    where += where.empty() ? " WHERE " : " AND ";
+    where += clause;
+  };
+  if (!filter.statuses.empty()) {
+    std::string in = "status IN (";
+    for (size_t i = 0; i < filter.statuses.size(); ++i) {
+      in += (i ? ", ?" : "?") + std::to_string(next++);
+    }
+    add(in + ")");
+  }
+  const int provider_param = filter.provider ? next++ : 0;
+  if (filter.provider) add("provider = ?" + std::to_string(provider_param));
+  const int type_param = filter.job_type ? next++ : 0;
+  if (filter.job_type) add("job_type = ?" + std::to_string(type_param));
+  const auto bind_filter = [&](Query& q) {
+    for (size_t i = 0; i < filter.statuses.size(); ++i) {
+      q->Bind(static_cast<int>(i + 1), JobStatusName(filter.statuses[i]));
+    }
+    if (filter.provider) q->Bind(provider_param, *filter.provider);
+    if (filter.job_type) q->Bind(type_param, *filter.job_type);
+  };
+
+  // The page and its total come from one snapshot.
+  Transaction txn(*db_, Transaction::Mode::kDeferred);
+  if (!txn.status().ok()) return txn.status();
+  JobPage page;
+  {
+    Query count = db_->Prepare("SELECT count(*) FROM jobs" + where);
+    if (!count.ok()) return count.status();
+    bind_filter(count);
+    auto row = count->Step("count jobs");
+    if (!row.ok()) return row.status();
+    page.total = *row ? count->Int(0) : 0;
+  }
+  {
+    Query list = db_->Prepare("SELECT " + JobColumns(JobRead::kList) + " FROM jobs" + where +
+                              " ORDER BY created_at DESC, job_id DESC LIMIT ?" +
+                              std::to_string(next) + " OFFSET ?" + std::to_string(next + 1));
+    if (!list.ok()) return list.status();
+    bind_filter(list);
+    list->Bind(next, filter.limit);
+    list->Bind(next + 1, filter.offset);
+    auto jobs = ReadJobs(list, "list jobs");
+    if (!jobs.ok()) return jobs.status();
+    page.jobs = std::move(*jobs);
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return page;
+}
+
+Result<ApplyOutcome> SqliteStore::Apply(const Observation& obs, const PriceTable& prices,
+                                        int64_t now, bool create_if_missing) {
+  Transaction txn(*db_, Transaction::Mode::kImmediate);
+  if (!txn.status().ok()) return txn.status();
+  auto outcome = ApplyInTransaction(obs, prices, now, create_if_missing);
+  if (!outcome.ok()) return outcome;
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return outcome;
+}
+
+Status SqliteStore::WriteJob(const Job& job, bool insert, int64_t expected_version) {
+  static const std::string kInsert = [] {
+    std::string values;
+    for (int i = 1; i <= kJobColumnCount; ++i) values += (i > 1 ? ", ?" : "?") + std::to_string(i);
+    return "INSERT INTO jobs (" + kJobColumns + ") VALUES (" + values + ")";
+  }();
+  // Compare-and-set: the row must still be the one MergeObservation saw.
+  static const std::string kUpdate = [] {
+    std::string sets;
+    for (int i = 0; i < kJobColumnCount; ++i) {
+      sets += std::string(i ? ", " : "") + kJobColumnNames[i] + " = ?" + std::to_string(i + 1);
+    }
+    return "UPDATE jobs SET " + sets + " WHERE job_id = ?1 AND version = ?" +
+           std::to_string(kJobColumnCount + 1);
+  }();
+  Query q = db_->Prepare(insert ? kInsert : kUpdate);
+  if (!q.ok()) return q.status();
+  BindJobRow(*q, job);
+  if (!insert) q->Bind(kJobColumnCount + 1, expected_version);
+  const Status s = q->Run("write job");
+  if (s.code() == Status::Code::kConflict) {
+    return Status::Error(Status::Code::kConflict, "job_conflict",
+                         "job " + job.job_id + " conflicts with an existing job",
+                         {{"job_id", job.job_id}});
+  }
+  if (!s.ok()) return s;
+  if (!insert && db_->Changes() != 1) {
+    return Status::Error(Status::Code::kConflict, "concurrent_update",
+                         "job " + job.job_id + " changed while it was being updated");
+  }
+  return Status::Ok();
+}
+
+Result<ApplyOutcome> SqliteStore::ApplyInTransaction(const Observation& obs,
+                                                     const PriceTable& prices, int64_t now,
+                                                     bool create_if_missing) {
+  std::optional<Job> current;
+  if (obs.job_id) {
+    auto found = GetJob(*obs.job_id);
+    if (!found.ok()) return found.status();
+    current = std::move(found.value());
+  }
+  if (!current && !obs.external_id.empty()) {
+    auto found = FindByExternalId(obs.provider, obs.external_id);
+    if (!found.ok()) return found.status();
+    current = std::move(found.value());
+  }
+  if (!current) {
+    const std::string id = obs.job_id ? *obs.job_id : obs.external_id;
+    // A 404 never creates a job: there is no run to describe.
+    if (!create_if_missing || obs.not_found) return JobNotFound(id);
+    // A job must stay addressable by URL: never create one the API could not
+    // fetch, cancel or delete (SPEC §9 job-id rule).
+    if (!IsValidJobId(id)) {
+      return Status::Error(Status::Code::kInvalidArgument, "invalid_job_id",
+                           "refusing to create a job whose id is not [A-Za-z0-9._:-]{1,128}");
+    }
+  }
+
+  MergeResult merged = MergeObservation(current, obs, prices, now);
+  ApplyOutcome outcome;
+  outcome.created = merged.created;
+  outcome.status_changed = merged.status_changed;
+  outcome.changed = merged.changed;
+  outcome.unknown_status = merged.unknown_status;
+  outcome.stale = merged.stale;
+  Job& job = merged.job;
+  if (merged.touched) {
+    const int64_t expected_version = current ? current->version : 0;
+    job.version = expected_version + 1;
+    if (merged.changed) job.updated_at = now;
+    if (Status s = WriteJob(job, merged.created, expected_version); !s.ok()) return s;
+    if (merged.status_changed) {
+      auto id = InsertEvent(job.job_id, EventType::kJobStatusChanged,
+                            JobStatusChangedData(job, merged.previous_status, now), now);
+      if (!id.ok()) return id.status();
+    }
+    if (merged.emit_progress_event) {
+      auto id = InsertEvent(job.job_id, EventType::kJobProgress, JobProgressData(job, now), now);
+      if (!id.ok()) return id.status();
+    }
+  }
+  // Untouched: nothing to write; the transaction rolls back harmlessly.
+  outcome.job = std::move(job);
+  return outcome;
+}
+
+Status SqliteStore::DeleteJob(std::string_view job_id) {
+  Transaction txn(*db_, Transaction::Mode::kImmediate);
+  if (!txn.status().ok()) return txn.status();
+  auto found = GetJob(job_id);
+  if (!found.ok()) return found.status();
+  const std::string id(job_id);
+  if (!found.value()) return JobNotFound(id);
+  const Job& job = *found.value();
+  if (!IsTerminal(job.status)) {
+    return Status::Error(Status::Code::kConflict, "invalid_job_state",
+                         "Job " + id + " is " + JobStatusName(job.status) +
+                             "; only completed, failed or cancelled jobs can be deleted",
+                         {{"job_id", id}, {"current_state", JobStatusName(job.status)}});
+  }
+  {
+    Query q = db_->Prepare("DELETE FROM jobs WHERE job_id = ?1");
+    if (!q.ok()) return q.status();
+    q->Bind(1, job_id);
+    if (Status s = q->Run("delete job"); !s.ok()) return s;
+  }
+  return txn.Commit();
+}
+
+Result<std::vector<Job>> SqliteStore::ListActiveJobs(const std::optional<std::string>& provider) {
+  static const std::string kSql =
+      "SELECT " + kJobColumns +
+      " FROM jobs WHERE job_type = 'cloud' AND status IN ('pending', 'uploading', 'queued', "
+      "'running') AND external_id IS NOT NULL AND (?1 IS NULL OR provider = ?1) "
+      "ORDER BY created_at, job_id";
+  Query q = db_->Prepare(kSql);
+  if (!q.ok()) return q.status();
+  q->Bind(1, provider);
+  return ReadJobs(q, "list active jobs");
+}
+
+Result<std::vector<Job>> SqliteStore::ListWatchedJobs(int64_t since) {
+  // The worker asks on every wake-up. Left to itself the planner takes the
+  // status index and reads every running job (a 64 000-job flood of webhooks
+  // spent two thirds of the worker here); the partial demand index holds only
+  // the jobs someone asked about.
+  static const std::string kSql = "SELECT " + kJobColumns +
+                                  " FROM jobs INDEXED BY jobs_progress_wanted_at "
+                                  "WHERE status = 'running' AND external_id IS NOT NULL "
+                                  "AND progress_wanted_at >= ?1 ORDER BY job_id";
+  Query q = db_->Prepare(kSql);
+  if (!q.ok()) return q.status();
+  q->Bind(1, since);
+  return ReadJobs(q, "list watched jobs");
+}
+
+Status SqliteStore::RecordProgressDemand(std::string_view job_id, int64_t now) {
+  Query q = db_->Prepare("UPDATE jobs SET progress_wanted_at = ?2 WHERE job_id = ?1");
+  if (!q.ok()) return q.status();
+  q->Bind(1, job_id);
+  q->Bind(2, now);
+  return q->Run("record progress demand");
+}
+
+Status SqliteStore::RecordPollFailure(std::string_view job_id, int failures, int64_t next_poll_at) {
+  Query q = db_->Prepare("UPDATE jobs SET poll_failures = ?2, next_poll_at = ?3 WHERE job_id = ?1");
+  if (!q.ok()) return q.status();
+  q->Bind(1, job_id);
+  q->Bind(2, failures);
+  q->Bind(3, next_poll_at);
+  return q->Run("record poll failure");
+}
+
+}  // namespace jobpulse

@@ -1,0 +1,106 @@
+// The SQLite engine of the store (lib/store.h): every table interface over one
+// SqliteDb connection. Included only by the store's sources and their tests;
+// callers use lib/store.h.
+//
+// The sources, one per table: sqlite_schema.cc (the schema and its
+// migrations), sqlite_store.cc (opening, health, checkpoints, service state,
+// leases), sqlite_jobs.cc (jobs and the merge's write), sqlite_metrics.cc, sqlite_events.cc,
+// sqlite_inbox.cc.
+//
+// Thread-safety: one connection; one thread at a time.
+#ifndef JOBPULSE_LIB_SQLITE_STORE_H_
+#define JOBPULSE_LIB_SQLITE_STORE_H_
+
+#include <memory>
+#include <span>
+#include <string>
+
+#include "lib/sqlite_db.h"
+#include "lib/store.h"
+
+namespace jobpulse {
+
+// The migrations, oldest first; the schema version is their count.
+std::span<const char* const> SqliteMigrations();
+
+class SqliteStore final : public Store {
+ public:
+  // The schema version Open() migrates to (PRAGMA user_version).
+  static constexpr int kSchemaVersion = 4;
+
+  static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
+
+  const std::string& path() const override { return db_->path(); }
+  Status Ping() override;
+  Result<int64_t> FreeDiskBytes() override;
+  Result<std::string> ChangeVersion() override;
+  Result<WalState> Checkpoint(int max_wait_ms) override;
+
+  // JobStore (sqlite_jobs.cc)
+  Result<std::optional<Job>> GetJob(std::string_view job_id,
+                                    JobRead read = JobRead::kWhole) override;
+  Result<std::optional<JobProgress>> GetJobProgress(std::string_view job_id) override;
+  Result<std::optional<Job>> FindByExternalId(std::string_view provider,
+                                              std::string_view external_id) override;
+  Result<JobPage> ListJobs(const JobFilter& filter) override;
+  Result<ApplyOutcome> Apply(const Observation& obs, const PriceTable& prices, int64_t now,
+                             bool create_if_missing = true) override;
+  Status DeleteJob(std::string_view job_id) override;
+  Result<Metrics> ComputeMetrics(int days, int64_t now) override;
+  Result<std::vector<Job>> ListActiveJobs(const std::optional<std::string>& provider) override;
+  Result<std::vector<Job>> ListWatchedJobs(int64_t since) override;
+  Status RecordProgressDemand(std::string_view job_id, int64_t now) override;
+  Status RecordPollFailure(std::string_view job_id, int failures, int64_t next_poll_at) override;
+
+  // EventLog (sqlite_events.cc)
+  Result<std::vector<Event>> EventsAfter(int64_t after_id, int limit) override;
+  Result<int64_t> AppendEvent(std::string_view job_id, EventType type, std::string_view data,
+                              int64_t now) override;
+  Result<int64_t> OldestEventId() override;
+  Result<int64_t> NewestEventId() override;
+  Result<int64_t> PruneEvents(int64_t max_events, int64_t older_than) override;
+
+  // WebhookInbox (sqlite_inbox.cc)
+  Result<bool> InsertDelivery(std::string_view webhook_id, std::string_view provider,
+                              std::string_view body, int64_t now) override;
+  Result<std::vector<bool>> InsertDeliveries(const std::vector<NewDelivery>& batch) override;
+  Result<std::vector<Delivery>> PendingDeliveries(int limit) override;
+  Result<ApplyOutcome> ApplyDelivery(std::string_view webhook_id, const Observation& obs,
+                                     const PriceTable& prices, int64_t now) override;
+  Result<std::vector<ApplyOutcome>> ApplyDeliveries(const std::vector<PendingApply>& batch,
+                                                    const PriceTable& prices, int64_t now) override;
+  Status RecordDeliveryFailure(std::string_view webhook_id, std::string_view error,
+                               int max_attempts, int64_t now) override;
+  Result<InboxCounts> CountDeliveries() override;
+  Result<int64_t> PruneDeliveries(int64_t bodies_before, int64_t rows_before) override;
+
+  // Leases and service state (sqlite_store.cc)
+  Result<bool> TryAcquireLease(std::string_view name, std::string_view owner, int64_t ttl_micros,
+                               int64_t now) override;
+  Status ReleaseLease(std::string_view name, std::string_view owner) override;
+  Status PutServiceState(std::string_view name, std::string_view value, int64_t now) override;
+  Result<std::optional<Entry>> GetServiceState(std::string_view name) override;
+
+ private:
+  using Transaction = SqliteDb::Transaction;
+  explicit SqliteStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+
+  // The merge and its write, inside the caller's write transaction.
+  Result<ApplyOutcome> ApplyInTransaction(const Observation& obs, const PriceTable& prices,
+                                          int64_t now, bool create_if_missing);
+  // The INSERT of a new row, or the compare-and-set UPDATE of the row at
+  // `expected_version`.
+  Status WriteJob(const Job& job, bool insert, int64_t expected_version);
+  // Appends an event inside the caller's transaction; returns its id.
+  Result<int64_t> InsertEvent(std::string_view job_id, EventType type, std::string_view data,
+                              int64_t now);
+  Status MarkDeliveryApplied(std::string_view webhook_id, int64_t now);
+  Result<bool> TakeLeaseOfDeadOwner(std::string_view name, std::string_view owner,
+                                    int64_t ttl_micros, int64_t now);
+
+  std::unique_ptr<SqliteDb> db_;
+};
+
+}  // namespace jobpulse
+
+#endif  // JOBPULSE_LIB_SQLITE_STORE_H_
