@@ -5,7 +5,7 @@
 // <button> (Enter and Space open the detail); the <li> itself forwards focus
 // to it, so focusing the card and pressing Enter works too.
 
-import { api } from './api.js';
+import { api, newestOnly } from './api.js';
 import { DASH, el, formatCost, formatDuration, formatProgress, timeElement } from './dom.js';
 
 const LIST_LIMIT = 100;
@@ -19,7 +19,7 @@ export class JobList {
     this.statusEl = document.getElementById('status-filter');
     this.jobs = new Map(); // job_id -> job object of the last load
     this.selectedId = null;
-    this.requestSeq = 0; // answers to older requests are dropped
+    this.latest = newestOnly(); // answers to older loads are dropped
 
     // One listener for every card, present and future.
     this.listEl.addEventListener('click', (event) => {
@@ -36,7 +36,7 @@ export class JobList {
   // Loads the list with the current filters; rejects with an ApiError.
   // syncActive asks the server to refresh active jobs at the provider first.
   async load({ syncActive = false } = {}) {
-    const seq = ++this.requestSeq;
+    const isNewest = this.latest.begin();
     let data;
     try {
       data = await api.get('/api/cloud/jobs', {
@@ -48,7 +48,7 @@ export class JobList {
     } finally {
       this.listEl.removeAttribute('aria-busy');
     }
-    if (seq !== this.requestSeq) return; // a newer load is on its way
+    if (!isNewest()) return; // a newer load is on its way
     const jobs = Array.isArray(data.jobs) ? data.jobs : [];
     this.render(jobs, typeof data.total === 'number' ? data.total : jobs.length);
   }
