@@ -33,8 +33,7 @@ const toastError = (error) => {
 const list = new JobList({ onOpen: openJob });
 const detail = new JobDetail({
   onChanged: () => {
-    reloadList();
-    reloadMetrics();
+    reloadListAndMetrics();
   },
   onClosed: (jobId, { deleted }) => {
     list.setSelected(null);
@@ -48,29 +47,28 @@ function openJob(jobId) {
   detail.open(jobId, { known: list.get(jobId) }).catch(toastError);
 }
 
-// Loads report their errors; background ones (timers, events) only the first
-// failure of a streak, so a dead server does not bury the page in toasts.
-const failing = { list: false, metrics: false };
-
-async function reloadList({ syncActive = false, background = false } = {}) {
-  try {
-    await list.load({ syncActive });
-    failing.list = false;
-  } catch (error) {
-    if (!background || !failing.list) toastError(error);
-    failing.list = true;
-  }
+// reload(options) runs load(options) and reports its errors; background ones
+// (timers, events: options.background) only the first failure of a streak, so
+// a dead server does not bury the page in toasts. Each reloader keeps its own
+// streak.
+function reloader(load) {
+  let failing = false;
+  return async ({ background = false, ...options } = {}) => {
+    try {
+      await load(options);
+      failing = false;
+    } catch (error) {
+      if (!background || !failing) toastError(error);
+      failing = true;
+    }
+  };
 }
 
-async function reloadMetrics({ background = false } = {}) {
-  try {
-    await loadMetrics();
-    failing.metrics = false;
-  } catch (error) {
-    if (!background || !failing.metrics) toastError(error);
-    failing.metrics = true;
-  }
-}
+// reloadList({syncActive, background}), reloadMetrics({background}), and
+// both at once (syncActive concerns the list only).
+const reloadList = reloader(({ syncActive = false }) => list.load({ syncActive }));
+const reloadMetrics = reloader(() => loadMetrics());
+const reloadListAndMetrics = (options = {}) => Promise.all([reloadList(options), reloadMetrics(options)]);
 
 function reloadDetail() {
   if (detail.isOpen) detail.reload().catch(toastError);
@@ -104,7 +102,7 @@ syncButton.addEventListener('click', async () => {
     } catch (error) {
       toastError(error);
     }
-    await Promise.all([reloadList(), reloadMetrics()]);
+    await reloadListAndMetrics();
   } finally {
     spinner.remove();
     syncButton.removeAttribute('aria-busy');
@@ -117,7 +115,7 @@ refreshButton.addEventListener('click', async () => {
   refreshButton.disabled = true;
   refreshButton.setAttribute('aria-busy', 'true');
   try {
-    await Promise.all([reloadList({ syncActive: true }), reloadMetrics()]);
+    await reloadListAndMetrics({ syncActive: true });
     reloadDetail();
   } finally {
     refreshButton.removeAttribute('aria-busy');
@@ -198,8 +196,7 @@ async function pollInlineProgress() {
 
 function periodicRefresh() {
   if (document.hidden || signIn.visible) return;
-  reloadList({ syncActive: true, background: true });
-  reloadMetrics({ background: true });
+  reloadListAndMetrics({ syncActive: true, background: true });
 }
 
 // Coming back to a hidden tab: catch up at once instead of at the next tick.
@@ -214,8 +211,7 @@ const stream = new EventStream({ onMessage: onEvent });
 const signIn = new SignIn({
   onSignedIn: () => {
     stream.start();
-    reloadList();
-    reloadMetrics();
+    reloadListAndMetrics();
   },
 });
 onUnauthorized(() => {
@@ -223,7 +219,6 @@ onUnauthorized(() => {
   stream.stop();
 });
 stream.start();
-reloadList();
-reloadMetrics();
+reloadListAndMetrics();
 setInterval(pollInlineProgress, INLINE_PROGRESS_MS);
 setInterval(periodicRefresh, LIST_REFRESH_MS);
