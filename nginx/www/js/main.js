@@ -85,6 +85,10 @@ function debounce(fn, ms) {
 const scheduleList = debounce(() => reloadList({ background: true }), DEBOUNCE_MS);
 const scheduleMetrics = debounce(() => reloadMetrics({ background: true }), DEBOUNCE_MS);
 const scheduleDetail = debounce(reloadDetail, DEBOUNCE_MS);
+const scheduleListAndMetrics = () => {
+  scheduleList();
+  scheduleMetrics();
+};
 
 // ---- Toolbar ----------------------------------------------------------------
 
@@ -136,63 +140,69 @@ document.addEventListener('keydown', (event) => {
 
 // ---- Live updates -----------------------------------------------------------
 
-let connectedBefore = false;
-
-function onEvent(message) {
-  switch (message.type) {
-    case 'connected':
-      // After a reconnect the server replays what was missed; reload anyway in
-      // case the page started while the server was down.
-      if (connectedBefore) {
+// The handler of the stream's messages; it remembers whether the stream was
+// connected before.
+function eventHandler() {
+  let connectedBefore = false;
+  return (message) => {
+    switch (message.type) {
+      case 'connected':
+        // After a reconnect the server replays what was missed; reload anyway in
+        // case the page started while the server was down.
+        if (connectedBefore) scheduleListAndMetrics();
+        connectedBefore = true;
+        break;
+      case 'job_status_changed':
+        scheduleListAndMetrics();
+        if (message.job_id === detail.jobId) scheduleDetail();
+        break;
+      case 'job_progress':
+        list.applyProgress(message.job_id, message);
+        detail.applyProgress(message.job_id, message);
+        break;
+      case 'jobs_synced':
         scheduleList();
-        scheduleMetrics();
-      }
-      connectedBefore = true;
-      break;
-    case 'job_status_changed':
-      scheduleList();
-      scheduleMetrics();
-      if (message.job_id === detail.jobId) scheduleDetail();
-      break;
-    case 'job_progress':
-      list.applyProgress(message.job_id, message);
-      detail.applyProgress(message.job_id, message);
-      break;
-    case 'jobs_synced':
-      scheduleList();
-      if (message.new || message.updated) scheduleMetrics();
-      break;
-    case 'reset': // too much was missed: start over
-      scheduleList();
-      scheduleMetrics();
-      scheduleDetail();
-      break;
-    default:
-      break;
-  }
+        if (message.new || message.updated) scheduleMetrics();
+        break;
+      case 'reset': // too much was missed: start over
+        scheduleListAndMetrics();
+        scheduleDetail();
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+// fn, but a call while the last one has not finished is skipped.
+function oneAtATime(fn) {
+  let running = false;
+  return async () => {
+    if (running) return;
+    running = true;
+    try {
+      await fn();
+    } finally {
+      running = false;
+    }
+  };
 }
 
 // Inline progress for running cards only; a finished job is never polled.
-let polling = false;
-async function pollInlineProgress() {
-  if (polling || document.hidden || signIn.visible) return;
-  polling = true;
-  try {
-    await Promise.all(list.runningIds().map(async (jobId) => {
-      try {
-        const data = await api.get(jobPath(jobId, '/inline-progress'));
-        list.applyProgress(jobId, data);
-        detail.applyProgress(jobId, data);
-      } catch (error) {
-        if (error.status === 404) scheduleList(); // deleted meanwhile
-        // Anything else: the next round or an event will catch up.
-      }
-    }));
-    if (detail.isOpen && detail.status === 'running') await detail.loadLogs().catch(() => {});
-  } finally {
-    polling = false;
-  }
-}
+const pollInlineProgress = oneAtATime(async () => {
+  if (document.hidden || signIn.visible) return;
+  await Promise.all(list.runningIds().map(async (jobId) => {
+    try {
+      const data = await api.get(jobPath(jobId, '/inline-progress'));
+      list.applyProgress(jobId, data);
+      detail.applyProgress(jobId, data);
+    } catch (error) {
+      if (error.status === 404) scheduleList(); // deleted meanwhile
+      // Anything else: the next round or an event will catch up.
+    }
+  }));
+  if (detail.isOpen && detail.status === 'running') await detail.loadLogs().catch(() => {});
+});
 
 function periodicRefresh() {
   if (document.hidden || signIn.visible) return;
@@ -207,7 +217,7 @@ document.addEventListener('visibilitychange', () => {
 // ---- Start ------------------------------------------------------------------
 
 // The stream first, so nothing that happens while the list loads is lost.
-const stream = new EventStream({ onMessage: onEvent });
+const stream = new EventStream({ onMessage: eventHandler() });
 const signIn = new SignIn({
   onSignedIn: () => {
     stream.start();
