@@ -7,6 +7,7 @@
 
 import { api, newestOnly } from './api.js';
 import { DASH, el, formatCost, formatDuration, formatProgress, timeElement } from './dom.js';
+import { STATUSES } from './statuses.js';
 
 const LIST_LIMIT = 100;
 
@@ -17,6 +18,8 @@ export class JobList {
     this.countEl = document.getElementById('job-count');
     this.providerEl = document.getElementById('provider-filter');
     this.statusEl = document.getElementById('status-filter');
+    // index.html has the "All" option only; one per status follows it.
+    this.statusEl.append(...STATUSES.map((status) => el('option', { value: status }, status)));
     this.jobs = new Map(); // job_id -> job object of the last load
     this.selectedId = null;
     this.latest = newestOnly(); // answers to older loads are dropped

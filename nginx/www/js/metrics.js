@@ -3,8 +3,10 @@
 
 import { api, newestOnly } from './api.js';
 import { DASH, formatCost, formatDuration } from './dom.js';
+import { ACTIVE_STATUSES, TERMINAL_STATUSES } from './statuses.js';
 
-const STATUS_ORDER = ['running', 'queued', 'uploading', 'pending', 'completed', 'failed', 'cancelled'];
+// The furthest along active status first, then the outcomes.
+const STATUS_ORDER = [...ACTIVE_STATUSES].reverse().concat(TERMINAL_STATUSES);
 const latest = newestOnly(); // answers to older loads are dropped
 
 // Rejects with an ApiError; the caller decides whether to show it.
