@@ -122,11 +122,7 @@ export class JobList {
   setSelected(jobId) {
     this.selectedId = jobId;
     for (const card of this.listEl.querySelectorAll('.job-card')) {
-      const selected = card.dataset.jobId === jobId;
-      card.classList.toggle('selected', selected);
-      const button = card.querySelector('.job-open');
-      if (selected) button.setAttribute('aria-current', 'true');
-      else button.removeAttribute('aria-current');
+      markSelected(card, card.dataset.jobId === jobId);
     }
   }
 
@@ -149,12 +145,18 @@ export function modelName(job) {
   return (job.metadata && job.metadata.model) || job.config_name || DASH;
 }
 
-function fillCard(card, job, selected) {
-  card.dataset.status = job.status;
+// The card of the job shown in the detail: .selected, its button aria-current.
+function markSelected(card, selected) {
   card.classList.toggle('selected', selected);
   const button = card.querySelector('.job-open');
   if (selected) button.setAttribute('aria-current', 'true');
   else button.removeAttribute('aria-current');
+}
+
+function fillCard(card, job, selected) {
+  card.dataset.status = job.status;
+  markSelected(card, selected);
+  const button = card.querySelector('.job-open');
 
   const estimate = Boolean(job.metadata && job.metadata.cost_is_estimate);
   button.replaceChildren(
