@@ -93,3 +93,25 @@ export function errorMessage(error) {
   if (error instanceof ApiError) return error.message;
   return `Unexpected error: ${error && error.message ? error.message : String(error)}`;
 }
+
+// The stale-response guard: when requests for the same thing overlap (a
+// filter changed while the list was loading), only the newest one's answer
+// may be shown. begin() is called as a request starts and returns a check
+// that stays true until a newer request begins or drop() is called:
+//
+//   const isNewest = this.latest.begin();
+//   const data = await api.get(...);
+//   if (!isNewest()) return; // a newer request is on its way
+export function newestOnly() {
+  let newest = 0;
+  return {
+    begin() {
+      const mine = ++newest;
+      return () => mine === newest;
+    },
+    // Makes every answer still to come stale (the thing it was for is gone).
+    drop() {
+      newest += 1;
+    },
+  };
+}

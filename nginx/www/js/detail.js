@@ -3,7 +3,7 @@
 // and the actions: #cancel-button for active jobs, #delete-button for
 // terminal ones, both confirmed through the <dialog>.
 
-import { api, errorMessage, jobPath } from './api.js';
+import { api, errorMessage, jobPath, newestOnly } from './api.js';
 import { confirmAction } from './confirm.js';
 import { DASH, el, formatCost, formatDuration, formatProgress, timeElement } from './dom.js';
 import { showToast } from './toast.js';
@@ -23,8 +23,9 @@ export class JobDetail {
     this.logs = document.getElementById('job-logs');
     this.jobId = null;
     this.job = null;
-    this.seq = 0; // answers for a job that is no longer shown are dropped
-    this.logSeq = 0;
+    // Answers to older requests, or for a job no longer shown, are dropped.
+    this.latestJob = newestOnly();
+    this.latestLogs = newestOnly();
 
     document.getElementById('close-detail').addEventListener('click', () => this.close());
     document.getElementById('refresh-logs').addEventListener('click', () => {
@@ -45,6 +46,7 @@ export class JobDetail {
     document.getElementById('layout').classList.add('has-detail');
     this.heading.textContent = jobId;
     if (switched) {
+      this.dropAnswers();
       this.job = null;
       this.fields.replaceChildren();
       this.actions.replaceChildren();
@@ -60,24 +62,29 @@ export class JobDetail {
     const jobId = this.jobId;
     this.jobId = null;
     this.job = null;
-    this.seq += 1;
-    this.logSeq += 1;
+    this.dropAnswers();
     this.panel.hidden = true;
     document.getElementById('layout').classList.remove('has-detail');
     this.onClosed(jobId, { deleted });
+  }
+
+  // Answers still to come are for a job no longer shown.
+  dropAnswers() {
+    this.latestJob.drop();
+    this.latestLogs.drop();
   }
 
   // Reloads the job and its log tail. A job that is gone closes the panel.
   async reload() {
     if (!this.isOpen) return;
     const jobId = this.jobId;
-    const seq = ++this.seq;
+    const isNewest = this.latestJob.begin();
     try {
       const data = await api.get(jobPath(jobId));
-      if (seq !== this.seq || jobId !== this.jobId) return;
+      if (!isNewest()) return;
       this.renderJob(data.job);
     } catch (error) {
-      if (seq !== this.seq || jobId !== this.jobId) return;
+      if (!isNewest()) return;
       if (error.status === 404) {
         showToast(`Job ${jobId} is no longer in the history`, { error: true });
         this.close({ deleted: true });
@@ -92,9 +99,9 @@ export class JobDetail {
   async loadLogs({ refresh = false } = {}) {
     if (!this.isOpen) return;
     const jobId = this.jobId;
-    const seq = ++this.logSeq;
+    const isNewest = this.latestLogs.begin();
     const data = await api.get(jobPath(jobId, '/logs'), { refresh: refresh ? 'true' : undefined });
-    if (seq !== this.logSeq || jobId !== this.jobId) return;
+    if (!isNewest()) return;
     const pre = this.logs;
     // Follow the tail unless the reader scrolled up to read something.
     const atBottom = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 24;

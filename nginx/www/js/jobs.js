@@ -5,8 +5,9 @@
 // <button> (Enter and Space open the detail); the <li> itself forwards focus
 // to it, so focusing the card and pressing Enter works too.
 
-import { api } from './api.js';
+import { api, newestOnly } from './api.js';
 import { DASH, el, formatCost, formatDuration, formatProgress, timeElement } from './dom.js';
+import { STATUSES } from './statuses.js';
 
 const LIST_LIMIT = 100;
 
@@ -17,9 +18,11 @@ export class JobList {
     this.countEl = document.getElementById('job-count');
     this.providerEl = document.getElementById('provider-filter');
     this.statusEl = document.getElementById('status-filter');
+    // index.html has the "All" option only; one per status follows it.
+    this.statusEl.append(...STATUSES.map((status) => el('option', { value: status }, status)));
     this.jobs = new Map(); // job_id -> job object of the last load
     this.selectedId = null;
-    this.requestSeq = 0; // answers to older requests are dropped
+    this.latest = newestOnly(); // answers to older loads are dropped
 
     // One listener for every card, present and future.
     this.listEl.addEventListener('click', (event) => {
@@ -36,7 +39,7 @@ export class JobList {
   // Loads the list with the current filters; rejects with an ApiError.
   // syncActive asks the server to refresh active jobs at the provider first.
   async load({ syncActive = false } = {}) {
-    const seq = ++this.requestSeq;
+    const isNewest = this.latest.begin();
     let data;
     try {
       data = await api.get('/api/cloud/jobs', {
@@ -48,7 +51,7 @@ export class JobList {
     } finally {
       this.listEl.removeAttribute('aria-busy');
     }
-    if (seq !== this.requestSeq) return; // a newer load is on its way
+    if (!isNewest()) return; // a newer load is on its way
     const jobs = Array.isArray(data.jobs) ? data.jobs : [];
     this.render(jobs, typeof data.total === 'number' ? data.total : jobs.length);
   }
@@ -119,11 +122,7 @@ export class JobList {
   setSelected(jobId) {
     this.selectedId = jobId;
     for (const card of this.listEl.querySelectorAll('.job-card')) {
-      const selected = card.dataset.jobId === jobId;
-      card.classList.toggle('selected', selected);
-      const button = card.querySelector('.job-open');
-      if (selected) button.setAttribute('aria-current', 'true');
-      else button.removeAttribute('aria-current');
+      markSelected(card, card.dataset.jobId === jobId);
     }
   }
 
@@ -146,12 +145,18 @@ export function modelName(job) {
   return (job.metadata && job.metadata.model) || job.config_name || DASH;
 }
 
-function fillCard(card, job, selected) {
-  card.dataset.status = job.status;
+// The card of the job shown in the detail: .selected, its button aria-current.
+function markSelected(card, selected) {
   card.classList.toggle('selected', selected);
   const button = card.querySelector('.job-open');
   if (selected) button.setAttribute('aria-current', 'true');
   else button.removeAttribute('aria-current');
+}
+
+function fillCard(card, job, selected) {
+  card.dataset.status = job.status;
+  markSelected(card, selected);
+  const button = card.querySelector('.job-open');
 
   const estimate = Boolean(job.metadata && job.metadata.cost_is_estimate);
   button.replaceChildren(

@@ -33,8 +33,7 @@ const toastError = (error) => {
 const list = new JobList({ onOpen: openJob });
 const detail = new JobDetail({
   onChanged: () => {
-    reloadList();
-    reloadMetrics();
+    reloadListAndMetrics();
   },
   onClosed: (jobId, { deleted }) => {
     list.setSelected(null);
@@ -48,29 +47,28 @@ function openJob(jobId) {
   detail.open(jobId, { known: list.get(jobId) }).catch(toastError);
 }
 
-// Loads report their errors; background ones (timers, events) only the first
-// failure of a streak, so a dead server does not bury the page in toasts.
-const failing = { list: false, metrics: false };
-
-async function reloadList({ syncActive = false, background = false } = {}) {
-  try {
-    await list.load({ syncActive });
-    failing.list = false;
-  } catch (error) {
-    if (!background || !failing.list) toastError(error);
-    failing.list = true;
-  }
+// reload(options) runs load(options) and reports its errors; background ones
+// (timers, events: options.background) only the first failure of a streak, so
+// a dead server does not bury the page in toasts. Each reloader keeps its own
+// streak.
+function reloader(load) {
+  let failing = false;
+  return async ({ background = false, ...options } = {}) => {
+    try {
+      await load(options);
+      failing = false;
+    } catch (error) {
+      if (!background || !failing) toastError(error);
+      failing = true;
+    }
+  };
 }
 
-async function reloadMetrics({ background = false } = {}) {
-  try {
-    await loadMetrics();
-    failing.metrics = false;
-  } catch (error) {
-    if (!background || !failing.metrics) toastError(error);
-    failing.metrics = true;
-  }
-}
+// reloadList({syncActive, background}), reloadMetrics({background}), and
+// both at once (syncActive concerns the list only).
+const reloadList = reloader(({ syncActive = false }) => list.load({ syncActive }));
+const reloadMetrics = reloader(() => loadMetrics());
+const reloadListAndMetrics = (options = {}) => Promise.all([reloadList(options), reloadMetrics(options)]);
 
 function reloadDetail() {
   if (detail.isOpen) detail.reload().catch(toastError);
@@ -87,6 +85,10 @@ function debounce(fn, ms) {
 const scheduleList = debounce(() => reloadList({ background: true }), DEBOUNCE_MS);
 const scheduleMetrics = debounce(() => reloadMetrics({ background: true }), DEBOUNCE_MS);
 const scheduleDetail = debounce(reloadDetail, DEBOUNCE_MS);
+const scheduleListAndMetrics = () => {
+  scheduleList();
+  scheduleMetrics();
+};
 
 // ---- Toolbar ----------------------------------------------------------------
 
@@ -104,7 +106,7 @@ syncButton.addEventListener('click', async () => {
     } catch (error) {
       toastError(error);
     }
-    await Promise.all([reloadList(), reloadMetrics()]);
+    await reloadListAndMetrics();
   } finally {
     spinner.remove();
     syncButton.removeAttribute('aria-busy');
@@ -117,7 +119,7 @@ refreshButton.addEventListener('click', async () => {
   refreshButton.disabled = true;
   refreshButton.setAttribute('aria-busy', 'true');
   try {
-    await Promise.all([reloadList({ syncActive: true }), reloadMetrics()]);
+    await reloadListAndMetrics({ syncActive: true });
     reloadDetail();
   } finally {
     refreshButton.removeAttribute('aria-busy');
@@ -138,68 +140,73 @@ document.addEventListener('keydown', (event) => {
 
 // ---- Live updates -----------------------------------------------------------
 
-let connectedBefore = false;
-
-function onEvent(message) {
-  switch (message.type) {
-    case 'connected':
-      // After a reconnect the server replays what was missed; reload anyway in
-      // case the page started while the server was down.
-      if (connectedBefore) {
+// The handler of the stream's messages; it remembers whether the stream was
+// connected before.
+function eventHandler() {
+  let connectedBefore = false;
+  return (message) => {
+    switch (message.type) {
+      case 'connected':
+        // After a reconnect the server replays what was missed; reload anyway in
+        // case the page started while the server was down.
+        if (connectedBefore) scheduleListAndMetrics();
+        connectedBefore = true;
+        break;
+      case 'job_status_changed':
+        scheduleListAndMetrics();
+        if (message.job_id === detail.jobId) scheduleDetail();
+        break;
+      case 'job_progress':
+        list.applyProgress(message.job_id, message);
+        detail.applyProgress(message.job_id, message);
+        break;
+      case 'jobs_synced':
         scheduleList();
-        scheduleMetrics();
-      }
-      connectedBefore = true;
-      break;
-    case 'job_status_changed':
-      scheduleList();
-      scheduleMetrics();
-      if (message.job_id === detail.jobId) scheduleDetail();
-      break;
-    case 'job_progress':
-      list.applyProgress(message.job_id, message);
-      detail.applyProgress(message.job_id, message);
-      break;
-    case 'jobs_synced':
-      scheduleList();
-      if (message.new || message.updated) scheduleMetrics();
-      break;
-    case 'reset': // too much was missed: start over
-      scheduleList();
-      scheduleMetrics();
-      scheduleDetail();
-      break;
-    default:
-      break;
-  }
+        if (message.new || message.updated) scheduleMetrics();
+        break;
+      case 'reset': // too much was missed: start over
+        scheduleListAndMetrics();
+        scheduleDetail();
+        break;
+      default:
+        break;
+    }
+  };
+}
+
+// fn, but a call while the last one has not finished is skipped.
+function oneAtATime(fn) {
+  let running = false;
+  return async () => {
+    if (running) return;
+    running = true;
+    try {
+      await fn();
+    } finally {
+      running = false;
+    }
+  };
 }
 
 // Inline progress for running cards only; a finished job is never polled.
-let polling = false;
-async function pollInlineProgress() {
-  if (polling || document.hidden || signIn.visible) return;
-  polling = true;
-  try {
-    await Promise.all(list.runningIds().map(async (jobId) => {
-      try {
-        const data = await api.get(jobPath(jobId, '/inline-progress'));
-        list.applyProgress(jobId, data);
-        detail.applyProgress(jobId, data);
-      } catch (error) {
-        if (error.status === 404) scheduleList(); // deleted meanwhile
-        // Anything else: the next round or an event will catch up.
-      }
-    }));
-    if (detail.isOpen && detail.status === 'running') await detail.loadLogs().catch(() => {});
-  } finally {
-    polling = false;
-  }
-}
+const pollInlineProgress = oneAtATime(async () => {
+  if (document.hidden || signIn.visible) return;
+  await Promise.all(list.runningIds().map(async (jobId) => {
+    try {
+      const data = await api.get(jobPath(jobId, '/inline-progress'));
+      list.applyProgress(jobId, data);
+      detail.applyProgress(jobId, data);
+    } catch (error) {
+      if (error.status === 404) scheduleList(); // deleted meanwhile
+      // Anything else: the next round or an event will catch up.
+    }
+  }));
+  if (detail.isOpen && detail.status === 'running') await detail.loadLogs().catch(() => {});
+});
 
 function periodicRefresh() {
   if (document.hidden || signIn.visible) return;
-  reloadList({ syncActive: true, background: true });
-  reloadMetrics({ background: true });
+  reloadListAndMetrics({ syncActive: true, background: true });
 }
 
 // Coming back to a hidden tab: catch up at once instead of at the next tick.
@@ -210,12 +217,11 @@ document.addEventListener('visibilitychange', () => {
 // ---- Start ------------------------------------------------------------------
 
 // The stream first, so nothing that happens while the list loads is lost.
-const stream = new EventStream({ onMessage: onEvent });
+const stream = new EventStream({ onMessage: eventHandler() });
 const signIn = new SignIn({
   onSignedIn: () => {
     stream.start();
-    reloadList();
-    reloadMetrics();
+    reloadListAndMetrics();
   },
 });
 onUnauthorized(() => {
@@ -223,7 +229,6 @@ onUnauthorized(() => {
   stream.stop();
 });
 stream.start();
-reloadList();
-reloadMetrics();
+reloadListAndMetrics();
 setInterval(pollInlineProgress, INLINE_PROGRESS_MS);
 setInterval(periodicRefresh, LIST_REFRESH_MS);

@@ -1,17 +1,19 @@
 // The metrics bar (#metrics-bar) from GET /api/cloud/metrics?days=30: jobs by
 // status, total cost and the average duration of completed jobs.
 
-import { api } from './api.js';
+import { api, newestOnly } from './api.js';
 import { DASH, formatCost, formatDuration } from './dom.js';
+import { ACTIVE_STATUSES, TERMINAL_STATUSES } from './statuses.js';
 
-const STATUS_ORDER = ['running', 'queued', 'uploading', 'pending', 'completed', 'failed', 'cancelled'];
-let requestSeq = 0;
+// The furthest along active status first, then the outcomes.
+const STATUS_ORDER = [...ACTIVE_STATUSES].reverse().concat(TERMINAL_STATUSES);
+const latest = newestOnly(); // answers to older loads are dropped
 
 // Rejects with an ApiError; the caller decides whether to show it.
 export async function loadMetrics() {
-  const seq = ++requestSeq;
+  const isNewest = latest.begin();
   const data = await api.get('/api/cloud/metrics', { days: 30 });
-  if (seq !== requestSeq) return;
+  if (!isNewest()) return;
 
   const byStatus = data.jobs_by_status || {};
   const parts = STATUS_ORDER.filter((s) => byStatus[s] > 0).map((s) => `${byStatus[s]} ${s}`);
