@@ -82,6 +82,47 @@ bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
+// Values a setting of the table accepts, to try in turn: strings try these
+// until one passes the row's checks.
+std::vector<std::string> AcceptedCandidates(const SettingSpec& spec) {
+  return std::visit(
+      [&](const auto& ref) -> std::vector<std::string> {
+        using T = std::decay_t<decltype(ref.Of(Config()).value)>;
+        if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::optional<bool>>) {
+          return {"false"};
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          return {"[]"};
+        } else if constexpr (std::is_same_v<T, std::map<std::string, double>>) {
+          return {"{cpu: 0.5}"};
+        } else if constexpr (std::is_same_v<T, std::string> ||
+                             std::is_same_v<T, std::optional<std::string>>) {
+          return {"gpu-h100", "https://example.test", "whsec_0123456789abcdef"};
+        } else {
+          return {std::to_string(spec.min)};
+        }
+      },
+      spec.field);
+}
+
+// "a.b.c" set to `value` as nested YAML maps.
+std::string YamlFor(const std::string& key, const std::string& value) {
+  std::string yaml, indent;
+  size_t start = 0;
+  for (size_t dot = key.find('.'); dot != std::string::npos; dot = key.find('.', start)) {
+    yaml += indent + key.substr(start, dot - start) + ":\n";
+    indent += "  ";
+    start = dot + 1;
+  }
+  return yaml + indent + key.substr(start) + ": " + value + "\n";
+}
+
+// The "key = value (source)" line of DescribeConfig's text, "" when none.
+std::string LineOf(const std::string& text, const std::string& key) {
+  const size_t at = text.find("\n" + key + " = ");
+  if (at == std::string::npos) return "";
+  return text.substr(at + 1, text.find('\n', at + 1) - at - 1);
+}
+
 constexpr ConfigSource kDefault = ConfigSource::kDefault;
 constexpr ConfigSource kYaml = ConfigSource::kEnterpriseConfig;
 constexpr ConfigSource kEnv = ConfigSource::kEnv;
@@ -781,45 +822,6 @@ BOOST_AUTO_TEST_CASE(shell_form_evaluates_back_to_the_values) {
 // descriptions: set each row's key (and variable), and DescribeConfig shows
 // that source for it, with a matching line in the shell form.
 BOOST_AUTO_TEST_CASE(the_settings_table_drives_yaml_environment_and_description) {
-  // A value each kind accepts; strings try these until one passes the row's checks.
-  const std::vector<std::string> strings = {"gpu-h100", "https://example.test",
-                                            "whsec_0123456789abcdef"};
-  auto candidates = [&](const SettingSpec& spec) -> std::vector<std::string> {
-    return std::visit(
-        [&](const auto& ref) -> std::vector<std::string> {
-          using T = std::decay_t<decltype(ref.Of(Config()).value)>;
-          if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::optional<bool>>) {
-            return {"false"};
-          } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
-            return {"[]"};
-          } else if constexpr (std::is_same_v<T, std::map<std::string, double>>) {
-            return {"{cpu: 0.5}"};
-          } else if constexpr (std::is_same_v<T, std::string> ||
-                               std::is_same_v<T, std::optional<std::string>>) {
-            return strings;
-          } else {
-            return {std::to_string(spec.min)};
-          }
-        },
-        spec.field);
-  };
-  // "a.b.c" set to `value` as nested YAML maps.
-  auto yaml_for = [](const std::string& key, const std::string& value) {
-    std::string yaml, indent;
-    size_t start = 0;
-    for (size_t dot = key.find('.'); dot != std::string::npos; dot = key.find('.', start)) {
-      yaml += indent + key.substr(start, dot - start) + ":\n";
-      indent += "  ";
-      start = dot + 1;
-    }
-    return yaml + indent + key.substr(start) + ": " + value + "\n";
-  };
-  auto line_of = [](const std::string& text, const std::string& key) {
-    const size_t at = text.find("\n" + key + " = ");
-    if (at == std::string::npos) return std::string();
-    return text.substr(at + 1, text.find('\n', at + 1) - at - 1);
-  };
-
   size_t rows = 0, yaml_rows = 0, env_rows = 0;
   for (const SettingSpec& spec : ConfigSettings()) {
     ++rows;
@@ -827,13 +829,13 @@ BOOST_AUTO_TEST_CASE(the_settings_table_drives_yaml_environment_and_description)
         std::holds_alternative<ConfigField<std::map<std::string, double>>>(spec.field);
     const std::string shown_key = std::string(spec.key) + (prices ? ".cpu" : "");
     const std::string defaults = DescribeConfig(Config());
-    BOOST_CHECK_MESSAGE(line_of(defaults, shown_key).ends_with(" (default)"), spec.key);
+    BOOST_CHECK_MESSAGE(LineOf(defaults, shown_key).ends_with(" (default)"), spec.key);
     bool yaml_done = !spec.in_yaml, env_done = spec.env == nullptr;
-    for (const std::string& value : candidates(spec)) {
+    for (const std::string& value : AcceptedCandidates(spec)) {
       if (!yaml_done) {
-        const Result<Config> c = LoadConfigFromYaml(yaml_for(spec.key, value), "y", NoEnv());
+        const Result<Config> c = LoadConfigFromYaml(YamlFor(spec.key, value), "y", NoEnv());
         if (c.ok()) {
-          const std::string line = line_of(DescribeConfig(*c), shown_key);
+          const std::string line = LineOf(DescribeConfig(*c), shown_key);
           BOOST_CHECK_MESSAGE(line.ends_with(" (enterprise config)"), spec.key << ": " << line);
           yaml_done = true;
           ++yaml_rows;
@@ -842,7 +844,7 @@ BOOST_AUTO_TEST_CASE(the_settings_table_drives_yaml_environment_and_description)
       if (!env_done && value != "[]" && value != "{cpu: 0.5}") {
         const Result<Config> c = LoadConfigFromYaml("", "", MapEnv({{spec.env, value}}));
         if (c.ok()) {
-          const std::string line = line_of(DescribeConfig(*c), shown_key);
+          const std::string line = LineOf(DescribeConfig(*c), shown_key);
           BOOST_CHECK_MESSAGE(line.ends_with(" (env)"), spec.env << ": " << line);
           env_done = true;
           ++env_rows;
