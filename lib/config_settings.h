@@ -14,7 +14,9 @@
 //   std::optional<std::string>  the same, "" meaning unset
 //   std::vector<std::string>    a YAML list of strings, each passing `check`
 //   std::map<std::string, double>  SKU -> $/s, merged over the defaults
-// An environment variable's text is read exactly as a YAML scalar would be;
+// An environment variable's text goes through the same reading and checks as
+// a YAML scalar with that text (it is not parsed as YAML), so the messages
+// differ only in their prefix ("VAR: " instead of "file:line: key k: ");
 // an empty variable counts as unset.
 //
 // Thread-safety: the table is immutable.
@@ -69,7 +71,9 @@ struct SettingSpec {
   // Strings: the value stored, from the text `check` accepted (e.g. without
   // trailing slashes).
   std::string (*normalise)(std::string) = nullptr;
-  bool secret = false;  // never shown: "****" or "(unset)", "set" or "unset"
+  // Optional strings only: never shown, only "****"/"(unset)" (DescribeConfig)
+  // or "set"/"unset" (DescribeConfigForShell).
+  bool secret = false;
   // What DescribeConfig shows for an unset optional or an empty string.
   const char* unset_text = "(unset)";
   const char* list_of = "strings";  // lists: "must be a list of <list_of>, got ..."

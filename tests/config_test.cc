@@ -830,6 +830,9 @@ BOOST_AUTO_TEST_CASE(the_settings_table_drives_yaml_environment_and_description)
     const std::string shown_key = std::string(spec.key) + (prices ? ".cpu" : "");
     const std::string defaults = DescribeConfig(Config());
     BOOST_CHECK_MESSAGE(LineOf(defaults, shown_key).ends_with(" (default)"), spec.key);
+    BOOST_CHECK_MESSAGE(
+        !spec.secret || std::holds_alternative<ConfigField<std::optional<std::string>>>(spec.field),
+        spec.key << ": only an optional string can be a secret");
     bool yaml_done = !spec.in_yaml, env_done = spec.env == nullptr;
     for (const std::string& value : AcceptedCandidates(spec)) {
       if (!yaml_done) {
