@@ -1,7 +1,7 @@
 // Configuration loading (SPEC §2). Three layers applied in order, each recording
 // its source: the defaults in config.h, the enterprise YAML, the environment.
-// Both passes and both descriptions walk the settings table of
-// lib/config_settings.h; what a value must be is decided by its field's type
+// Both passes (here) and both descriptions (config_describe.cc) walk the
+// settings table of lib/config_settings.h; what a value must be is decided by its field's type
 // and its row. Every check runs where the value is read, so an error can still
 // name the file line or the variable that produced it; the first error wins
 // (the YAML before the environment, each in table order).
