@@ -5,6 +5,12 @@
 //    mod_fcgid): serve up to max_requests (±25 % per process) requests, then
 //    exit 0 so the supervisor starts a fresh process;
 //  - anything else: plain CGI, one request from the environment and stdin.
+// `--check-config` prints the effective configuration with each value's source
+// and exits (78 when it is invalid); `--check-config=sh` prints it as sh
+// assignments for scripts to eval (DescribeConfigForShell in lib/config.h:
+// cfg_listen_port='8001', a secret as set/unset), which nginx/jobpulse-run reads.
+// `--listen-port` and `--server-names` print listen.port and listen.server_names
+// (one a line, for nginx/gen-config).
 // `--slot N` is supervisord's %(process_num)d. Slot 0 of a pool holds the
 // listening socket without serving: supervisord closes the socket when the last
 // process of the group has exited, and with recycling handlers that moment
@@ -202,6 +208,7 @@ int MaxRequestsWithJitter(int base) {
 struct Options {
   int slot = -1;
   bool check_config = false;
+  bool check_config_sh = false;
   bool listen_port = false;
   bool server_names = false;
 };
@@ -213,12 +220,14 @@ bool ParseOptions(int argc, char** argv, Options* options) {
       options->slot = std::atoi(argv[++i]);
     } else if (arg == "--check-config") {
       options->check_config = true;
+    } else if (arg == "--check-config=sh") {
+      options->check_config_sh = true;
     } else if (arg == "--listen-port") {
       options->listen_port = true;
     } else if (arg == "--server-names") {
       options->server_names = true;
     } else {
-      std::cerr << "usage: jobpulse-fcgi [--slot N] [--check-config] [--listen-port] "
+      std::cerr << "usage: jobpulse-fcgi [--slot N] [--check-config[=sh]] [--listen-port] "
                    "[--server-names]\n";
       return false;
     }
@@ -237,6 +246,10 @@ int Main(int argc, char** argv) {
   }
   if (options.check_config) {
     std::cout << DescribeConfig(*config);
+    return 0;
+  }
+  if (options.check_config_sh) {  // for nginx/jobpulse-run
+    std::cout << DescribeConfigForShell(*config);
     return 0;
   }
   if (options.listen_port) {

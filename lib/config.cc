@@ -1,11 +1,10 @@
 // Configuration loading (SPEC §2). Three layers applied in order, each recording
 // its source: the defaults in config.h, the enterprise YAML, the environment.
-// Every check runs where the value is read, so an error can still name the file
-// line or the variable that produced it; the first error wins.
-//
-// Size: over 500 lines because every setting is written out four times
-// (header, YAML read, environment, description); issue 10 (the module split)
-// replaces that with one table of settings.
+// Both passes (here) and both descriptions (config_describe.cc) walk the
+// settings table of lib/config_settings.h; what a value must be is decided by its field's type
+// and its row. Every check runs where the value is read, so an error can still
+// name the file line or the variable that produced it; the first error wins
+// (the YAML before the environment, each in table order).
 #include "lib/config.h"
 
 #include <yaml-cpp/yaml.h>
@@ -19,41 +18,21 @@
 #include <filesystem>
 #include <string_view>
 #include <system_error>
+#include <type_traits>
 #include <utility>
+
+#include "lib/config_settings.h"
 
 namespace jobpulse {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr char kFileName[] = "simpletuner-enterprise.yaml";
-
 Status ConfigError(std::string message) {
   return Status::Error(Status::Code::kInvalidArgument, "invalid_config", std::move(message));
 }
 
-// Echoing the offending value makes typos obvious; bounding and escaping it
-// keeps a stray block scalar from flooding the startup log.
-std::string Quote(std::string_view text) {
-  constexpr size_t kMaxChars = 64;
-  std::string out = "\"";
-  for (size_t i = 0; i < text.size() && i < kMaxChars; ++i) {
-    const char c = text[i];
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned char>(c));
-      out += buf;
-    } else {
-      out += c;
-    }
-  }
-  if (text.size() > kMaxChars) out += "...";
-  out += '"';
-  return out;
-}
+std::string Quote(std::string_view text) { return QuoteConfigValue(text); }
 
 // Strict on purpose: "1.5", "1e3", "0x10" and " 30" are rejected rather than
 // truncated or guessed at.
@@ -89,74 +68,6 @@ std::string IntProblem(int64_t min, int64_t max, const std::string& got) {
          ", got " + got;
 }
 
-// The client appends paths such as "/predictions", so a trailing slash would
-// double up; strip it rather than reject a URL people commonly write.
-std::string StripTrailingSlashes(std::string url) {
-  while (!url.empty() && url.back() == '/') url.pop_back();
-  return url;
-}
-
-// "" when `url` (after normalisation) is an http(s) URL with a host.
-std::string UrlProblem(const std::string& original, const std::string& url) {
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (url.starts_with(scheme) && url.size() > scheme.size() && url[scheme.size()] != '/') {
-      return "";
-    }
-  }
-  return "must be an http:// or https:// URL, got " + Quote(original);
-}
-
-// The value is a secret: say what is wrong without echoing any of it.
-std::string WebhookSecretProblem(const std::string& secret) {
-  return secret.starts_with("whsec_") ? "" : "must start with \"whsec_\"";
-}
-
-// A secret too; short tokens are guessable, and the text never shows.
-std::string ApiTokenProblem(const std::string& token) {
-  if (token.size() < 16) return "must be at least 16 characters";
-  for (const char c : token) {
-    if (c <= ' ' || c == 0x7f) return "must not contain spaces or control characters";
-  }
-  return "";
-}
-
-// "https://host[:port]" exactly as a browser sends Origin: no path, no slash.
-std::string OriginProblem(const std::string& origin) {
-  for (std::string_view scheme : {"http://", "https://"}) {
-    if (!origin.starts_with(scheme)) continue;
-    const std::string_view rest = std::string_view(origin).substr(scheme.size());
-    if (!rest.empty() && rest.find_first_of("/?# ") == std::string_view::npos) return "";
-  }
-  return "must be an origin like \"https://host:port\" (no path), got " + Quote(origin);
-}
-
-// A DNS name or an address nginx can match in server_name.
-std::string ServerNameProblem(const std::string& name) {
-  if (name.empty() || name.size() > 253) return "must be a host name, got " + Quote(name);
-  for (const char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '-' || c == ':' || c == '[' || c == ']';
-    if (!ok) return "must be a host name, got " + Quote(name);
-  }
-  return "";
-}
-
-// "[a, b]" for --check-config.
-std::string List(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (const std::string& item : items) out += (out.size() > 1 ? ", " : "") + item;
-  return out + "]";
-}
-
-std::string ModelProblem(const std::string& model) {
-  const size_t slash = model.find('/');
-  if (slash != std::string::npos && slash > 0 && slash + 1 < model.size() &&
-      model.find('/', slash + 1) == std::string::npos) {
-    return "";
-  }
-  return "must be \"owner/name\", got " + Quote(model);
-}
-
 // Null (`key:` or `key: ~`) means the same as leaving the key out, as it does
 // for SimpleTuner's own YAML readers.
 bool Present(const YAML::Node& node) { return node.IsDefined() && !node.IsNull(); }
@@ -181,101 +92,61 @@ int LineOf(const YAML::Node& node, int fallback) {
   return mark.is_null() ? fallback : mark.line + 1;
 }
 
-// A value's place in the file.
+// A value's place: in the file, or an environment variable (then `node` is a
+// scalar holding the variable's text).
 struct Field {
-  YAML::Node node;  // null when absent
-  std::string key;  // dotted path
-  int line = 1;     // 1-based
+  YAML::Node node;            // null when absent
+  std::string key;            // dotted path
+  int line = 1;               // 1-based
+  const char* env = nullptr;  // the variable, when the value comes from one
 };
 
-// Reads the known keys of the document into a Config. Errors are sticky: once
-// one is recorded the remaining reads do nothing, so Read() walks the keys top
-// to bottom without checking after every one.
-class YamlReader {
+// Reads the settings of the table into a Config, from the YAML document or
+// from the environment. Errors are sticky: once one is recorded the remaining
+// reads do nothing, so a pass walks the table without checking after each row.
+class SettingReader {
  public:
-  explicit YamlReader(std::string path) : path_(std::move(path)) {}
+  explicit SettingReader(std::string path) : path_(std::move(path)) {}
 
-  Status Read(const YAML::Node& root, Config* config) {
+  Status ReadYaml(const YAML::Node& root, Config* config) {
     if (!Present(root)) return Status::Ok();  // empty or comments only
     if (!root.IsMap()) {
       return ConfigError(path_ + ":" + std::to_string(LineOf(root, 1)) +
                          ": the top level must be a map, got " + Describe(root));
     }
+    source_ = ConfigSource::kEnterpriseConfig;
     const Field top{root, "", LineOf(root, 1)};
+    for (const SettingSpec& spec : ConfigSettings()) {
+      if (spec.in_yaml) ReadRow(spec, Lookup(top, spec.key), config);
+    }
+    return error_;
+  }
 
-    const Field background = Section(top, "background");
-    const Field polling = Section(background, "job_status_polling");
-    ReadPollingEnabled(Child(polling, "enabled"), &config->polling_enabled);
-    ReadInt(Child(polling, "interval_seconds"), 1, 86400, &config->polling_interval_seconds);
-    const Field queue = Section(background, "queue_processing");
-    ReadBool(Child(queue, "enabled"), &config->queue_processing_enabled);
-    ReadInt(Child(queue, "interval_seconds"), 1, 86400, &config->queue_processing_interval_seconds);
-
-    ReadString(Child(Section(top, "database"), "path"), &config->database_path);
-
-    ReadReplicate(Section(Section(top, "providers"), "replicate"), &config->replicate);
-
-    const Field sse = Section(top, "sse");
-    ReadInt(Child(sse, "max_connections_per_ip"), 1, 100000, &config->sse_max_connections_per_ip);
-    ReadInt(Child(sse, "max_connections"), 1, 1000000, &config->sse_max_connections);
-    ReadInt(Child(sse, "heartbeat_seconds"), 1, 3600, &config->sse_heartbeat_seconds);
-    ReadInt(Child(sse, "retention_events"), 1, 100000000, &config->sse_retention_events);
-    ReadInt(Child(sse, "retention_hours"), 1, 87600, &config->sse_retention_hours);
-    ReadString(Child(sse, "socket_path"), &config->sse_socket_path);
-
-    ReadInt(Child(Section(top, "inline_progress"), "max_age_seconds"), 1, 3600,
-            &config->inline_progress_max_age_seconds);
-    const Field api = Section(top, "api");
-    ReadInt(Child(api, "max_body_bytes"), 1, int64_t{1} << 30, &config->api_max_body_bytes);
-    ReadOptionalString(Child(api, "token"), &config->api_token, ApiTokenProblem);
-    ReadStrings(Child(api, "allowed_origins"), OriginProblem, "\"https://host[:port]\"",
-                &config->api_allowed_origins);
-    ReadOptionalInt(Child(api, "max_provider_waiters"), 1, 1024, &config->api_max_provider_waiters);
-    const Field listen = Section(top, "listen");
-    ReadInt(Child(listen, "port"), 1, 65535, &config->listen_port);
-    ReadStrings(Child(listen, "server_names"), ServerNameProblem, "host names",
-                &config->listen_server_names);
-    ReadInt(Child(Section(top, "webhooks"), "retention_hours"), 0, 87600,
-            &config->webhooks_retention_hours);
-    ReadInt(Child(Section(top, "fcgi"), "max_requests"), 1, 10000000, &config->fcgi_max_requests);
+  // An empty variable counts as unset.
+  Status ReadEnv(const EnvLookup& env, Config* config) {
+    source_ = ConfigSource::kEnv;
+    for (const SettingSpec& spec : ConfigSettings()) {
+      if (spec.env == nullptr || !env) continue;
+      const std::optional<std::string> text = env(spec.env);
+      if (!text || text->empty()) continue;
+      ReadRow(spec, Field{YAML::Node(*text), spec.key, 1, spec.env}, config);
+    }
     return error_;
   }
 
  private:
-  void ReadReplicate(const Field& replicate, ReplicateConfig* r) {
-    ReadOptionalString(Child(replicate, "api_token"), &r->api_token, nullptr);
-    const Field base_url = Child(replicate, "base_url");
-    ReadString(base_url, &r->base_url);
-    if (error_.ok() && r->base_url.source == ConfigSource::kEnterpriseConfig) {
-      const std::string original = r->base_url.value;
-      r->base_url.value = StripTrailingSlashes(original);
-      Check(base_url, UrlProblem(original, r->base_url.value));
-    }
-    const Field webhook_url = Child(replicate, "webhook_url");
-    ReadOptionalString(webhook_url, &r->webhook_url, nullptr);
-    if (r->webhook_url.value)
-      Check(webhook_url, UrlProblem(*r->webhook_url.value, *r->webhook_url.value));
-    ReadOptionalString(Child(replicate, "webhook_secret"), &r->webhook_secret,
-                       WebhookSecretProblem);
-    ReadBool(Child(replicate, "webhook_require_signature"), &r->webhook_require_signature);
-    ReadInt(Child(replicate, "webhook_timestamp_tolerance_seconds"), 1, 86400,
-            &r->webhook_timestamp_tolerance_seconds);
-    ReadInt(Child(replicate, "sync_max_jobs"), 1, 10000, &r->sync_max_jobs);
-    ReadModels(Child(replicate, "sync_models"), &r->sync_models);
-    ReadPrices(Child(replicate, "hardware_prices"), &r->hardware_prices);
-    const Field default_hardware = Child(replicate, "default_hardware");
-    ReadString(default_hardware, &r->default_hardware);
-    // Prices can only be added or overridden, so only a YAML default_hardware
-    // can lack a price; without one every cost estimate would silently be null.
-    if (error_.ok() && !r->hardware_prices.value.contains(r->default_hardware.value)) {
-      Fail(default_hardware, "no price for " + Quote(r->default_hardware.value) +
-                                 " in providers.replicate.hardware_prices");
-    }
-    ReadInt(Child(replicate, "max_concurrent_requests"), 1, 256, &r->max_concurrent_requests);
+  void ReadRow(const SettingSpec& spec, const Field& field, Config* config) {
+    if (!error_.ok() || !Present(field.node)) return;
+    std::visit([&](const auto& ref) { Read(spec, field, &ref.Of(*config)); }, spec.field);
+    if (error_.ok() && spec.relation != nullptr) Check(field, spec.relation(*config));
   }
 
   void Fail(const Field& field, const std::string& problem) {
     if (!error_.ok()) return;
+    if (field.env != nullptr) {
+      error_ = ConfigError(std::string(field.env) + ": " + problem);
+      return;
+    }
     error_ = ConfigError(path_ + ":" + std::to_string(field.line) + ": key " + field.key + ": " +
                          problem);
   }
@@ -284,18 +155,19 @@ class YamlReader {
     if (!problem.empty()) Fail(field, problem);
   }
 
-  Field Child(const Field& parent, const char* name) const {
-    Field child{YAML::Node(), parent.key.empty() ? name : parent.key + "." + name, parent.line};
+  Field Child(const Field& parent, std::string_view name) const {
+    const std::string key(name);
+    Field child{YAML::Node(), parent.key.empty() ? key : parent.key + "." + key, parent.line};
     if (parent.node.IsMap()) {
       const YAML::Node& map = parent.node;  // const: lookups must not insert
-      const YAML::Node value = map[name];
+      const YAML::Node value = map[key];
       if (value.IsDefined()) child.node = value;
     }
     child.line = LineOf(child.node, parent.line);
     return child;
   }
 
-  Field Section(const Field& parent, const char* name) {
+  Field Section(const Field& parent, std::string_view name) {
     Field section = Child(parent, name);
     if (Present(section.node) && !section.node.IsMap()) {
       Fail(section, "must be a map, got " + Describe(section.node));
@@ -304,101 +176,95 @@ class YamlReader {
     return section;
   }
 
+  // The field at a dotted key; a section on the way that is not a map is an
+  // error. Recursive because assigning to a bound YAML::Node would overwrite
+  // the document's node rather than rebind it.
+  Field Lookup(const Field& parent, std::string_view key) {
+    const size_t dot = key.find('.');
+    if (dot == std::string_view::npos) return Child(parent, key);
+    return Lookup(Section(parent, key.substr(0, dot)), key.substr(dot + 1));
+  }
+
   template <typename T>
-  void ReadInt(const Field& field, int64_t min, int64_t max, Setting<T>* out) {
-    if (!error_.ok() || !Present(field.node)) return;
+  void Read(const SettingSpec& spec, const Field& field, Setting<T>* out) {
+    static_assert(std::is_same_v<T, int> || std::is_same_v<T, int64_t>);
     std::optional<int64_t> value;
     if (field.node.IsScalar()) value = ParseInteger(field.node.Scalar());
-    if (!value || *value < min || *value > max) {
-      return Fail(field, IntProblem(min, max, Describe(field.node)));
+    if (!value || *value < spec.min || *value > spec.max) {
+      return Fail(field, IntProblem(spec.min, spec.max, Describe(field.node)));
     }
-    *out = {static_cast<T>(*value), ConfigSource::kEnterpriseConfig};
+    *out = {static_cast<T>(*value), source_};
+  }
+
+  void Read(const SettingSpec& spec, const Field& field, Setting<std::optional<int>>* out) {
+    Setting<int> value;
+    Read(spec, field, &value);
+    if (error_.ok()) *out = {value.value, source_};
   }
 
   // yaml-cpp's bool conversion accepts true/false, yes/no, on/off (and y/n).
-  std::optional<bool> ParseBool(const Field& field) {
+  void Read(const SettingSpec&, const Field& field, Setting<bool>* out) {
     bool value = false;
-    if (field.node.IsScalar() && YAML::convert<bool>::decode(field.node, value)) return value;
-    Fail(field, "must be true or false, got " + Describe(field.node));
-    return std::nullopt;
-  }
-
-  void ReadBool(const Field& field, Setting<bool>* out) {
-    if (!error_.ok() || !Present(field.node)) return;
-    if (auto value = ParseBool(field)) *out = {*value, ConfigSource::kEnterpriseConfig};
+    if (!field.node.IsScalar() || !YAML::convert<bool>::decode(field.node, value)) {
+      return Fail(field, "must be true or false, got " + Describe(field.node));
+    }
+    *out = {value, source_};
   }
 
   // "auto" is accepted as an explicit spelling of the unset default (§6).
-  void ReadPollingEnabled(const Field& field, Setting<std::optional<bool>>* out) {
-    if (!error_.ok() || !Present(field.node)) return;
+  void Read(const SettingSpec& spec, const Field& field, Setting<std::optional<bool>>* out) {
     if (field.node.IsScalar() && field.node.Scalar() == "auto") return;
-    if (auto value = ParseBool(field)) *out = {*value, ConfigSource::kEnterpriseConfig};
+    Setting<bool> value;
+    Read(spec, field, &value);
+    if (error_.ok()) *out = {value.value, source_};
   }
 
-  void ReadString(const Field& field, Setting<std::string>* out) {
-    if (!error_.ok() || !Present(field.node)) return;
-    if (!field.node.IsScalar()) return Fail(field, "must be a string, got " + Describe(field.node));
-    if (field.node.Scalar().empty()) return Fail(field, "must not be empty");
-    *out = {field.node.Scalar(), ConfigSource::kEnterpriseConfig};
+  // The text of a string setting, checked; nullopt after a failure.
+  std::optional<std::string> Text(const SettingSpec& spec, const Field& field) {
+    if (!field.node.IsScalar()) {
+      Fail(field, "must be a string, got " + Describe(field.node));
+      return std::nullopt;
+    }
+    const std::string& text = field.node.Scalar();
+    if (spec.check != nullptr) Check(field, spec.check(text));
+    if (!error_.ok()) return std::nullopt;
+    return spec.normalise != nullptr ? spec.normalise(text) : text;
+  }
+
+  void Read(const SettingSpec& spec, const Field& field, Setting<std::string>* out) {
+    if (field.node.IsScalar() && field.node.Scalar().empty()) {
+      return Fail(field, "must not be empty");
+    }
+    if (auto text = Text(spec, field)) *out = {std::move(*text), source_};
   }
 
   // An empty string means unset, as for environment variables. Type errors
   // never echo the value: this reads the secrets too.
-  void ReadOptionalString(const Field& field, Setting<std::optional<std::string>>* out,
-                          std::string (*problem)(const std::string&)) {
-    if (!error_.ok() || !Present(field.node)) return;
-    if (!field.node.IsScalar()) return Fail(field, "must be a string, got " + Describe(field.node));
-    const std::string& value = field.node.Scalar();
-    if (value.empty()) return;
-    if (problem != nullptr) Check(field, problem(value));
-    if (error_.ok()) *out = {value, ConfigSource::kEnterpriseConfig};
+  void Read(const SettingSpec& spec, const Field& field, Setting<std::optional<std::string>>* out) {
+    if (field.node.IsScalar() && field.node.Scalar().empty()) return;
+    if (auto text = Text(spec, field)) *out = {std::move(*text), source_};
   }
 
-  // A list of strings, each checked by `problem` ("" when fine).
-  void ReadStrings(const Field& field, std::string (*problem)(const std::string&), const char* what,
-                   Setting<std::vector<std::string>>* out) {
-    if (!error_.ok() || !Present(field.node)) return;
+  void Read(const SettingSpec& spec, const Field& field, Setting<std::vector<std::string>>* out) {
     if (!field.node.IsSequence()) {
-      return Fail(field,
-                  std::string("must be a list of ") + what + ", got " + Describe(field.node));
+      return Fail(field, std::string("must be a list of ") + spec.list_of + ", got " +
+                             Describe(field.node));
     }
     std::vector<std::string> items;
     for (const YAML::Node& item : field.node) {
-      const Field entry{item, field.key, LineOf(item, field.line)};
-      if (!item.IsScalar()) return Fail(entry, "must be a string, got " + Describe(item));
-      Check(entry, problem(item.Scalar()));
+      const Field entry{item, field.key, LineOf(item, field.line), field.env};
+      if (!item.IsScalar()) {
+        return Fail(entry, std::string("must be ") + spec.item + ", got " + Describe(item));
+      }
+      if (spec.check != nullptr) Check(entry, spec.check(item.Scalar()));
       items.push_back(item.Scalar());
     }
-    if (error_.ok()) *out = {std::move(items), ConfigSource::kEnterpriseConfig};
-  }
-
-  void ReadOptionalInt(const Field& field, int64_t min, int64_t max,
-                       Setting<std::optional<int>>* out) {
-    if (!error_.ok() || !Present(field.node)) return;
-    Setting<int> value;
-    ReadInt(field, min, max, &value);
-    if (error_.ok()) *out = {value.value, value.source};
-  }
-
-  void ReadModels(const Field& field, Setting<std::vector<std::string>>* out) {
-    if (!error_.ok() || !Present(field.node)) return;
-    if (!field.node.IsSequence()) {
-      return Fail(field, "must be a list of \"owner/name\" strings, got " + Describe(field.node));
-    }
-    std::vector<std::string> models;
-    for (const YAML::Node& item : field.node) {
-      const Field entry{item, field.key, LineOf(item, field.line)};
-      if (!item.IsScalar()) return Fail(entry, "must be \"owner/name\", got " + Describe(item));
-      Check(entry, ModelProblem(item.Scalar()));
-      models.push_back(item.Scalar());
-    }
-    if (error_.ok()) *out = {std::move(models), ConfigSource::kEnterpriseConfig};
+    if (error_.ok()) *out = {std::move(items), source_};
   }
 
   // Merged over the defaults rather than replacing them, so listing one new
   // SKU does not silently drop the price of every other.
-  void ReadPrices(const Field& field, Setting<std::map<std::string, double>>* out) {
-    if (!error_.ok() || !Present(field.node)) return;
+  void Read(const SettingSpec&, const Field& field, Setting<std::map<std::string, double>>* out) {
     if (!field.node.IsMap()) {
       return Fail(field, "must be a map of SKU to $/s, got " + Describe(field.node));
     }
@@ -406,10 +272,11 @@ class YamlReader {
     for (const auto& entry : field.node) {
       const int line = LineOf(entry.first, field.line);
       if (!entry.first.IsScalar() || entry.first.Scalar().empty()) {
-        return Fail({entry.first, field.key, line}, "SKU must be a non-empty string");
+        return Fail({entry.first, field.key, line, field.env}, "SKU must be a non-empty string");
       }
       const std::string& sku = entry.first.Scalar();
-      const Field price_field{entry.second, field.key + "." + sku, LineOf(entry.second, line)};
+      const Field price_field{entry.second, field.key + "." + sku, LineOf(entry.second, line),
+                              field.env};
       std::optional<double> price;
       if (entry.second.IsScalar()) price = ParsePrice(entry.second.Scalar());
       if (!price) {
@@ -417,81 +284,13 @@ class YamlReader {
       }
       prices[sku] = *price;
     }
-    *out = {std::move(prices), ConfigSource::kEnterpriseConfig};
+    *out = {std::move(prices), source_};
   }
 
   std::string path_;
+  ConfigSource source_ = ConfigSource::kDefault;
   Status error_;
 };
-
-std::optional<std::string> NonEmpty(const EnvLookup& env, const std::string& name) {
-  if (!env) return std::nullopt;
-  std::optional<std::string> value = env(name);
-  if (value && value->empty()) return std::nullopt;
-  return value;
-}
-
-Status EnvError(const std::string& name, const std::string& problem) {
-  return ConfigError(name + ": " + problem);
-}
-
-template <typename T>
-Status ApplyEnvInt(const EnvLookup& env, const std::string& name, int64_t min, int64_t max,
-                   Setting<T>* out) {
-  const std::optional<std::string> text = NonEmpty(env, name);
-  if (!text) return Status::Ok();
-  const std::optional<int64_t> value = ParseInteger(*text);
-  if (!value || *value < min || *value > max) {
-    return EnvError(name, IntProblem(min, max, Quote(*text)));
-  }
-  *out = {static_cast<T>(*value), ConfigSource::kEnv};
-  return Status::Ok();
-}
-
-Status ApplyEnvironment(const EnvLookup& env, Config* config) {
-  ReplicateConfig& r = config->replicate;
-  Status status = ApplyEnvInt(env, "SIMPLETUNER_JOB_POLL_INTERVAL", 1, 86400,
-                              &config->polling_interval_seconds);
-  if (!status.ok()) return status;
-  status = ApplyEnvInt(env, "JOBPULSE_PORT", 1, 65535, &config->listen_port);
-  if (!status.ok()) return status;
-  status = ApplyEnvInt(env, "JOBPULSE_MAX_REQUESTS", 1, 10000000, &config->fcgi_max_requests);
-  if (!status.ok()) return status;
-  status = ApplyEnvInt(env, "JOBPULSE_POOL_SIZE", 1, 1024, &config->fcgi_pool_size);
-  if (!status.ok()) return status;
-
-  if (auto value = NonEmpty(env, "JOBPULSE_DB")) {
-    config->database_path = {*value, ConfigSource::kEnv};
-  }
-  if (auto value = NonEmpty(env, "JOBPULSE_EVENTS_SOCKET")) {
-    config->sse_socket_path = {*value, ConfigSource::kEnv};
-  }
-  if (auto value = NonEmpty(env, "REPLICATE_API_TOKEN")) {
-    r.api_token = {*value, ConfigSource::kEnv};
-  }
-  if (auto value = NonEmpty(env, "REPLICATE_BASE_URL")) {
-    const std::string url = StripTrailingSlashes(*value);
-    const std::string problem = UrlProblem(*value, url);
-    if (!problem.empty()) return EnvError("REPLICATE_BASE_URL", problem);
-    r.base_url = {url, ConfigSource::kEnv};
-  }
-  if (auto value = NonEmpty(env, "REPLICATE_WEBHOOK_URL")) {
-    const std::string problem = UrlProblem(*value, *value);
-    if (!problem.empty()) return EnvError("REPLICATE_WEBHOOK_URL", problem);
-    r.webhook_url = {*value, ConfigSource::kEnv};
-  }
-  if (auto value = NonEmpty(env, "JOBPULSE_API_TOKEN")) {
-    const std::string problem = ApiTokenProblem(*value);
-    if (!problem.empty()) return EnvError("JOBPULSE_API_TOKEN", problem);
-    config->api_token = {*value, ConfigSource::kEnv};
-  }
-  if (auto value = NonEmpty(env, "REPLICATE_WEBHOOK_SECRET")) {
-    const std::string problem = WebhookSecretProblem(*value);
-    if (!problem.empty()) return EnvError("REPLICATE_WEBHOOK_SECRET", problem);
-    r.webhook_secret = {*value, ConfigSource::kEnv};
-  }
-  return Status::Ok();
-}
 
 // stdio rather than ifstream so a failure comes with errno's reason.
 Status ReadFile(const std::string& path, std::string* text) {
@@ -509,10 +308,11 @@ Status ReadFile(const std::string& path, std::string* text) {
   return Status::Ok();
 }
 
-std::string FormatPrice(double price) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.9g", price);
-  return buf;
+std::optional<std::string> NonEmpty(const EnvLookup& env, const std::string& name) {
+  if (!env) return std::nullopt;
+  std::optional<std::string> value = env(name);
+  if (value && value->empty()) return std::nullopt;
+  return value;
 }
 
 }  // namespace
@@ -575,10 +375,10 @@ Result<Config> LoadConfig(const EnvLookup& env, const std::string& cwd) {
       return ConfigError("SIMPLETUNER_ENTERPRISE_CONFIG: no such file: " + named.string());
     }
     path = named.string();
-  } else if (fs::path here = base / kFileName; fs::exists(here, ec)) {
+  } else if (fs::path here = base / kEnterpriseConfigFileName; fs::exists(here, ec)) {
     path = here.string();
   } else if (auto dir = NonEmpty(env, "SIMPLETUNER_CONFIG_DIR")) {
-    const fs::path there = base / *dir / kFileName;
+    const fs::path there = base / *dir / kEnterpriseConfigFileName;
     if (fs::exists(there, ec)) path = there.string();
   }
 
@@ -595,114 +395,18 @@ Result<Config> LoadConfigFromYaml(const std::string& yaml_text, const std::strin
   Config config;
   config.enterprise_config_path = path;
   const std::string where = path.empty() ? "<yaml>" : path;
+  SettingReader reader(where);
   try {
     const YAML::Node root = YAML::Load(yaml_text);
-    Status status = YamlReader(where).Read(root, &config);
+    Status status = reader.ReadYaml(root, &config);
     if (!status.ok()) return status;
   } catch (const YAML::Exception& e) {
     if (e.mark.is_null()) return ConfigError(where + ": " + e.msg);
     return ConfigError(where + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
-  Status status = ApplyEnvironment(env, &config);
+  Status status = reader.ReadEnv(env, &config);
   if (!status.ok()) return status;
   return config;
-}
-
-std::string DescribeConfig(const Config& config) {
-  std::string out;
-  if (config.enterprise_config_path.empty()) {
-    out += "enterprise config: none found (looked for $SIMPLETUNER_ENTERPRISE_CONFIG, ./";
-    out += kFileName;
-    out += ", $SIMPLETUNER_CONFIG_DIR/";
-    out += kFileName;
-    out += ")\n";
-  } else {
-    out += "enterprise config: " + config.enterprise_config_path + "\n";
-  }
-  auto line = [&out](const std::string& key, const std::string& value, ConfigSource source) {
-    out += key + " = " + value + " (" + ConfigSourceName(source) + ")\n";
-  };
-  auto optional = [](const std::optional<std::string>& value) {
-    return value ? *value : std::string("(unset)");
-  };
-  auto secret = [](const std::optional<std::string>& value) {
-    return value ? std::string("****") : std::string("(unset)");
-  };
-  auto boolean = [](bool value) { return std::string(value ? "true" : "false"); };
-  auto number = [](int64_t value) { return std::to_string(value); };
-
-  const Setting<std::optional<bool>>& enabled = config.polling_enabled;
-  line("background.job_status_polling.enabled",
-       enabled.value ? boolean(*enabled.value) : std::string("auto"), enabled.source);
-  line("background.job_status_polling.interval_seconds",
-       number(config.polling_interval_seconds.value), config.polling_interval_seconds.source);
-  line("background.queue_processing.enabled", boolean(config.queue_processing_enabled.value),
-       config.queue_processing_enabled.source);
-  line("background.queue_processing.interval_seconds",
-       number(config.queue_processing_interval_seconds.value),
-       config.queue_processing_interval_seconds.source);
-  line("database.path", config.database_path.value, config.database_path.source);
-
-  const ReplicateConfig& r = config.replicate;
-  const std::string p = "providers.replicate.";
-  line(p + "api_token", secret(r.api_token.value), r.api_token.source);
-  line(p + "base_url", r.base_url.value, r.base_url.source);
-  line(p + "webhook_url", optional(r.webhook_url.value), r.webhook_url.source);
-  line(p + "webhook_secret", secret(r.webhook_secret.value), r.webhook_secret.source);
-  line(p + "webhook_require_signature", boolean(r.webhook_require_signature.value),
-       r.webhook_require_signature.source);
-  line(p + "webhook_timestamp_tolerance_seconds",
-       number(r.webhook_timestamp_tolerance_seconds.value),
-       r.webhook_timestamp_tolerance_seconds.source);
-  line(p + "sync_max_jobs", number(r.sync_max_jobs.value), r.sync_max_jobs.source);
-  line(p + "sync_models", List(r.sync_models.value), r.sync_models.source);
-  // One line per SKU; an entry the YAML left alone is still reported as a
-  // default even though the map as a whole came from the file.
-  const std::map<std::string, double> defaults = DefaultHardwarePrices();
-  for (const auto& [sku, price] : r.hardware_prices.value) {
-    const auto it = defaults.find(sku);
-    const bool is_default = it != defaults.end() && it->second == price;
-    line(p + "hardware_prices." + sku, FormatPrice(price),
-         is_default ? ConfigSource::kDefault : r.hardware_prices.source);
-  }
-  line(p + "default_hardware", r.default_hardware.value, r.default_hardware.source);
-  line(p + "max_concurrent_requests", number(r.max_concurrent_requests.value),
-       r.max_concurrent_requests.source);
-
-  line("sse.max_connections_per_ip", number(config.sse_max_connections_per_ip.value),
-       config.sse_max_connections_per_ip.source);
-  line("sse.max_connections", number(config.sse_max_connections.value),
-       config.sse_max_connections.source);
-  line("sse.heartbeat_seconds", number(config.sse_heartbeat_seconds.value),
-       config.sse_heartbeat_seconds.source);
-  line("sse.retention_events", number(config.sse_retention_events.value),
-       config.sse_retention_events.source);
-  line("sse.retention_hours", number(config.sse_retention_hours.value),
-       config.sse_retention_hours.source);
-  line("sse.socket_path",
-       config.sse_socket_path.value.empty() ? "(events.sock beside the database)"
-                                            : config.sse_socket_path.value,
-       config.sse_socket_path.source);
-  line("inline_progress.max_age_seconds", number(config.inline_progress_max_age_seconds.value),
-       config.inline_progress_max_age_seconds.source);
-  line("api.max_body_bytes", number(config.api_max_body_bytes.value),
-       config.api_max_body_bytes.source);
-  line("api.token", secret(config.api_token.value), config.api_token.source);
-  line("api.allowed_origins", List(config.api_allowed_origins.value),
-       config.api_allowed_origins.source);
-  line("api.max_provider_waiters",
-       config.api_max_provider_waiters.value ? number(*config.api_max_provider_waiters.value)
-                                             : std::string("(half the pool)"),
-       config.api_max_provider_waiters.source);
-  line("listen.port", number(config.listen_port.value), config.listen_port.source);
-  line("listen.server_names", List(config.listen_server_names.value),
-       config.listen_server_names.source);
-  line("webhooks.retention_hours", number(config.webhooks_retention_hours.value),
-       config.webhooks_retention_hours.source);
-  line("fcgi.max_requests", number(config.fcgi_max_requests.value),
-       config.fcgi_max_requests.source);
-  line("fcgi.pool_size", number(config.fcgi_pool_size.value), config.fcgi_pool_size.source);
-  return out;
 }
 
 }  // namespace jobpulse

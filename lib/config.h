@@ -1,6 +1,8 @@
 // Configuration (SPEC §2): built-in defaults, then simpletuner-enterprise.yaml,
 // then the environment; later wins. Every value remembers where it came from so
-// `worker --check-config` can show it.
+// `--check-config` can show it. Which YAML key and which variable set a field,
+// and what its value must be, is one table (lib/config_settings.h); a field
+// here without a row there is never read or shown.
 //
 // The YAML is read from $SIMPLETUNER_ENTERPRISE_CONFIG, else
 // ./simpletuner-enterprise.yaml, else $SIMPLETUNER_CONFIG_DIR/simpletuner-enterprise.yaml.
@@ -128,12 +130,26 @@ Result<Config> LoadConfig(const EnvLookup& env, const std::string& cwd = "");
 Result<Config> LoadConfigFromYaml(const std::string& yaml_text, const std::string& path,
                                   const EnvLookup& env);
 
-// The effective configuration for `worker --check-config`: a first line naming the
-// enterprise config file (or saying none was found), then one "key = value (source)"
-// line per setting under its dotted YAML key, hardware_prices as one line per SKU
-// (an SKU still at its built-in price says "default"). Secrets are shown as "****"
-// when set and "(unset)" otherwise: never their text.
+// The effective configuration for `--check-config` (jobpulse-fcgi and
+// jobpulse-worker): a first line naming the enterprise config file (or saying
+// none was found), then one "key = value (source)" line per setting under its
+// dotted YAML key, hardware_prices as one line per SKU (an SKU still at its
+// built-in price says "default"). Secrets are shown as "****" when set and
+// "(unset)" otherwise: never their text. For people; scripts read the form below.
 std::string DescribeConfig(const Config& config);
+
+// The same values for `--check-config=sh`, as sh assignments safe to `eval`:
+//   cfg_enterprise_config='/etc/simpletuner-enterprise.yaml'   ('' when none)
+//   cfg_listen_port='8001'
+// one line per setting of DescribeConfig, in its order. The name is "cfg_" and
+// the dotted key with every character other than a letter or digit turned into
+// "_" (providers.replicate.hardware_prices.gpu-l40s ->
+// cfg_providers_replicate_hardware_prices_gpu_l40s); every value is in single
+// quotes, a ' inside written '\''. Booleans are true/false; an unset optional
+// (background.job_status_polling.enabled when auto, api.max_provider_waiters
+// at half the pool, sse.socket_path beside the database) is ''; a list has one
+// item a line; a secret is set or unset, never its text. Sources are not shown.
+std::string DescribeConfigForShell(const Config& config);
 
 }  // namespace jobpulse
 

@@ -5,13 +5,19 @@
 
 #include <stdlib.h>
 
+#include <algorithm>
 #include <boost/test/unit_test.hpp>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <type_traits>
+#include <variant>
 #include <vector>
+
+#include "lib/config_settings.h"
 
 namespace jobpulse {
 namespace {
@@ -74,6 +80,47 @@ Config MustLoadYaml(const std::string& yaml, const EnvLookup& env = NoEnv()) {
 
 bool Contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
+}
+
+// Values a setting of the table accepts, to try in turn: strings try these
+// until one passes the row's checks.
+std::vector<std::string> AcceptedCandidates(const SettingSpec& spec) {
+  return std::visit(
+      [&](const auto& ref) -> std::vector<std::string> {
+        using T = std::decay_t<decltype(ref.Of(Config()).value)>;
+        if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, std::optional<bool>>) {
+          return {"false"};
+        } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+          return {"[]"};
+        } else if constexpr (std::is_same_v<T, std::map<std::string, double>>) {
+          return {"{cpu: 0.5}"};
+        } else if constexpr (std::is_same_v<T, std::string> ||
+                             std::is_same_v<T, std::optional<std::string>>) {
+          return {"gpu-h100", "https://example.test", "whsec_0123456789abcdef"};
+        } else {
+          return {std::to_string(spec.min)};
+        }
+      },
+      spec.field);
+}
+
+// "a.b.c" set to `value` as nested YAML maps.
+std::string YamlFor(const std::string& key, const std::string& value) {
+  std::string yaml, indent;
+  size_t start = 0;
+  for (size_t dot = key.find('.'); dot != std::string::npos; dot = key.find('.', start)) {
+    yaml += indent + key.substr(start, dot - start) + ":\n";
+    indent += "  ";
+    start = dot + 1;
+  }
+  return yaml + indent + key.substr(start) + ": " + value + "\n";
+}
+
+// The "key = value (source)" line of DescribeConfig's text, "" when none.
+std::string LineOf(const std::string& text, const std::string& key) {
+  const size_t at = text.find("\n" + key + " = ");
+  if (at == std::string::npos) return "";
+  return text.substr(at + 1, text.find('\n', at + 1) - at - 1);
 }
 
 constexpr ConfigSource kDefault = ConfigSource::kDefault;
@@ -656,6 +703,170 @@ BOOST_AUTO_TEST_CASE(access_control_and_retention_keys) {
   BOOST_REQUIRE(!bad_env.ok());
   BOOST_CHECK_EQUAL(bad_env.status().message(),
                     "JOBPULSE_API_TOKEN: must be at least 16 characters");
+}
+
+BOOST_AUTO_TEST_CASE(shell_form_prints_every_value_quoted_and_no_secret) {
+  const Config c = MustLoadYaml(
+      "database:\n  path: \"/srv/it's $HOME.db\"\n"
+      "providers:\n  replicate:\n    webhook_secret: whsec_TOPSECRETYAML\n"
+      "    sync_models: [a/b, c/d]\n    hardware_prices: {gpu-b200: 0.0025}\n"
+      "listen:\n  server_names: [jobs.example]\n",
+      MapEnv({{"REPLICATE_API_TOKEN", "r8_TOPSECRETENV"}, {"JOBPULSE_PORT", "9000"}}));
+  const std::string sh = DescribeConfigForShell(c);
+  BOOST_TEST_MESSAGE(sh);
+  BOOST_CHECK(!Contains(sh, "TOPSECRET"));
+  BOOST_CHECK(sh.starts_with("cfg_enterprise_config='/etc/jp.yaml'\n"));
+  for (const char* line : {
+           "\ncfg_background_job_status_polling_enabled=''\n",
+           "\ncfg_background_job_status_polling_interval_seconds='30'\n",
+           "\ncfg_background_queue_processing_enabled='true'\n",
+           "\ncfg_database_path='/srv/it'\\''s $HOME.db'\n",
+           "\ncfg_providers_replicate_api_token='set'\n",
+           "\ncfg_providers_replicate_base_url='https://api.replicate.com/v1'\n",
+           "\ncfg_providers_replicate_webhook_url=''\n",
+           "\ncfg_providers_replicate_webhook_secret='set'\n",
+           "\ncfg_providers_replicate_sync_models='a/b\nc/d'\n",
+           "\ncfg_providers_replicate_hardware_prices_gpu_b200='0.0025'\n",
+           "\ncfg_providers_replicate_hardware_prices_gpu_l40s='0.000975'\n",
+           "\ncfg_sse_socket_path=''\n",
+           "\ncfg_api_token='unset'\n",
+           "\ncfg_api_max_provider_waiters=''\n",
+           "\ncfg_listen_port='9000'\n",
+           "\ncfg_listen_server_names='jobs.example'\n",
+       }) {
+    BOOST_CHECK_MESSAGE(Contains(sh, line), "missing: " << line);
+  }
+  BOOST_CHECK(sh.ends_with("\ncfg_fcgi_pool_size='4'\n"));
+
+  // A secret's text never shows, whatever it is: only whether it is set.
+  Config other = c;
+  other.api_token.value = "another-token-0123456789";
+  other.replicate.api_token.value = "r8_other";
+  other.replicate.webhook_secret.value = "whsec_other";
+  const std::string other_sh = DescribeConfigForShell(other);
+  BOOST_CHECK(!Contains(other_sh, "other"));
+  BOOST_CHECK(Contains(other_sh, "\ncfg_api_token='set'\n"));
+}
+
+BOOST_AUTO_TEST_CASE(shell_form_of_the_defaults_is_exact) {
+  std::string expected =
+      "cfg_enterprise_config=''\n"
+      "cfg_background_job_status_polling_enabled=''\n"
+      "cfg_background_job_status_polling_interval_seconds='30'\n"
+      "cfg_background_queue_processing_enabled='true'\n"
+      "cfg_background_queue_processing_interval_seconds='5'\n"
+      "cfg_database_path='var/jobpulse.db'\n"
+      "cfg_providers_replicate_api_token='unset'\n"
+      "cfg_providers_replicate_base_url='https://api.replicate.com/v1'\n"
+      "cfg_providers_replicate_webhook_url=''\n"
+      "cfg_providers_replicate_webhook_secret='unset'\n"
+      "cfg_providers_replicate_webhook_require_signature='true'\n"
+      "cfg_providers_replicate_webhook_timestamp_tolerance_seconds='300'\n"
+      "cfg_providers_replicate_sync_max_jobs='100'\n"
+      "cfg_providers_replicate_sync_models=''\n";
+  for (const char* price :
+       {"cpu='0.0001'", "gpu_2x_l40s='0.00195'", "gpu_4x_l40s='0.0039'", "gpu_8x_l40s='0.0078'",
+        "gpu_a100_large='0.0014'", "gpu_a100_large_2x='0.0028'", "gpu_a100_large_4x='0.0056'",
+        "gpu_a100_large_8x='0.0112'", "gpu_a40_large='0.000725'", "gpu_a40_large_2x='0.00145'",
+        "gpu_a40_large_4x='0.0029'", "gpu_a40_large_8x='0.0058'", "gpu_a40_small='0.000575'",
+        "gpu_h100='0.001525'", "gpu_h100_2x='0.00305'", "gpu_h100_4x='0.0061'",
+        "gpu_h100_8x='0.0122'", "gpu_l40s='0.000975'", "gpu_t4='0.000225'"}) {
+    expected += std::string("cfg_providers_replicate_hardware_prices_") + price + "\n";
+  }
+  expected +=
+      "cfg_providers_replicate_default_hardware='gpu-l40s'\n"
+      "cfg_providers_replicate_max_concurrent_requests='8'\n"
+      "cfg_sse_max_connections_per_ip='5'\n"
+      "cfg_sse_max_connections='1000'\n"
+      "cfg_sse_heartbeat_seconds='15'\n"
+      "cfg_sse_retention_events='100000'\n"
+      "cfg_sse_retention_hours='24'\n"
+      "cfg_sse_socket_path=''\n"
+      "cfg_inline_progress_max_age_seconds='5'\n"
+      "cfg_api_max_body_bytes='16777216'\n"
+      "cfg_api_token='unset'\n"
+      "cfg_api_allowed_origins=''\n"
+      "cfg_api_max_provider_waiters=''\n"
+      "cfg_listen_port='8001'\n"
+      "cfg_listen_server_names=''\n"
+      "cfg_webhooks_retention_hours='24'\n"
+      "cfg_fcgi_max_requests='1000'\n"
+      "cfg_fcgi_pool_size='4'\n";
+  BOOST_CHECK_EQUAL(DescribeConfigForShell(Config()), expected);
+}
+
+// What a script gets: sh evaluates the lines back to the very values, and
+// nothing in a value runs.
+BOOST_AUTO_TEST_CASE(shell_form_evaluates_back_to_the_values) {
+  TempDir dir;
+  const std::string marker = dir.path() + "/ran";
+  const std::string db = "/srv/a 'b' \"c\" $(touch " + marker + ") `touch " + marker + "`;x.db";
+  Config c;
+  c.database_path.value = db;
+  c.listen_server_names.value = {"a.example", "b.example"};
+  const std::string file = dir.Write("config.sh", DescribeConfigForShell(c));
+  const std::string out_path = dir.path() + "/out";
+  const std::string cmd =
+      "sh -c '. \"$1\" && printf \"%s|%s|%s\" \"$cfg_database_path\" "
+      "\"$cfg_listen_server_names\" \"$cfg_api_token\"' sh " +
+      file + " > " + out_path;
+  BOOST_REQUIRE_EQUAL(std::system(cmd.c_str()), 0);
+  std::ifstream in(out_path);
+  std::stringstream got;
+  got << in.rdbuf();
+  BOOST_CHECK_EQUAL(got.str(), db + "|a.example\nb.example|unset");
+  BOOST_CHECK(!fs::exists(marker));
+}
+
+// One row of the table drives the YAML read, the environment read and both
+// descriptions: set each row's key (and variable), and DescribeConfig shows
+// that source for it, with a matching line in the shell form.
+BOOST_AUTO_TEST_CASE(the_settings_table_drives_yaml_environment_and_description) {
+  size_t rows = 0, yaml_rows = 0, env_rows = 0;
+  for (const SettingSpec& spec : ConfigSettings()) {
+    ++rows;
+    const bool prices =
+        std::holds_alternative<ConfigField<std::map<std::string, double>>>(spec.field);
+    const std::string shown_key = std::string(spec.key) + (prices ? ".cpu" : "");
+    const std::string defaults = DescribeConfig(Config());
+    BOOST_CHECK_MESSAGE(LineOf(defaults, shown_key).ends_with(" (default)"), spec.key);
+    BOOST_CHECK_MESSAGE(
+        !spec.secret || std::holds_alternative<ConfigField<std::optional<std::string>>>(spec.field),
+        spec.key << ": only an optional string can be a secret");
+    bool yaml_done = !spec.in_yaml, env_done = spec.env == nullptr;
+    for (const std::string& value : AcceptedCandidates(spec)) {
+      if (!yaml_done) {
+        const Result<Config> c = LoadConfigFromYaml(YamlFor(spec.key, value), "y", NoEnv());
+        if (c.ok()) {
+          const std::string line = LineOf(DescribeConfig(*c), shown_key);
+          BOOST_CHECK_MESSAGE(line.ends_with(" (enterprise config)"), spec.key << ": " << line);
+          yaml_done = true;
+          ++yaml_rows;
+        }
+      }
+      if (!env_done && value != "[]" && value != "{cpu: 0.5}") {
+        const Result<Config> c = LoadConfigFromYaml("", "", MapEnv({{spec.env, value}}));
+        if (c.ok()) {
+          const std::string line = LineOf(DescribeConfig(*c), shown_key);
+          BOOST_CHECK_MESSAGE(line.ends_with(" (env)"), spec.env << ": " << line);
+          env_done = true;
+          ++env_rows;
+        }
+      }
+    }
+    BOOST_CHECK_MESSAGE(yaml_done && env_done, spec.key << ": no accepted value");
+  }
+  BOOST_CHECK_EQUAL(env_rows, 11u);
+  BOOST_CHECK_EQUAL(yaml_rows, rows - 1);  // fcgi.pool_size comes only from the environment
+
+  // Both descriptions have one line per row (hardware_prices one per SKU) and
+  // nothing else but the first line.
+  const Config defaults;
+  const size_t skus = defaults.replicate.hardware_prices.value.size();
+  const std::string text = DescribeConfig(defaults);
+  const std::string sh = DescribeConfigForShell(defaults);
+  BOOST_CHECK_EQUAL(std::count(text.begin(), text.end(), '\n'), 1 + rows - 1 + skus);
+  BOOST_CHECK_EQUAL(std::count(sh.begin(), sh.end(), '\n'), 1 + rows - 1 + skus);
 }
 
 BOOST_AUTO_TEST_CASE(source_names) {

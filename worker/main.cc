@@ -4,6 +4,8 @@
 //   jobpulse-worker                 run until SIGTERM/SIGINT (under supervisord)
 //   jobpulse-worker --once          one poll cycle and one inbox pass (for cron)
 //   jobpulse-worker --check-config  print the effective configuration and exit
+//   jobpulse-worker --check-config=sh  the same as sh assignments to eval
+//                                      (DescribeConfigForShell in lib/config.h)
 #include <signal.h>
 
 #include <cstring>
@@ -28,13 +30,16 @@ void OnStopSignal(int) {
 int main(int argc, char** argv) {
   bool once = false;
   bool check_config = false;
+  bool check_config_sh = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--once") == 0) {
       once = true;
     } else if (std::strcmp(argv[i], "--check-config") == 0) {
       check_config = true;
+    } else if (std::strcmp(argv[i], "--check-config=sh") == 0) {
+      check_config_sh = true;
     } else {
-      std::cerr << "usage: jobpulse-worker [--once | --check-config]\n";
+      std::cerr << "usage: jobpulse-worker [--once | --check-config[=sh]]\n";
       return 2;
     }
   }
@@ -46,6 +51,10 @@ int main(int argc, char** argv) {
   }
   if (check_config) {
     std::cout << jobpulse::DescribeConfig(*config);
+    return 0;
+  }
+  if (check_config_sh) {
+    std::cout << jobpulse::DescribeConfigForShell(*config);
     return 0;
   }
   jobpulse::WorkerOptions options;

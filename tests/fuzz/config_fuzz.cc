@@ -4,10 +4,10 @@
 // the flags). A seed is "\0" + a simpletuner-enterprise.yaml.
 //   - LoadConfigFromYaml never throws or crashes; an error is invalid_config
 //     and names the file (or the variable);
-//   - a loaded Config keeps the documented ranges, and DescribeConfig does not
-//     depend on the text of any secret;
+//   - a loaded Config keeps the documented ranges, and neither DescribeConfig
+//     nor DescribeConfigForShell depends on the text of any secret;
 //   - no secret value marked "SECRET-" (the seeds use such values) appears in
-//     an error message or in DescribeConfig.
+//     an error message or in either description.
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -186,5 +186,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (secret->value) secret->value = "whsec_other";
   }
   FUZZ_CHECK(DescribeConfig(other) == described, "DescribeConfig shows a secret's text");
+  const std::string shell = DescribeConfigForShell(*loaded);
+  if (secrets_marked) FUZZ_CHECK(shell.find(kMarker) == std::string::npos, shell);
+  FUZZ_CHECK(DescribeConfigForShell(other) == shell,
+             "DescribeConfigForShell shows a secret's text");
   return 0;
 }

@@ -733,6 +733,25 @@ BOOST_AUTO_TEST_CASE(polling_startup_line_matches_the_configuration) {
     BOOST_TEST(out.find("database.path = " + dir + "/case.db (env)") != std::string::npos);
     BOOST_TEST(out.find("r8_very_secret_value") == std::string::npos);
   }
+  // --check-config=sh: what nginx/jobpulse-run evals; the token only as "set".
+  {
+    const std::string out_path = dir + "/check_sh.out";
+    const std::string cmd =
+        "env REPLICATE_API_TOKEN=r8_very_secret_value JOBPULSE_PORT=8123 JOBPULSE_DB=\"" + dir +
+        "/it's.db\" SIMPLETUNER_ENTERPRISE_CONFIG= " + testing::BinDir() +
+        "/jobpulse-worker --check-config=sh > " + out_path + " 2>&1";
+    BOOST_TEST(std::system(cmd.c_str()) == 0);
+    const std::string raw = testing::ReadFile(out_path);
+    BOOST_TEST(raw.find("r8_very_secret_value") == std::string::npos, raw);
+    const std::string eval_path = dir + "/check_sh.eval";
+    const std::string eval_cmd =
+        "sh -c '. \"$1\" && printf \"%s|%s|%s\" "
+        "\"$cfg_providers_replicate_api_token\" \"$cfg_database_path\" "
+        "\"$cfg_listen_port\"' sh " +
+        out_path + " > " + eval_path;
+    BOOST_TEST(std::system(eval_cmd.c_str()) == 0);
+    BOOST_TEST(testing::ReadFile(eval_path) == "set|" + dir + "/it's.db|8123");
+  }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
 }
