@@ -30,6 +30,7 @@
 #include <functional>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -235,45 +236,29 @@ bool ParseOptions(int argc, char** argv, Options* options) {
   return true;
 }
 
-int Main(int argc, char** argv) {
-  Options options;
-  if (!ParseOptions(argc, argv, &options)) return 2;
-  SetLogProgramName("jobpulse-fcgi");
-  auto config = LoadConfig(ProcessEnv());
-  if (!config.ok()) {
-    LogError(config.status().message());
-    return 78;  // EX_CONFIG: supervisord shows it; a restart loop would not fix it
-  }
+// The answers of the print-and-exit options, or nullopt to serve.
+std::optional<int> PrintRequested(const Options& options, const Config& config) {
   if (options.check_config) {
-    std::cout << DescribeConfig(*config);
-    return 0;
+    std::cout << DescribeConfig(config);
+  } else if (options.check_config_sh) {  // for nginx/jobpulse-run
+    std::cout << DescribeConfigForShell(config);
+  } else if (options.listen_port) {
+    std::cout << config.listen_port.value << "\n";
+  } else if (options.server_names) {  // listen.server_names, one a line, for nginx/gen-config
+    for (const std::string& name : config.listen_server_names.value) std::cout << name << "\n";
+  } else {
+    return std::nullopt;
   }
-  if (options.check_config_sh) {  // for nginx/jobpulse-run
-    std::cout << DescribeConfigForShell(*config);
-    return 0;
-  }
-  if (options.listen_port) {
-    std::cout << config->listen_port.value << "\n";
-    return 0;
-  }
-  if (options.server_names) {  // listen.server_names, one a line, for nginx/gen-config
-    for (const std::string& name : config->listen_server_names.value) std::cout << name << "\n";
-    return 0;
-  }
+  return 0;
+}
 
-  const bool cgi = FCGX_IsCGI();
-  if (!cgi && options.slot == 0) {
-    // The socket holder: never accepts, exits on TERM like its siblings.
-    signal(SIGTERM, OnStopSignal);
-    signal(SIGINT, OnStopSignal);
-    while (!g_stop) pause();
-    return 0;
-  }
-
+// Serves CGI's one request (environment and stdio), or FastCGI requests
+// until the recycling limit; both through the same `serve`.
+int Serve(const Config& config, bool cgi) {
   std::unique_ptr<Store> store;
-  const std::string db_path = config->database_path.value;
+  const std::string db_path = config.database_path.value;
   Api api(
-      *config,
+      config,
       [&]() -> Result<Store*> {
         if (!store) {
           auto opened = Store::Open(db_path);
@@ -286,9 +271,7 @@ int Main(int argc, char** argv) {
         return store.get();
       },
       NowMicros);
-  const int64_t max_body = config->api_max_body_bytes.value;
-  // One request, whichever way it came: CGI's environment and stdio, or a
-  // FastCGI request's params and streams.
+  const int64_t max_body = config.api_max_body_bytes.value;
   const auto serve = [&](char** entries, const std::function<int(char*, int)>& read) {
     CgiParams params(entries);
     auto body = ReadBody(params.content_length, max_body, read);
@@ -309,20 +292,38 @@ int Main(int argc, char** argv) {
     std::fwrite(out.data(), 1, out.size(), stdout);
     return std::fflush(stdout) == 0 ? 0 : 1;
   }
-
   FCGX_Init();
   FCGX_Request rq;
   FCGX_InitRequest(&rq, 0, 0);
-  const int max_requests = MaxRequestsWithJitter(config->fcgi_max_requests.value);
-  int served = 0;
-  while (served < max_requests && FCGX_Accept_r(&rq) == 0) {
+  const int max_requests = MaxRequestsWithJitter(config.fcgi_max_requests.value);
+  for (int served = 0; served < max_requests && FCGX_Accept_r(&rq) == 0; ++served) {
     const std::string out =
         serve(rq.envp, [&rq](char* buf, int n) { return FCGX_GetStr(buf, n, rq.in); });
     FCGX_PutStr(out.data(), static_cast<int>(out.size()), rq.out);
     CloseWithoutLingering(&rq);
-    ++served;
   }
   return 0;
+}
+
+int Main(int argc, char** argv) {
+  Options options;
+  if (!ParseOptions(argc, argv, &options)) return 2;
+  SetLogProgramName("jobpulse-fcgi");
+  auto config = LoadConfig(ProcessEnv());
+  if (!config.ok()) {
+    LogError(config.status().message());
+    return 78;  // EX_CONFIG: supervisord shows it; a restart loop would not fix it
+  }
+  if (auto printed = PrintRequested(options, *config)) return *printed;
+  const bool cgi = FCGX_IsCGI();
+  if (!cgi && options.slot == 0) {
+    // The socket holder: never accepts, exits on TERM like its siblings.
+    signal(SIGTERM, OnStopSignal);
+    signal(SIGINT, OnStopSignal);
+    while (!g_stop) pause();
+    return 0;
+  }
+  return Serve(*config, cgi);
 }
 
 }  // namespace

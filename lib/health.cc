@@ -16,6 +16,36 @@ namespace {
 // that needs a new page will fail.
 constexpr int64_t kMinFreeDisk = 1024 * 1024;
 
+// The "database" component: a probe write, timed, and the free disk. Returns
+// whether the database is up.
+bool WriteDatabaseHealth(JsonWriter& w, Store* store, const Status& open_status, int64_t now) {
+  w.Key("database").BeginObject();
+  Status db_status = store ? Status::Ok() : open_status;
+  const auto started = std::chrono::steady_clock::now();
+  if (store) {
+    // A write, not a read: a full disk or a read-only file still answers
+    // reads, and the service is down for every write (SPEC §9).
+    db_status = WriteHealthProbe(*store, now);
+    // Writes that still fit in allocated WAL pages succeed on a full disk.
+    if (auto free = store->FreeDiskBytes(); db_status.ok() && free.ok() && *free < kMinFreeDisk) {
+      db_status = Status::Error(
+          Status::Code::kUnavailable, "database_unavailable",
+          "the disk holding the database is full (" + std::to_string(*free / 1024) + " KiB free)");
+    }
+  }
+  const double latency_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  if (db_status.ok()) {
+    w.Key("status").String("ok");
+    w.Key("latency_ms").Double(static_cast<double>(static_cast<int64_t>(latency_ms * 1000)) / 1000);
+  } else {
+    w.Key("status").String("down");
+    w.Key("message").String(std::string_view(db_status.message()));
+  }
+  w.EndObject();
+  return db_status.ok();
+}
+
 }  // namespace
 
 HttpResponse PollingStatusResponse(const Config& config, Store* store) {
@@ -48,31 +78,7 @@ HttpResponse HealthResponse(const Config& config, Store* store, const Status& op
   w.BeginObject();
   w.Key("components").BeginObject();
 
-  w.Key("database").BeginObject();
-  Status db_status = store ? Status::Ok() : open_status;
-  const auto started = std::chrono::steady_clock::now();
-  if (store) {
-    // A write, not a read: a full disk or a read-only file still answers
-    // reads, and the service is down for every write (SPEC §9).
-    db_status = WriteHealthProbe(*store, now);
-    // Writes that still fit in allocated WAL pages succeed on a full disk.
-    if (auto free = store->FreeDiskBytes(); db_status.ok() && free.ok() && *free < kMinFreeDisk) {
-      db_status = Status::Error(
-          Status::Code::kUnavailable, "database_unavailable",
-          "the disk holding the database is full (" + std::to_string(*free / 1024) + " KiB free)");
-    }
-  }
-  const double latency_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
-  if (db_status.ok()) {
-    w.Key("status").String("ok");
-    w.Key("latency_ms").Double(static_cast<double>(static_cast<int64_t>(latency_ms * 1000)) / 1000);
-  } else {
-    down = true;
-    w.Key("status").String("down");
-    w.Key("message").String(std::string_view(db_status.message()));
-  }
-  w.EndObject();
+  down = !WriteDatabaseHealth(w, store, open_status, now) || down;
 
   w.Key("worker").BeginObject();
   std::optional<WorkerHeartbeat> beat;
