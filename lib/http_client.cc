@@ -165,6 +165,21 @@ std::vector<Result<OutboundResponse>> HttpClient::PerformAll(
   return results;
 }
 
+// Adds request `index` to `multi`, its timeouts cut to the `left_ms` of the
+// call's budget: no transfer outlives the deadline of the whole call.
+std::unique_ptr<Transfer> StartTransfer(CURLM* multi, const OutboundRequest& request, size_t index,
+                                        long left_ms) {
+  auto t = std::make_unique<Transfer>();
+  t->easy.reset(curl_easy_init());
+  Configure(t.get(), request);
+  curl_easy_setopt(t->easy.get(), CURLOPT_TIMEOUT_MS, std::min(request.timeout_ms, left_ms));
+  curl_easy_setopt(t->easy.get(), CURLOPT_CONNECTTIMEOUT_MS,
+                   std::min(request.connect_timeout_ms, left_ms));
+  curl_easy_setopt(t->easy.get(), CURLOPT_PRIVATE, reinterpret_cast<char*>(index));
+  curl_multi_add_handle(multi, t->easy.get());
+  return t;
+}
+
 void HttpClient::PerformEach(const std::vector<OutboundRequest>& requests, int max_parallel,
                              long budget_ms, const std::function<bool()>& keep_starting,
                              const OnResponse& on_response) {
@@ -187,17 +202,7 @@ void HttpClient::PerformEach(const std::vector<OutboundRequest>& requests, int m
         starting = false;
         break;
       }
-      auto t = std::make_unique<Transfer>();
-      t->easy.reset(curl_easy_init());
-      Configure(t.get(), requests[next]);
-      // The budget is a deadline for the whole call: no transfer outlives it.
-      curl_easy_setopt(t->easy.get(), CURLOPT_TIMEOUT_MS,
-                       std::min(requests[next].timeout_ms, left_ms));
-      curl_easy_setopt(t->easy.get(), CURLOPT_CONNECTTIMEOUT_MS,
-                       std::min(requests[next].connect_timeout_ms, left_ms));
-      curl_easy_setopt(t->easy.get(), CURLOPT_PRIVATE, reinterpret_cast<char*>(next));
-      curl_multi_add_handle(multi, t->easy.get());
-      transfers[next] = std::move(t);
+      transfers[next] = StartTransfer(multi, requests[next], next, left_ms);
       ++next;
       ++running;
     }
