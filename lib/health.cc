@@ -10,6 +10,7 @@
 #include "lib/json_limits.h"
 #include "lib/json_writer.h"
 #include "lib/poller.h"
+#include "lib/replicate_run.h"
 #include "lib/timestamp.h"
 
 namespace jobpulse {
@@ -118,7 +119,7 @@ HttpResponse HealthResponse(const Config& config, Store* store, const Status& op
   w.EndObject();
 
   w.Key("providers").BeginObject();
-  w.Key("replicate").BeginObject();
+  w.Key(kReplicateProvider).BeginObject();
   w.Key("configured").Bool(config.replicate.api_token.value.has_value());
   std::string circuit = "closed";
   if (store) {
