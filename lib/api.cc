@@ -84,12 +84,9 @@ Api::Api(Config config, StoreSource store, Clock clock)
     : config_(std::move(config)),
       poke_path_(WorkerPokeSocketPath(config_.database_path.value)),
       webhooks_(config_),
+      providers_(ProviderRegistry::FromConfig(config_)),
       store_(std::move(store)),
-      clock_(std::move(clock)) {
-  prices_.per_second = config_.replicate.hardware_prices.value;
-  prices_.default_sku = config_.replicate.default_hardware.value;
-  for (const char* name : {"replicate"}) providers_[name] = MakeProvider(name, config_);
-}
+      clock_(std::move(clock)) {}
 
 bool Api::IsValidJobId(std::string_view id) { return jobpulse::IsValidJobId(id); }
 
@@ -181,18 +178,15 @@ Result<HttpResponse> Api::ReplicateWebhook(const HttpRequest& request,
                                            const std::string& /*param*/) {
   auto store = store_();
   if (!store.ok()) return store.status();
-  auto received = webhooks_.Receive(request, **store, *FindProvider("replicate"), clock_());
+  auto received = webhooks_.Receive(request, **store, *FindProvider(kReplicateProvider), clock_());
   if (!received.ok()) return received.status();
   return JsonResponse(*received ? R"({"status":"received"})" : R"({"status":"duplicate"})");
 }
 
-Provider* Api::FindProvider(const std::string& name) {
-  const auto it = providers_.find(name);
-  return it == providers_.end() ? nullptr : it->second.get();
-}
+Provider* Api::FindProvider(const std::string& name) { return providers_.Find(name); }
 
 Result<HttpResponse> Api::Sync(const HttpRequest& request, const std::string& /*param*/) {
-  std::string name = "replicate";
+  std::string name = kDefaultProvider;
   if (!request.body.empty()) {
     rapidjson::Document doc;
     const bool shallow = JsonDepthWithin(request.body);  // SPEC §9: nesting limit
@@ -221,7 +215,7 @@ Result<HttpResponse> Api::Sync(const HttpRequest& request, const std::string& /*
   if (!store.ok()) return store.status();
   const auto slot = ProviderWaiterSlot::TryTake(**store, ProviderWaiterLimit(config_), clock_());
   if (!slot) return ProviderBusy();
-  auto counts = FullSync(**store, *provider, config_, prices_, clock_);
+  auto counts = FullSync(**store, *provider, config_, providers_.prices(), clock_);
   if (!counts.ok()) return counts.status();
   JsonWriter w;
   w.BeginObject();
@@ -246,7 +240,7 @@ Result<HttpResponse> Api::Cancel(const HttpRequest& /*request*/, const std::stri
     if (!taken) return ProviderBusy();
     slot.emplace(std::move(*taken));
   }
-  auto cancelled = CancelJob(**store, provider, *job, prices_, clock_);
+  auto cancelled = CancelJob(**store, provider, *job, providers_.prices(), clock_);
   if (!cancelled.ok()) return cancelled.status();
   JsonWriter w;
   w.BeginObject();
@@ -311,9 +305,10 @@ Result<HttpResponse> Api::ListJobs(const HttpRequest& request, const std::string
     const auto slot = ProviderWaiterSlot::TryTake(**store, ProviderWaiterLimit(config_), clock_());
     if (!slot) return ProviderBusy();
     report = ActiveSyncReport{};
-    for (auto& [name, provider] : providers_) {
+    for (auto& [name, provider] : providers_.providers()) {
       if (filter.provider && *filter.provider != name) continue;
-      const ActiveSyncReport one = SyncActiveJobs(**store, *provider, config_, prices_, clock_);
+      const ActiveSyncReport one =
+          SyncActiveJobs(**store, *provider, config_, providers_.prices(), clock_);
       report->refreshed += one.refreshed;
       report->skipped += one.skipped;
       report->failed += one.failed;
@@ -333,7 +328,8 @@ Result<HttpResponse> Api::ListJobs(const HttpRequest& request, const std::string
       list_cache_->second != second) {
     auto page = (*store)->ListJobs(filter);
     if (!page.ok()) return page.status();
-    list_cache_ = ListCache{key, *version, second, JobsPageJson(*page, filter, prices_, second)};
+    list_cache_ =
+        ListCache{key, *version, second, JobsPageJson(*page, filter, providers_.prices(), second)};
   }
   HttpResponse response = WithETag(request, JsonResponse(list_cache_->body));
   if (report) response.headers.emplace_back("X-Sync-Active", FormatActiveSyncReport(*report));
@@ -354,7 +350,7 @@ Result<HttpResponse> Api::GetJob(const HttpRequest& request, const std::string& 
   if (!job.ok()) return job.status();
   JsonWriter w;
   w.BeginObject();
-  w.Key("job").Raw(JobToJson(*job, prices_, clock_()));
+  w.Key("job").Raw(JobToJson(*job, providers_.prices(), clock_()));
   w.EndObject();
   return WithETag(request, JsonResponse(w.str()));
 }
@@ -381,7 +377,7 @@ Result<HttpResponse> Api::InlineProgress(const HttpRequest& request, const std::
   if (!*read) return JobNotFound(job_id);
   JobProgress* job = &**read;
   Provider* provider = job->provider ? FindProvider(*job->provider) : nullptr;
-  RefreshIfStale(**store, provider, job, config_, prices_, clock_);
+  RefreshIfStale(**store, provider, job, config_, providers_.prices(), clock_);
   const Progress shown = ProgressForStatus(job->progress, job->status == JobStatus::kRunning);
   JsonWriter w;
   w.BeginObject();
@@ -413,7 +409,7 @@ Result<HttpResponse> Api::Logs(const HttpRequest& request, const std::string& jo
       const auto slot =
           ProviderWaiterSlot::TryTake(**store, ProviderWaiterLimit(config_), clock_());
       if (!slot) return ProviderBusy();
-      job = RefreshJob(**store, *provider, *job, kLogRefreshTimeoutMs, prices_, clock_);
+      job = RefreshJob(**store, *provider, *job, kLogRefreshTimeoutMs, providers_.prices(), clock_);
       if (!job.ok()) return job.status();
     }
   }

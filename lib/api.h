@@ -23,6 +23,7 @@
 #include "lib/cost.h"
 #include "lib/http.h"
 #include "lib/provider.h"
+#include "lib/provider_registry.h"
 #include "lib/status.h"
 #include "lib/store.h"
 #include "lib/webhook_receiver.h"
@@ -32,8 +33,9 @@ namespace jobpulse {
 class Api {
  public:
   // Returns the process's store, opening it on first use; an error makes every
-  // endpoint but health answer 503 until a later call succeeds. Providers are
-  // built from `config` (lib/provider.h).
+  // endpoint but health answer 503 until a later call succeeds. Providers and
+  // prices are built from `config` (ProviderRegistry::FromConfig,
+  // lib/provider_registry.h).
   using StoreSource = std::function<Result<Store*>()>;
   using Clock = std::function<int64_t()>;  // microseconds since the epoch
 
@@ -81,10 +83,9 @@ class Api {
   // allocates, and a webhook flood pokes once per delivery).
   std::string poke_path_;
   WebhookReceiver webhooks_;
-  PriceTable prices_;
+  ProviderRegistry providers_;
   StoreSource store_;
   Clock clock_;
-  std::map<std::string, std::unique_ptr<Provider>> providers_;
 
   // The last rendered job list (see ListJobs): valid for the same filter, the
   // same database state and the same second.

@@ -7,6 +7,7 @@
 #include "lib/heartbeat.h"
 #include "lib/json_writer.h"
 #include "lib/poller.h"
+#include "lib/replicate_run.h"
 #include "lib/timestamp.h"
 
 namespace jobpulse {
@@ -98,9 +99,9 @@ HttpResponse HealthResponse(const Config& config, Store* store, const Status& op
   w.EndObject();
 
   w.Key("providers").BeginObject();
-  w.Key("replicate").BeginObject();
+  w.Key(kReplicateProvider).BeginObject();
   w.Key("configured").Bool(config.replicate.api_token.value.has_value());
-  w.Key("circuit").String(store ? ReadCircuitState(*store, "replicate") : "closed");
+  w.Key("circuit").String(store ? ReadCircuitState(*store, kReplicateProvider) : "closed");
   w.EndObject();
   w.EndObject();
 

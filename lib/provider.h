@@ -1,10 +1,13 @@
 // The provider interface: what jobpulse needs from a training cloud. Callers
 // (sync, refresh, cancel, validate, the worker) use only this, so a second
-// provider is a new implementation, not a change to them. Replicate's is
-// lib/replicate_client.h.
+// provider is a new implementation (and a row in lib/provider_registry.cc,
+// which builds providers from the configuration), not a change to them.
+// Replicate's is lib/replicate_client.h.
 //
 // Every call returns observations in the vocabulary of lib/state_machine.h,
-// ready for Store::Apply. Errors: kUnavailable "provider_not_configured" when
+// ready for Store::Apply: `provider` is name(), and a raw provider_status is
+// mapped by the provider's own mapping (MapProviderStatus,
+// lib/provider_registry.h). Errors: kUnavailable "provider_not_configured" when
 // there is no credential; kUpstream "provider_error" for transport failures,
 // 5xx, rejected credentials and malformed answers; kRateLimited
 // "provider_rate_limited" with retry_after_seconds; kNotFound
@@ -20,7 +23,6 @@
 #include <string>
 #include <vector>
 
-#include "lib/config.h"
 #include "lib/state_machine.h"
 #include "lib/status.h"
 
@@ -36,7 +38,7 @@ class Provider {
  public:
   virtual ~Provider() = default;
 
-  // "replicate": the value of jobs.provider.
+  // The value of jobs.provider for its runs (kReplicateProvider for Replicate).
   virtual const std::string& name() const = 0;
   // A display name for messages ("Replicate").
   virtual const std::string& display_name() const = 0;
@@ -81,10 +83,6 @@ class Provider {
                          display_name() + " does not sign webhooks");
   }
 };
-
-// The provider called `name` built from the configuration, or nullptr when
-// jobpulse knows no such provider.
-std::unique_ptr<Provider> MakeProvider(const std::string& name, const Config& config);
 
 }  // namespace jobpulse
 

@@ -270,21 +270,22 @@ Status ReplicateStatusFor(const OutboundResponse& response, const std::string& w
   if (code == 429) {
     return Status::Error(Status::Code::kRateLimited, "provider_rate_limited",
                          "Replicate is rate limiting " + what + http + suffix,
-                         {{"provider", "replicate"}})
+                         {{"provider", kReplicateProvider}})
         .set_retry_after_seconds(std::max(1, seconds.value_or(kDefaultRetryAfterSeconds)));
   }
   if (code == 404) {
     return Status::Error(Status::Code::kNotFound, "provider_not_found",
                          "Replicate does not know " + what + http + suffix,
-                         {{"provider", "replicate"}});
+                         {{"provider", kReplicateProvider}});
   }
   if (code == 401 || code == 403) {
     return Status::Error(Status::Code::kUpstream, "provider_error",
                          "Replicate rejected the API token for " + what + http + suffix,
-                         {{"provider", "replicate"}});
+                         {{"provider", kReplicateProvider}});
   }
   return Status::Error(Status::Code::kUpstream, "provider_error",
-                       "Replicate failed " + what + http + suffix, {{"provider", "replicate"}});
+                       "Replicate failed " + what + http + suffix,
+                       {{"provider", kReplicateProvider}});
 }
 
 namespace {
@@ -307,7 +308,7 @@ ReplicateClient::ReplicateClient(std::optional<std::string> token, std::string b
 }
 
 const std::string& ReplicateClient::name() const {
-  static const std::string kName = "replicate";
+  static const std::string kName = kReplicateProvider;
   return kName;
 }
 
@@ -320,7 +321,7 @@ Status ReplicateClient::NotConfigured() const {
   return Status::Error(Status::Code::kUnavailable, "provider_not_configured",
                        "Replicate is not configured: set REPLICATE_API_TOKEN "
                        "(or providers.replicate.api_token)",
-                       {{"provider", "replicate"}});
+                       {{"provider", kReplicateProvider}});
 }
 
 OutboundRequest ReplicateClient::Request(const std::string& method,
@@ -370,7 +371,7 @@ Result<std::vector<Observation>> ReplicateClient::ListPages(const std::string& f
         return Status::Error(
             Status::Code::kUpstream, "provider_error",
             "Replicate's next page link (" + what + ") cannot be followed: " + shown,
-            {{"provider", "replicate"}});
+            {{"provider", kReplicateProvider}});
       }
       // A page that names itself as next would loop until kMaxPages.
       if (*resolved != url) next = std::move(*resolved);
@@ -452,14 +453,6 @@ Result<std::string> ReplicateClient::WebhookSecret() {
   auto key = OptString(doc, "key");
   if (!key) return ParseError("webhook secret");
   return *key;
-}
-
-std::unique_ptr<Provider> MakeProvider(const std::string& name, const Config& config) {
-  if (name == "replicate") {
-    return std::make_unique<ReplicateClient>(config.replicate.api_token.value,
-                                             config.replicate.base_url.value);
-  }
-  return nullptr;
 }
 
 }  // namespace jobpulse

@@ -116,7 +116,7 @@ Result<Observation> ObservationFrom(const rapidjson::Value& run) {
                          "Replicate returned a run that is not a JSON object");
   }
   Observation obs;
-  obs.provider = "replicate";
+  obs.provider = kReplicateProvider;
   const auto id = OptString(run, "id");
   if (!id || id->empty()) {
     return Status::Error(Status::Code::kUpstream, "provider_error",
@@ -190,12 +190,24 @@ Result<ReplicatePage> ParseReplicatePage(std::string_view json) {
       page.runs.push_back(std::move(*obs));
     } else {
       Observation unusable;
-      unusable.provider = "replicate";
+      unusable.provider = kReplicateProvider;
       page.runs.push_back(std::move(unusable));
     }
   }
   if (auto link = OptString(doc, "next"); link && !link->empty()) page.next = std::move(link);
   return page;
+}
+
+MappedStatus MapReplicateStatus(std::string_view s) {
+  if (s == "starting") return {JobStatus::kQueued, std::nullopt};
+  if (s == "processing") return {JobStatus::kRunning, std::nullopt};
+  if (s == "succeeded") return {JobStatus::kCompleted, std::nullopt};
+  if (s == "failed") return {JobStatus::kFailed, std::nullopt};
+  if (s == "canceled") return {JobStatus::kCancelled, std::nullopt};
+  if (s == "aborted") {
+    return {JobStatus::kCancelled, std::string("aborted: deadline passed before start")};
+  }
+  return {};
 }
 
 std::optional<std::string> HardwareForModel(std::string_view model) {

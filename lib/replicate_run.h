@@ -1,6 +1,7 @@
 // Replicate's run objects (predictions and trainings, reference/replicate.md
 // §1) and list pages, turned into observations for the merge of
-// lib/state_machine.h. Tolerant of what real traffic holds: 0-9 fractional
+// lib/state_machine.h, and what Replicate's statuses mean locally (SPEC §4).
+// Tolerant of what real traffic holds: 0-9 fractional
 // digits, missing or null fields, unknown statuses, outputs of any JSON type
 // (SPEC §3: kept as JSON up to kMaxOutputBytes; output_url only from real
 // http(s) URLs, a training's `weights` first).
@@ -18,6 +19,17 @@
 #include "lib/status.h"
 
 namespace jobpulse {
+
+// Replicate's name: the value of jobs.provider (and Observation::provider) for
+// its runs, its key in the provider registry (lib/provider_registry.h).
+inline constexpr char kReplicateProvider[] = "replicate";
+
+// A Replicate status as a local status (SPEC §4): starting -> queued,
+// processing -> running, succeeded -> completed, failed -> failed, canceled ->
+// cancelled, aborted -> cancelled with the error message "aborted: deadline
+// passed before start". Anything else (case matters) -> no status and no
+// message: the merge records and logs it as unknown.
+MappedStatus MapReplicateStatus(std::string_view provider_status);
 
 // Turns one prediction or training object (JSON text) into an observation.
 // Errors: kUpstream "provider_error" when it is not a JSON object with a

@@ -1,5 +1,7 @@
 #include "lib/state_machine.h"
 
+#include "lib/provider_registry.h"
+
 namespace jobpulse {
 namespace {
 
@@ -52,7 +54,11 @@ std::optional<JobStatus> ObservedStatus(const Observation& obs, Job& job, MergeR
                                         std::optional<std::string>& error_message) {
   error_message = obs.error_message;
   if (!obs.provider_status) return obs.status;
-  const MappedStatus mapped = MapReplicateStatus(*obs.provider_status);
+  // The provider's own mapping: an observation naming no provider (found by
+  // job_id) speaks the stored job's provider's vocabulary.
+  const std::string_view provider =
+      obs.provider.empty() && job.provider ? std::string_view(*job.provider) : obs.provider;
+  const MappedStatus mapped = MapProviderStatus(provider, *obs.provider_status);
   if (!error_message) error_message = mapped.error_message;
   if (!mapped.status && job.unknown_provider_status != obs.provider_status) {
     job.unknown_provider_status = obs.provider_status;
@@ -188,18 +194,6 @@ Observation NotFoundObservation(const Job& job) {
   obs.external_id = job.external_id.value_or("");
   obs.not_found = true;
   return obs;
-}
-
-MappedStatus MapReplicateStatus(std::string_view s) {
-  if (s == "starting") return {JobStatus::kQueued, std::nullopt};
-  if (s == "processing") return {JobStatus::kRunning, std::nullopt};
-  if (s == "succeeded") return {JobStatus::kCompleted, std::nullopt};
-  if (s == "failed") return {JobStatus::kFailed, std::nullopt};
-  if (s == "canceled") return {JobStatus::kCancelled, std::nullopt};
-  if (s == "aborted") {
-    return {JobStatus::kCancelled, std::string("aborted: deadline passed before start")};
-  }
-  return {};
 }
 
 MergeResult MergeObservation(const std::optional<Job>& current, const Observation& obs,

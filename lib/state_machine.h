@@ -8,8 +8,14 @@
 //    error_message or output_url;
 //  - a null (unset) field in an observation never overwrites a known value;
 //  - provider timestamps win over local ones; a local observation only fills nulls;
-//  - Replicate `canceled`/`aborted` become `cancelled`, never `failed`;
-//  - an unknown provider status changes nothing (the caller logs it once per job);
+//  - a provider status means what its provider's own mapping says
+//    (MapProviderStatus, lib/provider_registry.h; Replicate's is
+//    MapReplicateStatus in lib/replicate_run.h, where `canceled`/`aborted`
+//    become `cancelled`, never `failed`): this module knows no provider's
+//    vocabulary;
+//  - an unknown provider status changes nothing but is recorded on the job
+//    (unknown_provider_status) and reported once (MergeResult::unknown_status)
+//    for the caller to log;
 //  - logs never go backwards: an observation whose status rank is below the
 //    stored one, or equal with a shorter full log text than the longest one
 //    applied (log_bytes_seen), is stale and changes nothing at all; a higher
@@ -34,13 +40,14 @@
 
 namespace jobpulse {
 
-// Replicate status -> local status (SPEC §4). `aborted` also carries the error
-// message "aborted: deadline passed before start". Unknown -> status nullopt.
+// What a provider's status means locally (SPEC §4), as the provider's own
+// mapping says: the local status (nullopt: a status the provider's mapping does
+// not know) and an error message the status implies, used when the
+// observation carries none.
 struct MappedStatus {
   std::optional<JobStatus> status;
   std::optional<std::string> error_message;
 };
-MappedStatus MapReplicateStatus(std::string_view provider_status);
 
 struct Observation {
   // kProvider: what the provider said (its timestamps win).
@@ -54,8 +61,11 @@ struct Observation {
   std::string provider;
   std::string external_id;
 
-  std::optional<std::string> provider_status;  // raw, e.g. "processing"; mapped here
-  std::optional<JobStatus> status;             // a local status (used when no provider_status)
+  // Raw, in the vocabulary of `provider` (of the stored job's provider when
+  // `provider` is empty), e.g. "processing"; the merge maps it through
+  // MapProviderStatus (lib/provider_registry.h).
+  std::optional<std::string> provider_status;
+  std::optional<JobStatus> status;  // a local status (used when no provider_status)
 
   std::optional<int64_t> created_at;
   std::optional<int64_t> started_at;

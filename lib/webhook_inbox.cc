@@ -3,7 +3,7 @@
 #include <string>
 
 #include "lib/log.h"
-#include "lib/replicate_run.h"
+#include "lib/provider_registry.h"
 
 namespace jobpulse {
 namespace {
@@ -17,12 +17,6 @@ constexpr int kMaxAttempts = 3;
 bool IsDatabaseFailure(const Status& s) {
   return s.code() == Status::Code::kBusy || s.code() == Status::Code::kInternal ||
          s.code() == Status::Code::kUnavailable;
-}
-
-Result<Observation> ParseDelivery(const WebhookInbox::Delivery& delivery) {
-  if (delivery.provider == "replicate") return ParseReplicateRun(delivery.body);
-  return Status::Error(Status::Code::kInvalidArgument, "unknown_provider",
-                       "no webhook format known for provider '" + delivery.provider + "'");
 }
 
 }  // namespace
@@ -51,7 +45,7 @@ Result<InboxReport> ApplyPendingDeliveries(WebhookInbox& store, const PriceTable
   std::vector<WebhookInbox::PendingApply> batch;
   std::vector<const WebhookInbox::Delivery*> batched;
   for (const WebhookInbox::Delivery& delivery : *pending) {
-    auto obs = ParseDelivery(delivery);
+    auto obs = ParseProviderDelivery(delivery.provider, delivery.body);
     if (!obs.ok()) {
       if (Status s = record_failure(delivery, obs.status()); !s.ok()) return s;
       continue;

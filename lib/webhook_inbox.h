@@ -1,11 +1,13 @@
 // The webhook inbox (SPEC §7): its table, whatever the engine, and the pass
 // that applies it. The FastCGI handler verifies and stores each delivery
 // (InsertDelivery, or the worker's intake in batches: lib/delivery_intake.h);
-// the worker calls ApplyPendingDeliveries, which parses each body as its
-// provider's run and merges it through ApplyDelivery (merge and "applied"
-// mark in one transaction), so a delivery acknowledged with 200 is applied
-// exactly once, also across worker restarts. A body that cannot be applied
-// is retried a few times, then rejected and kept with its error.
+// the worker calls ApplyPendingDeliveries, which parses each body in its
+// provider's webhook format (ParseProviderDelivery, lib/provider_registry.h;
+// a provider jobpulse does not know is a failed delivery) and merges it
+// through ApplyDelivery (merge and "applied" mark in one transaction), so a
+// delivery acknowledged with 200 is applied exactly once, also across worker
+// restarts. A body that cannot be applied is retried a few times, then
+// rejected and kept with its error.
 //
 // Errors: as lib/job_store.h (kBusy, kUnavailable, kInternal); the apply
 // calls also as JobStore::Apply.

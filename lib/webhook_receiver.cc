@@ -136,7 +136,7 @@ Status WebhookReceiver::Authenticate(const HttpRequest& request, Store& store, P
 // many and short-lived: one fetch serves the whole pool for the TTL.
 std::optional<std::string> WebhookReceiver::KnownSecret(Store& store, const Provider& provider,
                                                         int64_t now) {
-  if (provider.name() == "replicate" && configured_secret_) return *configured_secret_;
+  if (provider.name() == kReplicateProvider && configured_secret_) return *configured_secret_;
   return CachedWebhookSecret(store, provider.name(), kSecretTtl, now);
 }
 

@@ -83,14 +83,15 @@ std::string DefaultEventsSocket(const std::string& database_path) {
 }
 
 Worker::Worker(Config config, WorkerOptions options)
-    : config_(std::move(config)), options_(std::move(options)), rng_(std::random_device{}()) {
-  prices_.per_second = config_.replicate.hardware_prices.value;
-  prices_.default_sku = config_.replicate.default_hardware.value;
+    : Worker(config, std::move(options), ProviderRegistry::FromConfig(config)) {}
+
+Worker::Worker(Config config, WorkerOptions options, ProviderRegistry providers)
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      providers_(std::move(providers)),
+      rng_(std::random_device{}()) {
   polling_ = DecidePolling(config_);
-  for (const char* name : {"replicate"}) {
-    providers_[name] = MakeProvider(name, config_);
-    circuits_[name] = ProviderCircuit();
-  }
+  for (const auto& entry : providers_.providers()) circuits_[entry.first] = ProviderCircuit();
 }
 
 Worker::~Worker() {
@@ -262,7 +263,7 @@ bool Worker::StoreFetched(Provider& provider, ProviderCircuit& circuit, const Jo
     Observation obs = std::move(*run);
     obs.job_id = job.job_id;
     obs.fetched = true;
-    auto outcome = store_->Apply(obs, prices_, Now());
+    auto outcome = store_->Apply(obs, providers_.prices(), Now());
     if (!outcome.ok()) {
       ++cycle->failed;
       last_error_ = outcome.status().ToString();
@@ -282,7 +283,7 @@ bool Worker::StoreFetched(Provider& provider, ProviderCircuit& circuit, const Jo
     // An answer, not a failure: no backoff and no circuit, so a lost run
     // is counted at the poll interval until the rule of SPEC §4 ends it.
     circuit.RecordSuccess();
-    auto lost = ApplyNotFound(*store_, job, prices_, Now());
+    auto lost = ApplyNotFound(*store_, job, providers_.prices(), Now());
     if (!lost.ok()) LogWarning("job " + job.job_id + ": " + lost.status().ToString());
     return lost.ok();
   }
@@ -312,7 +313,7 @@ Worker::Cycle Worker::PollCycle() {
   Cycle total;
   last_error_.clear();
   const int64_t now = Now();
-  for (auto& [name, provider] : providers_) {
+  for (auto& [name, provider] : providers_.providers()) {
     auto jobs = store_->ListActiveJobs(name);
     if (!jobs.ok()) {
       last_error_ = jobs.status().ToString();
@@ -349,14 +350,13 @@ void Worker::DemandRefresh() {
     if (stale && !backing_off && job.provider) wanted[*job.provider].push_back(std::move(job));
   }
   for (auto& [name, jobs] : wanted) {
-    const auto provider = providers_.find(name);
-    if (provider != providers_.end()) FetchJobs(*provider->second, jobs);
+    if (Provider* provider = providers_.Find(name)) FetchJobs(*provider, jobs);
   }
 }
 
 void Worker::SafetyNet() {
   const int64_t now = Now();
-  for (auto& [name, provider] : providers_) {
+  for (auto& [name, provider] : providers_.providers()) {
     auto jobs = store_->ListActiveJobs(name);
     if (!jobs.ok()) continue;
     std::vector<Job> quiet;
@@ -374,7 +374,7 @@ void Worker::SafetyNet() {
 
 void Worker::InboxPass() {
   auto report = ApplyPendingDeliveries(
-      *store_, prices_, [this] { return Now(); }, kInboxBatch);
+      *store_, providers_.prices(), [this] { return Now(); }, kInboxBatch);
   if (!report.ok()) {
     LogWarning("webhook inbox: " + report.status().ToString());
     // The pass may have applied part of its batch before failing: prune as

@@ -22,6 +22,7 @@
 #include "lib/notify.h"
 #include "lib/poller.h"
 #include "lib/provider.h"
+#include "lib/provider_registry.h"
 #include "lib/sse_server.h"
 #include "lib/status.h"
 #include "lib/store.h"
@@ -45,7 +46,11 @@ std::string DefaultEventsSocket(const std::string& database_path);
 
 class Worker {
  public:
+  // The providers and prices of ProviderRegistry::FromConfig(config).
   Worker(Config config, WorkerOptions options);
+  // These providers and prices instead (tests: fake providers). Nothing is
+  // opened before Start().
+  Worker(Config config, WorkerOptions options, ProviderRegistry providers);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -91,10 +96,9 @@ class Worker {
 
   Config config_;
   WorkerOptions options_;
-  PriceTable prices_;
+  ProviderRegistry providers_;
   PollingDecision polling_;
   std::unique_ptr<Store> store_;
-  std::map<std::string, std::unique_ptr<Provider>> providers_;
   std::map<std::string, ProviderCircuit> circuits_;
   PokeListener poke_;
   std::unique_ptr<SseServer> sse_;

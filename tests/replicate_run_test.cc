@@ -1,8 +1,9 @@
 // lib/replicate_run.h: Replicate's run objects and list pages as observations,
 // with the shapes real traffic holds (timestamps of any precision, null and odd
-// fields, outputs of every type).
+// fields, outputs of every type), and Replicate's statuses as local ones.
 #include <boost/test/unit_test.hpp>
 // (keep the Boost header first)
+#include <optional>
 #include <string>
 
 #include "lib/replicate_run.h"
@@ -11,7 +12,43 @@
 namespace jobpulse {
 namespace {
 
+std::string Show(const std::optional<JobStatus>& s) { return s ? JobStatusName(*s) : "null"; }
+std::string Show(const std::optional<std::string>& v) { return v ? "\"" + *v + "\"" : "null"; }
+
 BOOST_AUTO_TEST_SUITE(replicate_run)
+
+BOOST_AUTO_TEST_CASE(replicate_statuses_map_to_local_statuses) {
+  const struct {
+    const char* provider;
+    const char* local;
+  } cases[] = {
+      {"starting", "queued"}, {"processing", "running"}, {"succeeded", "completed"},
+      {"failed", "failed"},   {"canceled", "cancelled"},
+  };
+  for (const auto& c : cases) {
+    BOOST_TEST_CONTEXT("provider status " << c.provider) {
+      const MappedStatus m = MapReplicateStatus(c.provider);
+      BOOST_TEST(Show(m.status) == c.local);
+      BOOST_TEST(Show(m.error_message) == "null");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(aborted_maps_to_cancelled_with_deadline_message) {
+  const MappedStatus m = MapReplicateStatus("aborted");
+  BOOST_TEST(Show(m.status) == "cancelled");
+  BOOST_TEST(Show(m.error_message) == "\"aborted: deadline passed before start\"");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_replicate_status_maps_to_no_status) {
+  for (const char* s : {"paused", "", "Succeeded", "cancelled", "queued", "running"}) {
+    BOOST_TEST_CONTEXT("provider status '" << s << "'") {
+      const MappedStatus m = MapReplicateStatus(s);
+      BOOST_TEST(Show(m.status) == "null");
+      BOOST_TEST(Show(m.error_message) == "null");
+    }
+  }
+}
 
 BOOST_AUTO_TEST_CASE(parses_a_full_training_object) {
   const auto obs = ParseReplicateRun(R"({

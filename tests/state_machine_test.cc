@@ -1,5 +1,6 @@
-// Unit tests for lib/state_machine.h: the Replicate status mapping and the one
-// merge function (SPEC §4). Pure: no files, no clock, no network.
+// Unit tests for lib/state_machine.h: the one merge function (SPEC §4), fed
+// Replicate's statuses (their mapping itself is tested in
+// replicate_run_test.cc). Pure: no files, no clock, no network.
 #include <boost/test/unit_test.hpp>
 // (The test module itself is defined once, in tests/main_test.cc.)
 
@@ -70,39 +71,6 @@ MergeResult Merge(const std::optional<Job>& current, const Observation& obs, int
 bool Near(double a, double b) { return std::abs(a - b) <= 1e-9; }
 
 BOOST_AUTO_TEST_SUITE(state_machine)
-
-BOOST_AUTO_TEST_CASE(replicate_statuses_map_to_local_statuses) {
-  const struct {
-    const char* provider;
-    const char* local;
-  } cases[] = {
-      {"starting", "queued"}, {"processing", "running"}, {"succeeded", "completed"},
-      {"failed", "failed"},   {"canceled", "cancelled"},
-  };
-  for (const auto& c : cases) {
-    BOOST_TEST_CONTEXT("provider status " << c.provider) {
-      const MappedStatus m = MapReplicateStatus(c.provider);
-      BOOST_TEST(Show(m.status) == c.local);
-      BOOST_TEST(Show(m.error_message) == "null");
-    }
-  }
-}
-
-BOOST_AUTO_TEST_CASE(aborted_maps_to_cancelled_with_deadline_message) {
-  const MappedStatus m = MapReplicateStatus("aborted");
-  BOOST_TEST(Show(m.status) == "cancelled");
-  BOOST_TEST(Show(m.error_message) == "\"aborted: deadline passed before start\"");
-}
-
-BOOST_AUTO_TEST_CASE(unknown_replicate_status_maps_to_no_status) {
-  for (const char* s : {"paused", "", "Succeeded", "cancelled", "queued", "running"}) {
-    BOOST_TEST_CONTEXT("provider status '" << s << "'") {
-      const MappedStatus m = MapReplicateStatus(s);
-      BOOST_TEST(Show(m.status) == "null");
-      BOOST_TEST(Show(m.error_message) == "null");
-    }
-  }
-}
 
 BOOST_AUTO_TEST_CASE(status_never_moves_backwards) {
   const Job running = MakeJob(JobStatus::kRunning);

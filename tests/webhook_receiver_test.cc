@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "lib/provider_registry.h"
 #include "lib/replicate_client.h"
 #include "lib/timestamp.h"
 #include "lib/webhook_signature.h"
