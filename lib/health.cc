@@ -61,12 +61,7 @@ HttpResponse PollingStatusResponse(const Config& config, Store* store) {
   w.Key("interval_source").String(decision.interval_source);
   w.Key("webhook_configured").Bool(decision.webhook_configured);
   w.Key("last_cycle_at").String(reported.last_cycle_at);
-  w.Key("last_cycle_jobs");
-  if (reported.last_cycle_jobs) {
-    w.Int(*reported.last_cycle_jobs);
-  } else {
-    w.Null();
-  }
+  w.Key("last_cycle_jobs").Int(reported.last_cycle_jobs);
   w.Key("last_error").String(reported.last_error);
   w.EndObject();
   return JsonResponse(w.str());

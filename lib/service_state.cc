@@ -54,12 +54,7 @@ Status WritePollerStatus(ServiceStateStore& store, const PollerStatusRecord& rec
   JsonWriter w;
   w.BeginObject();
   w.Key("last_cycle_at").String(record.last_cycle_at);
-  w.Key("last_cycle_jobs");
-  if (record.last_cycle_jobs) {
-    w.Int(*record.last_cycle_jobs);
-  } else {
-    w.Null();
-  }
+  w.Key("last_cycle_jobs").Int(record.last_cycle_jobs);
   w.Key("last_error").String(record.last_error);
   w.EndObject();
   return store.PutServiceState(kPollerStatus, w.str(), now);
