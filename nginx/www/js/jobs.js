@@ -39,6 +39,7 @@ export class JobList {
     this.statusEl.append(...STATUSES.map((status) => el('option', { value: status }, status)));
     this.jobs = new Map(); // job_id -> job object of the last load, in list order
     this.total = 0;
+    this.wanted = PAGE_SIZE; // how many jobs the reader asked to see (pages loaded)
     this.selectedId = null;
     this.latest = newestOnly(); // answers to older loads are dropped
 
@@ -71,8 +72,9 @@ export class JobList {
   // syncActive asks the server to refresh active jobs at the provider first;
   // restart (the filters or the search changed) goes back to the first page.
   async load({ syncActive = false, restart = false } = {}) {
-    const shown = restart ? 0 : this.jobs.size;
-    const limit = Math.min(MAX_LIMIT, Math.max(PAGE_SIZE, Math.ceil(shown / PAGE_SIZE) * PAGE_SIZE));
+    if (restart) this.wanted = PAGE_SIZE;
+    const wanted = Math.max(this.wanted, restart ? 0 : this.jobs.size);
+    const limit = Math.min(MAX_LIMIT, Math.ceil(wanted / PAGE_SIZE) * PAGE_SIZE);
     const data = await this.fetchPage({ limit, offset: 0, syncActive });
     if (!data) return; // a newer load is on its way
     this.render(data.jobs, data.total);
@@ -80,6 +82,9 @@ export class JobList {
 
   // Appends the next page ("Load more"); rejects with an ApiError.
   async loadMore() {
+    // A reload that starts before this answer comes supersedes it, and loads
+    // this page too.
+    this.wanted = this.jobs.size + PAGE_SIZE;
     const data = await this.fetchPage({ limit: PAGE_SIZE, offset: this.jobs.size });
     if (!data) return;
     // Jobs that arrived meanwhile shift the pages: skip what is already shown.
