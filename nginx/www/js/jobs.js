@@ -239,6 +239,7 @@ function fillCard(card, job, selected) {
   const button = card.querySelector('.job-open');
 
   const estimate = Boolean(job.metadata && job.metadata.cost_is_estimate);
+  const countdown = button.querySelector('.job-eta'); // survives the redraw below
   button.replaceChildren(
     el('span', { class: 'job-head' },
       el('span', { class: `status-badge status-${job.status}` }, job.status),
@@ -251,7 +252,7 @@ function fillCard(card, job, selected) {
         el('span', { class: 'job-cost', title: estimate ? 'Estimate while the job runs' : null },
           formatCost(job.cost_usd, estimate)))),
   );
-  if (job.status === 'running') fillLive(button, liveFields(job));
+  if (job.status === 'running') fillLive(button, liveFields(job), countdown);
   if (job.status === 'failed') {
     // The reason's first line; the whole text is in the detail.
     const reason = firstLine(job.error_message);
@@ -277,7 +278,8 @@ function fact(label, value) {
 
 // The running part of a card: stage, progress bar and text, time left and
 // speed, last log line.
-function fillLive(button, { stage, progress, last_log: lastLog, rate, eta_seconds: eta }) {
+// countdown: the card's .job-eta before a redraw, whose count goes on.
+function fillLive(button, { stage, progress, last_log: lastLog, rate, eta_seconds: eta }, countdown = null) {
   let live = button.querySelector('.job-live');
   if (!live) {
     live = el('span', { class: 'job-live' },
@@ -288,6 +290,11 @@ function fillLive(button, { stage, progress, last_log: lastLog, rate, eta_second
       el('span', { class: 'job-eta', hidden: true }),
       el('span', { class: 'job-last-log' }));
     button.append(live);
+    if (countdown) {
+      const node = live.querySelector('.job-eta');
+      node.dataset.eta = countdown.dataset.eta || '';
+      node.dataset.etaAt = countdown.dataset.etaAt || '';
+    }
   }
   setSpeed(live.querySelector('.job-eta'), rate, eta);
   const known = typeof progress === 'number' && Number.isFinite(progress);
