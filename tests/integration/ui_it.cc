@@ -877,6 +877,17 @@ BOOST_AUTO_TEST_CASE(detail_log_follows_the_run) {
   BOOST_TEST(shows(80), "the log did not grow to step 80");
   BOOST_TEST(b->ExecuteScript(at_bottom) == "true", "the log stopped following its end");
 
+  // An unchanged log is asked for with If-None-Match and costs a 304.
+  BOOST_TEST(b->WaitFor(
+                 [&] {
+                   return b->ExecuteScript(
+                              "return performance.getEntriesByType('resource').some((e) => "
+                              "e.name.includes('/ui-follow/logs') && e.responseStatus === 304);") ==
+                          "true";
+                 },
+                 8000),
+             "no 304 for the followed log");
+
   // A finished job is not followed any more; neither is a closed panel.
   Sim().Control("POST", "/runs/ui-follow/status", R"({"status":"succeeded"})");
   BOOST_TEST(b.Becomes([&] { return b.AttrOf("pre#job-logs", "data-following"); }, "false", 15000,
