@@ -322,7 +322,9 @@ Result<HttpResponse> Api::ListJobs(const HttpRequest& request, const std::string
   auto version = (*store)->ChangeVersion();
   if (!version.ok()) return version.status();
   std::string key = filter.provider.value_or("") + "\n" + filter.job_type.value_or("") + "\n" +
-                    std::to_string(filter.limit) + "\n" + std::to_string(filter.offset) + "\n";
+                    std::to_string(filter.limit) + "\n" + std::to_string(filter.offset) + "\n" +
+                    // The search never holds a newline (job_query.h), so it ends its field.
+                    (filter.query ? "q=" + *filter.query : std::string()) + "\n";
   for (JobStatus st : filter.statuses) key += std::string(JobStatusName(st)) + ",";
   if (!list_cache_ || list_cache_->key != key || list_cache_->version != *version ||
       list_cache_->second != second) {
@@ -385,6 +387,8 @@ Result<HttpResponse> Api::InlineProgress(const HttpRequest& request, const std::
   w.Key("stage").String(shown.stage);
   w.Key("last_log").String(shown.last_log);
   w.Key("progress").Double(shown.progress);
+  w.Key("rate").Double(shown.rate);
+  w.Key("eta_seconds").Int(shown.eta_seconds);
   w.EndObject();
   return WithETag(request, JsonResponse(w.str()));
 }

@@ -44,6 +44,8 @@ std::string JobProgressData(const Job& job, int64_t now) {
   w.Key("stage").String(job.progress.stage);
   w.Key("progress").Double(job.progress.progress);
   w.Key("last_log").String(job.progress.last_log);
+  w.Key("rate").Double(job.progress.rate);
+  w.Key("eta_seconds").Int(job.progress.eta_seconds);
   w.Key("at").String(FormatTimestamp(now));
   w.EndObject();
   return w.str();

@@ -198,6 +198,8 @@ std::string JobToJson(const Job& job, const PriceTable& prices, int64_t now, Job
   w.Key("stage").String(shown.stage);
   w.Key("progress").Double(shown.progress);
   w.Key("last_log").String(shown.last_log);
+  w.Key("rate").Double(shown.rate);
+  w.Key("eta_seconds").Int(shown.eta_seconds);
   w.Key("updated_at");
   WriteTimestamp(w, job.updated_at);
   w.EndObject();

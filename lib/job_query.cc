@@ -4,6 +4,7 @@
 
 #include "lib/http.h"
 #include "lib/job.h"
+#include "lib/progress.h"
 
 namespace jobpulse {
 namespace {
@@ -32,6 +33,23 @@ bool ParseStatusList(const std::string& text, std::vector<JobStatus>* out) {
 
 }  // namespace
 
+namespace {
+
+// SPEC §9: 1..100 characters (code points) of valid UTF-8 without control
+// characters; the length is what the page's search box can send.
+bool IsSearchText(std::string_view q) {
+  if (SanitizeUtf8(q) != q) return false;
+  size_t code_points = 0;
+  for (const char c : q) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte == 0x7f) return false;
+    if ((byte & 0xC0) != 0x80) ++code_points;
+  }
+  return code_points >= 1 && code_points <= 100;
+}
+
+}  // namespace
+
 Result<JobListQuery> ParseJobListQuery(std::string_view raw_query) {
   const QueryParams query(raw_query);
   JobListQuery out;
@@ -51,6 +69,12 @@ Result<JobListQuery> ParseJobListQuery(std::string_view raw_query) {
       return InvalidParameter("job_type", *job_type, "expected cloud or local");
     }
     filter.job_type = *job_type;
+  }
+  if (const auto q = query.Get("q"); q && !q->empty()) {
+    if (!IsSearchText(*q)) {
+      return InvalidParameter("q", *q, "expected 1 to 100 characters of text");
+    }
+    filter.query = *q;
   }
   if (const auto limit = query.Get("limit")) {
     const auto parsed = ParseInt(*limit, 1, 500);

@@ -17,9 +17,10 @@ struct JobListQuery {
 };
 
 // Parses `status` (a comma list of local statuses, spaces around names
-// ignored), `provider`, `job_type` (cloud or local), `limit` (1..500),
+// ignored), `provider`, `job_type` (cloud or local), `q` (1..100 characters
+// of text without control characters: the search), `limit` (1..500),
 // `offset` (>= 0) and `sync_active` (a boolean, lib/http.h ParseBool); empty
-// values of status, provider and job_type mean "any".
+// values of status, provider, job_type and q mean "any".
 // Errors: kInvalidArgument "invalid_parameter" (details: parameter, value).
 Result<JobListQuery> ParseJobListQuery(std::string_view raw_query);
 

@@ -42,6 +42,9 @@ struct JobFilter {
   std::vector<JobStatus> statuses;  // any of these; empty = all
   std::optional<std::string> provider;
   std::optional<std::string> job_type;
+  // Jobs whose id, external id, config name or model (metadata.model) holds
+  // this text, case-insensitively (SPEC §9 `q`).
+  std::optional<std::string> query;
   int limit = 50;
   int64_t offset = 0;
 };

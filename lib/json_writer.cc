@@ -85,6 +85,9 @@ JsonWriter& JsonWriter::String(const std::optional<std::string>& value) {
 JsonWriter& JsonWriter::Double(const std::optional<double>& value) {
   return value ? Double(*value) : Null();
 }
+JsonWriter& JsonWriter::Int(const std::optional<int64_t>& value) {
+  return value ? Int(*value) : Null();
+}
 JsonWriter& JsonWriter::Raw(std::string_view json) {
   impl_->writer.RawValue(json.data(), json.size(), rapidjson::kObjectType);
   return *this;

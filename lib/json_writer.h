@@ -37,6 +37,7 @@ class JsonWriter {
   JsonWriter& Null();
   JsonWriter& String(const std::optional<std::string>& value);  // null when unset
   JsonWriter& Double(const std::optional<double>& value);       // null when unset
+  JsonWriter& Int(const std::optional<int64_t>& value);         // null when unset
   // Inserts `json` verbatim as one value; the caller vouches that it is valid.
   JsonWriter& Raw(std::string_view json);
 

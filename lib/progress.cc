@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/tqdm_suffix.h"
+
 namespace jobpulse {
 namespace {
 
@@ -144,9 +146,10 @@ struct Fraction {
   unsigned long long num = 0;
   unsigned long long den = 0;
   FractionKind kind = FractionKind::kStep;
-  size_t pos = 0;              // where it starts in the line, to order a line's fractions
-  bool training = true;        // false for validation, preprocessing and checkpoint counters
-  bool step_labelled = false;  // a bar whose label names steps
+  size_t pos = 0;                 // where it starts in the line, to order a line's fractions
+  bool training = true;           // false for validation, preprocessing and checkpoint counters
+  bool step_labelled = false;     // a bar whose label names steps
+  std::optional<BarSpeed> speed;  // a bar's tqdm suffix
 };
 
 // "a/b" at `pos` (whitespace allowed before and around the slash); on success
@@ -222,6 +225,7 @@ void FindBars(std::string_view lower, std::vector<Fraction>& out) {
     f.kind = FractionKind::kBar;
     f.pos = digits;
     if (!ParseSlashFraction(lower, pos, f)) continue;
+    f.speed = ParseTqdmSuffix(lower.substr(pos));
     f.training = LabelIsTraining(lower, label_begin, digits);
     f.step_labelled = HasAnyWord(lower, kStepLabelWords, label_begin, digits);
     out.push_back(f);
@@ -299,17 +303,18 @@ bool SetsProgress(const Fraction& f, const Total& total) {
   return f.training && f.kind != FractionKind::kEpoch && total && f.den == *total;
 }
 
-// The newest fraction decides even when it has no percent (b == 0): an older
-// line must not override what the job says now.
-std::optional<double> ProgressOf(const std::vector<ScannedLine>& lines, const Total& total) {
+// The fraction that sets progress, or nullptr. The newest one decides even
+// when it has no percent (b == 0): an older line must not override what the
+// job says now.
+const Fraction* ProgressFraction(const std::vector<ScannedLine>& lines, const Total& total) {
   for (const ScannedLine& line : lines) {
     for (const Fraction& f : line.fractions) {
       const bool counts =
           total ? SetsProgress(f, total) : f.training && f.kind == FractionKind::kEpoch;
-      if (counts) return PercentOf(f.num, f.den);
+      if (counts) return &f;
     }
   }
-  return std::nullopt;
+  return nullptr;
 }
 
 // SPEC §5 step 5 for one line, its categories in order. Loading once training
@@ -408,14 +413,22 @@ Progress DeriveRunningProgress(std::string_view log_text) {
   lines.reserve(newest.size());
   for (const std::string_view line : newest) lines.push_back(ScanLine(line));
   const Total total = TrainingTotal(lines);
-  result.progress = ProgressOf(lines, total);
+  if (const Fraction* f = ProgressFraction(lines, total)) {
+    result.progress = PercentOf(f->num, f->den);
+    if (f->speed) {
+      result.rate = f->speed->rate;
+      result.eta_seconds = f->speed->eta_seconds;
+    }
+  }
   result.stage = StageOf(lines, total);
   return result;
 }
 
 Progress ProgressForStatus(const Progress& stored, bool running) {
   if (running) return stored;
-  return Progress{std::nullopt, std::nullopt, stored.last_log};
+  Progress shown;
+  shown.last_log = stored.last_log;
+  return shown;
 }
 
 std::string SanitizeUtf8(std::string_view bytes) {

@@ -6,6 +6,7 @@
 #ifndef JOBPULSE_LIB_PROGRESS_H_
 #define JOBPULSE_LIB_PROGRESS_H_
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -18,6 +19,10 @@ struct Progress {
                                         // "Validation", "Training"; null without logs
   std::optional<double> progress;       // percent, 0..100, one decimal; null if no fraction
   std::optional<std::string> last_log;  // newest line, <= 80 code points, valid UTF-8
+  // From the tqdm suffix of the bar that set progress (SPEC §5 step 6); null
+  // without one, or when progress came from a step or epoch counter.
+  std::optional<double> rate;          // steps per second, 3 significant digits
+  std::optional<int64_t> eta_seconds;  // the bar's remaining time
 
   bool operator==(const Progress&) const = default;
 };
@@ -38,6 +43,8 @@ std::vector<std::string_view> SplitLogLines(std::string_view text);
 //     "eval" or "validation" never count; nor do bars whose total differs from
 //     the training total (the newest step counter's, or a steps-labelled
 //     bar's, else the newest training bar's). Epochs count only without one.
+//   rate, eta_seconds: the "[elapsed<remaining, X it/s]" suffix of the bar
+//     that set progress (lib/tqdm_suffix.h); null for counters without one.
 //   stage: the newest line naming a phase (keywords at a word start, ASCII
 //     case-insensitive); preprocessing words are ignored once an older line
 //     shows training; "Training" when no line names one.
@@ -45,7 +52,8 @@ std::vector<std::string_view> SplitLogLines(std::string_view text);
 Progress DeriveRunningProgress(std::string_view log_text);
 
 // What the API reports for a job: for `running` jobs the stored derivation; for
-// any other status stage and progress are null and last_log is kept (§5 step 7).
+// any other status stage, progress, rate and eta_seconds are null and last_log
+// is kept (§5 step 7).
 Progress ProgressForStatus(const Progress& stored, bool running);
 
 // Replaces invalid UTF-8 sequences with U+FFFD.

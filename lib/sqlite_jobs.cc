@@ -45,7 +45,9 @@ constexpr const char* kJobColumnNames[] = {"job_id",
                                            "output",
                                            "output_truncated",
                                            "not_found_count",
-                                           "not_found_since"};
+                                           "not_found_since",
+                                           "rate",
+                                           "eta_seconds"};
 constexpr int kJobColumnCount = sizeof(kJobColumnNames) / sizeof(kJobColumnNames[0]);
 
 // "a, b, c" of the jobs columns in ReadJobRow's order. A column a read does
@@ -129,6 +131,8 @@ Job ReadJobRow(const SqliteStatement& row) {
   job.output_truncated = row.Int(c++) != 0;
   job.not_found_count = static_cast<int>(row.Int(c++));
   job.not_found_since = row.OptInt(c++);
+  job.progress.rate = row.OptReal(c++);
+  job.progress.eta_seconds = row.OptInt(c++);
   return job;
 }
 
@@ -169,6 +173,8 @@ void BindJobRow(SqliteStatement& stmt, const Job& job) {
   stmt.Bind(c++, job.output_truncated ? 1 : 0);
   stmt.Bind(c++, job.not_found_count);
   stmt.Bind(c++, job.not_found_since);
+  stmt.Bind(c++, job.progress.rate);
+  stmt.Bind(c++, job.progress.eta_seconds);
 }
 
 // The first row of `q` as a job, or nullopt when there is none.
@@ -211,7 +217,7 @@ Result<std::optional<Job>> SqliteStore::GetJob(std::string_view job_id, JobRead 
 Result<std::optional<JobProgress>> SqliteStore::GetJobProgress(std::string_view job_id) {
   Query q = db_->Prepare(
       "SELECT job_id, status, provider, external_id, stage, progress, last_log, logs_fetched_at, "
-      "progress_wanted_at FROM jobs WHERE job_id = ?1");
+      "progress_wanted_at, rate, eta_seconds FROM jobs WHERE job_id = ?1");
   if (!q.ok()) return q.status();
   q->Bind(1, job_id);
   auto row = q->Step("read job progress");
@@ -228,6 +234,8 @@ Result<std::optional<JobProgress>> SqliteStore::GetJobProgress(std::string_view 
   p.progress.last_log = q->OptText(6);
   p.logs_fetched_at = q->OptInt(7);
   p.progress_wanted_at = q->OptInt(8);
+  p.progress.rate = q->OptReal(9);
+  p.progress.eta_seconds = q->OptInt(10);
   return std::optional<JobProgress>(std::move(p));
 }
 
@@ -260,12 +268,15 @@ Result<JobPage> SqliteStore::ListJobs(const JobFilter& filter) {
   if (filter.provider) add("provider = ?" + std::to_string(provider_param));
   const int type_param = filter.job_type ? next++ : 0;
   if (filter.job_type) add("job_type = ?" + std::to_string(type_param));
+  const int query_param = filter.query ? next++ : 0;
+  if (filter.query) add(SqliteSearchClause(*filter.query, query_param));
   const auto bind_filter = [&](Query& q) {
     for (size_t i = 0; i < filter.statuses.size(); ++i) {
       q->Bind(static_cast<int>(i + 1), JobStatusName(filter.statuses[i]));
     }
     if (filter.provider) q->Bind(provider_param, *filter.provider);
     if (filter.job_type) q->Bind(type_param, *filter.job_type);
+    if (filter.query) q->Bind(query_param, SqliteSearchValue(*filter.query));
   };
 
   // The page and its total come from one snapshot.

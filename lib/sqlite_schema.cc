@@ -1,7 +1,7 @@
 // The SQLite schema and its migrations, oldest first (SqliteDb::Open applies
 // the missing ones in one transaction and sets PRAGMA user_version).
 //
-// Schema (PRAGMA user_version = 4), all STRICT tables:
+// Schema (PRAGMA user_version = 5), all STRICT tables:
 //   jobs           one row per job. Timestamps are INTEGER microseconds since the
 //                  epoch (they sort and subtract cheaply; the API renders RFC 3339).
 //                  metadata is a JSON object of strings. stage/progress/last_log
@@ -27,6 +27,8 @@
 //                  (v4) jobs gains log_bytes_seen (logs never go backwards),
 //                  output (the provider's output as JSON, <= 64 KiB) with
 //                  output_truncated, and not_found_count/not_found_since.
+//                  (v5) jobs gains rate and eta_seconds (SPEC §5 step 6),
+//                  derived with stage and progress.
 #include <iterator>
 
 #include "lib/sqlite_store.h"
@@ -126,6 +128,50 @@ UPDATE jobs SET log_bytes_seen = length(CAST(logs_tail AS BLOB));
 UPDATE jobs SET output_url = NULL
   WHERE output_url IS NOT NULL AND NOT (output_url GLOB 'http://?*' OR output_url GLOB 'https://?*')
      OR length(output_url) > 2048;
+)sql",
+    // 5: the speed and time left of the bar that set progress (rows from
+    // before have none until their next log), and the search index of `q`
+    // (SPEC §9): a trigram full-text table over the four searched fields, so
+    // a substring of 3 characters or more is an index lookup, not a scan of
+    // every job. It is keyed by job_id, never by the jobs rowid (VACUUM may
+    // renumber those); a row's entry is found through the job_id column's
+    // own trigrams (ids shorter than 3 characters by a scan: they are rare).
+    // The update trigger fires only when a searched field changes, not on
+    // every merge write.
+    R"sql(
+ALTER TABLE jobs ADD COLUMN rate REAL;
+ALTER TABLE jobs ADD COLUMN eta_seconds INTEGER;
+CREATE VIRTUAL TABLE job_search USING fts5(job_id, external_id, config_name, model,
+  tokenize = 'trigram');
+INSERT INTO job_search (job_id, external_id, config_name, model)
+  SELECT job_id, coalesce(external_id, ''), coalesce(config_name, ''),
+         coalesce(CASE WHEN json_valid(metadata) THEN json_extract(metadata, '$.model') END, '')
+  FROM jobs;
+CREATE TRIGGER jobs_search_insert AFTER INSERT ON jobs BEGIN
+  INSERT INTO job_search (job_id, external_id, config_name, model)
+  VALUES (new.job_id, coalesce(new.external_id, ''), coalesce(new.config_name, ''),
+          coalesce(CASE WHEN json_valid(new.metadata)
+                   THEN json_extract(new.metadata, '$.model') END, ''));
+END;
+CREATE TRIGGER jobs_search_delete AFTER DELETE ON jobs BEGIN
+  DELETE FROM job_search WHERE job_id = old.job_id AND rowid IN (
+    SELECT rowid FROM job_search WHERE job_search MATCH 'job_id:"' || old.job_id || '"'
+    UNION ALL SELECT rowid FROM job_search WHERE length(old.job_id) < 3);
+END;
+CREATE TRIGGER jobs_search_update AFTER UPDATE ON jobs
+  WHEN old.job_id IS NOT new.job_id OR old.external_id IS NOT new.external_id
+    OR old.config_name IS NOT new.config_name
+    OR (CASE WHEN json_valid(old.metadata) THEN json_extract(old.metadata, '$.model') END)
+       IS NOT (CASE WHEN json_valid(new.metadata) THEN json_extract(new.metadata, '$.model') END)
+BEGIN
+  DELETE FROM job_search WHERE job_id = old.job_id AND rowid IN (
+    SELECT rowid FROM job_search WHERE job_search MATCH 'job_id:"' || old.job_id || '"'
+    UNION ALL SELECT rowid FROM job_search WHERE length(old.job_id) < 3);
+  INSERT INTO job_search (job_id, external_id, config_name, model)
+  VALUES (new.job_id, coalesce(new.external_id, ''), coalesce(new.config_name, ''),
+          coalesce(CASE WHEN json_valid(new.metadata)
+                   THEN json_extract(new.metadata, '$.model') END, ''));
+END;
 )sql",
 };
 

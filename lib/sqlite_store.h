@@ -4,8 +4,8 @@
 //
 // The sources, one per table: sqlite_schema.cc (the schema and its
 // migrations), sqlite_store.cc (opening, health, checkpoints, service state,
-// leases), sqlite_jobs.cc (jobs and the merge's write), sqlite_metrics.cc, sqlite_events.cc,
-// sqlite_inbox.cc.
+// leases), sqlite_jobs.cc (jobs and the merge's write), sqlite_search.cc (the
+// list's search), sqlite_metrics.cc, sqlite_events.cc, sqlite_inbox.cc.
 //
 // Thread-safety: one connection; one thread at a time.
 #ifndef JOBPULSE_LIB_SQLITE_STORE_H_
@@ -14,6 +14,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 
 #include "lib/sqlite_db.h"
 #include "lib/store.h"
@@ -23,10 +24,15 @@ namespace jobpulse {
 // The migrations, oldest first; the schema version is their count.
 std::span<const char* const> SqliteMigrations();
 
+// The job list's search (JobFilter::query, sqlite_search.cc): the WHERE term
+// for `text` with its one parameter ?`param`, and the value to bind to it.
+std::string SqliteSearchClause(std::string_view text, int param);
+std::string SqliteSearchValue(std::string_view text);
+
 class SqliteStore final : public Store {
  public:
   // The schema version Open() migrates to (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 4;
+  static constexpr int kSchemaVersion = 5;
 
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
 

@@ -312,6 +312,41 @@ BOOST_FIXTURE_TEST_CASE(list_limit_and_offset_page_while_total_counts_all_matche
   }
 }
 
+// SPEC §9 `q`: the search narrows the page and its total, with the other
+// filters; a bad value is a 400 naming it.
+BOOST_FIXTURE_TEST_CASE(list_search_narrows_the_page_and_its_total, ApiFixture) {
+  AddFiveJobs();
+  struct Case {
+    std::string query;
+    Ids ids;
+    double total;
+  };
+  const std::vector<Case> cases = {
+      {"q=ext-f", {"f"}, 1},
+      {"q=EXT-", {"x", "f", "c", "r", "q"}, 5},
+      {"q=EXT-&status=failed,cancelled", {"x", "f"}, 2},
+      {"q=ext-&limit=2&offset=3", {"r", "q"}, 5},
+      {"q=-r", {"r"}, 1},
+      {"q=nothing", {}, 0},
+      {"q=", {"x", "f", "c", "r", "q"}, 5},
+  };
+  for (const Case& c : cases) {
+    BOOST_TEST_CONTEXT("query: " << c.query) {
+      const HttpResponse r = Get("/api/cloud/jobs", c.query);
+      BOOST_TEST(r.status == 200);
+      BOOST_TEST(JobIds(r.body) == c.ids, boost::test_tools::per_element());
+      BOOST_TEST(Num(Parse(r.body), "total") == c.total);
+    }
+  }
+  const HttpResponse bad = Get("/api/cloud/jobs", "q=" + std::string(101, 'a'));
+  BOOST_TEST(bad.status == 400);
+  BOOST_TEST(bad.body ==
+             R"({"error":"invalid_parameter","message":"invalid value for query parameter )"
+             R"('q': expected 1 to 100 characters of text","details":{"parameter":"q",)"
+             R"("value":")" +
+                 std::string(101, 'a') + R"("}})");
+}
+
 BOOST_FIXTURE_TEST_CASE(list_invalid_parameter_envelope_is_exact, ApiFixture) {
   const HttpResponse r = Get("/api/cloud/jobs", "limit=0");
   BOOST_TEST(r.status == 400);
@@ -535,7 +570,7 @@ BOOST_FIXTURE_TEST_CASE(inline_progress_of_running_job_is_exact, ApiFixture) {
   BOOST_TEST(r.status == 200);
   BOOST_TEST(
       r.body ==
-      R"({"job_id":"run-1","stage":"Training","last_log":"Step 1500/5000 - loss: 0.0234","progress":30.0})");
+      R"({"job_id":"run-1","stage":"Training","last_log":"Step 1500/5000 - loss: 0.0234","progress":30.0,"rate":null,"eta_seconds":null})");
   BOOST_TEST(HeaderOr(r, "Content-Type") == "application/json");
   BOOST_TEST(HeaderOr(r, "ETag") == ETagFor(r.body));
 }
@@ -546,16 +581,30 @@ BOOST_FIXTURE_TEST_CASE(inline_progress_of_completed_job_keeps_only_last_log, Ap
   BOOST_TEST(r.status == 200);
   BOOST_TEST(
       r.body ==
-      R"({"job_id":"done-1","stage":null,"last_log":"Step 5000/5000 - loss: 0.01","progress":null})");
+      R"({"job_id":"done-1","stage":null,"last_log":"Step 5000/5000 - loss: 0.01","progress":null,"rate":null,"eta_seconds":null})");
 }
 
 BOOST_FIXTURE_TEST_CASE(inline_progress_without_logs_is_all_null, ApiFixture) {
   AddRunning("run-2", kHour);
   AddQueued("q-1", kHour);
-  BOOST_TEST(Get("/api/cloud/jobs/run-2/inline-progress").body ==
-             R"({"job_id":"run-2","stage":null,"last_log":null,"progress":null})");
-  BOOST_TEST(Get("/api/cloud/jobs/q-1/inline-progress").body ==
-             R"({"job_id":"q-1","stage":null,"last_log":null,"progress":null})");
+  BOOST_TEST(
+      Get("/api/cloud/jobs/run-2/inline-progress").body ==
+      R"({"job_id":"run-2","stage":null,"last_log":null,"progress":null,"rate":null,"eta_seconds":null})");
+  BOOST_TEST(
+      Get("/api/cloud/jobs/q-1/inline-progress").body ==
+      R"({"job_id":"q-1","stage":null,"last_log":null,"progress":null,"rate":null,"eta_seconds":null})");
+}
+
+// SPEC §5 step 6: the bar's speed and time left, only while running.
+BOOST_FIXTURE_TEST_CASE(inline_progress_carries_rate_and_time_left, ApiFixture) {
+  AddRunning("run-3", kHour, "Epoch 3/4 Steps: 70%|███ | 700/1000 [01:29<00:38, 7.8it/s]");
+  BOOST_TEST(Get("/api/cloud/jobs/run-3/inline-progress").body ==
+             R"({"job_id":"run-3","stage":"Training","last_log":)"
+             R"("Epoch 3/4 Steps: 70%|███ | 700/1000 [01:29<00:38, 7.8it/s]",)"
+             R"("progress":70.0,"rate":7.8,"eta_seconds":38})");
+  const rapidjson::Document job = Parse(Get("/api/cloud/jobs/run-3").body);
+  BOOST_TEST(job["job"]["rate"].GetDouble() == 7.8);
+  BOOST_TEST(job["job"]["eta_seconds"].GetInt64() == 38);
 }
 
 BOOST_FIXTURE_TEST_CASE(inline_progress_of_unknown_job_is_404, ApiFixture) {
@@ -584,7 +633,7 @@ BOOST_FIXTURE_TEST_CASE(inline_progress_etag_304_then_200_after_new_logs, ApiFix
   BOOST_TEST(fresh.status == 200);
   BOOST_TEST(
       fresh.body ==
-      R"({"job_id":"run-1","stage":"Training","last_log":"Step 2500/5000 - loss: 0.0200","progress":50.0})");
+      R"({"job_id":"run-1","stage":"Training","last_log":"Step 2500/5000 - loss: 0.0200","progress":50.0,"rate":null,"eta_seconds":null})");
   BOOST_TEST(HeaderOr(fresh, "ETag") != etag);
 }
 

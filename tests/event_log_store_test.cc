@@ -87,7 +87,7 @@ BOOST_FIXTURE_TEST_CASE(progress_change_appends_a_progress_event, StoreFixture) 
   BOOST_TEST(events[0].data ==
              "{\"type\":\"job_progress\",\"job_id\":\"ext-1\",\"stage\":\"Training\","
              "\"progress\":30.0,\"last_log\":\"Step 1500/5000 - loss: 0.0234\","
-             "\"at\":\"2026-11-28T10:00:01.000000Z\"}");
+             "\"rate\":null,\"eta_seconds\":null,\"at\":\"2026-11-28T10:00:01.000000Z\"}");
 
   // Within a second: the row moves, no event.
   obs.logs = "Step 2000/5000 - loss: 0.0200";

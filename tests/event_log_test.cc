@@ -21,6 +21,8 @@ Job RunningJob() {
   job.progress.stage = "training";
   job.progress.progress = 0.25;
   job.progress.last_log = "Step 25/100 \"quoted\"";
+  job.progress.rate = 7.8;
+  job.progress.eta_seconds = 38;
   return job;
 }
 
@@ -47,12 +49,14 @@ BOOST_AUTO_TEST_CASE(a_status_change_names_both_statuses) {
 BOOST_AUTO_TEST_CASE(a_progress_event_carries_stage_progress_and_log) {
   BOOST_TEST(JobProgressData(RunningJob(), kNow) ==
              R"({"type":"job_progress","job_id":"j-1","stage":"training","progress":0.25,)"
-             R"("last_log":"Step 25/100 \"quoted\"","at":"2026-11-28T10:00:00.000000Z"})");
+             R"("last_log":"Step 25/100 \"quoted\"","rate":7.8,"eta_seconds":38,)"
+             R"("at":"2026-11-28T10:00:00.000000Z"})");
   Job quiet = RunningJob();
   quiet.progress = {};
-  BOOST_TEST(JobProgressData(quiet, kNow) ==
-             R"({"type":"job_progress","job_id":"j-1","stage":null,"progress":null,)"
-             R"("last_log":null,"at":"2026-11-28T10:00:00.000000Z"})");
+  BOOST_TEST(
+      JobProgressData(quiet, kNow) ==
+      R"({"type":"job_progress","job_id":"j-1","stage":null,"progress":null,)"
+      R"("last_log":null,"rate":null,"eta_seconds":null,"at":"2026-11-28T10:00:00.000000Z"})");
 }
 
 BOOST_AUTO_TEST_CASE(a_sync_counts_new_and_updated_jobs) {

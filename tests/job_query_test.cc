@@ -52,6 +52,32 @@ BOOST_AUTO_TEST_CASE(empty_values_mean_any) {
   BOOST_TEST(!q->filter.job_type.has_value());
 }
 
+// SPEC §9 `q`: 1..100 characters of text; empty means any.
+BOOST_AUTO_TEST_CASE(the_search_text_is_read_and_checked) {
+  auto q = ParseJobListQuery("q=Flux%20LoRA");
+  BOOST_TEST_REQUIRE(q.ok(), q.status().ToString());
+  BOOST_TEST(q->filter.query.value_or("") == "Flux LoRA");
+  q = ParseJobListQuery("q=%E6%97%A5%E6%9C%AC");  // two code points, six bytes
+  BOOST_TEST_REQUIRE(q.ok());
+  BOOST_TEST(q->filter.query.value_or("") == "\xE6\x97\xA5\xE6\x9C\xAC");
+  q = ParseJobListQuery("q=" + std::string(100, 'a'));
+  BOOST_TEST(q.ok());
+  q = ParseJobListQuery("q=");
+  BOOST_TEST_REQUIRE(q.ok());
+  BOOST_TEST(!q->filter.query.has_value());
+  for (const std::string& bad : {"q=" + std::string(101, 'a'), std::string("q=a%00b"),
+                                 std::string("q=a%0Ab"), std::string("q=%FF%FE")}) {
+    BOOST_TEST_CONTEXT(bad) {
+      auto rejected = ParseJobListQuery(bad);
+      BOOST_TEST_REQUIRE(!rejected.ok());
+      BOOST_TEST((rejected.status().code() == Status::Code::kInvalidArgument));
+      BOOST_TEST(ParameterOf(rejected.status()) == "q");
+      BOOST_TEST(rejected.status().message().find("expected 1 to 100 characters of text") !=
+                 std::string::npos);
+    }
+  }
+}
+
 BOOST_AUTO_TEST_CASE(a_bad_value_is_a_400_naming_its_parameter) {
   const std::pair<const char*, const char*> cases[] = {{"status=running,sleeping", "status"},
                                                        {"status=%09running", "status"},

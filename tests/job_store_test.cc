@@ -549,6 +549,78 @@ BOOST_FIXTURE_TEST_CASE(a_job_id_no_url_could_address_is_never_created, StoreFix
   BOOST_TEST(MustList(*store, JobFilter{}).total == 0);
 }
 
+// SPEC §9 `q`: a case-insensitive substring of the job id, the external id,
+// the config name or the model, through the search index, kept in step with
+// the jobs by the table's triggers.
+BOOST_FIXTURE_TEST_CASE(search_finds_a_substring_of_any_searched_field, StoreFixture) {
+  auto store = OpenStore();
+  const auto add = [&](const char* id, const char* config, const char* model, int64_t at) {
+    Observation obs = ProviderObs(std::string("ext-") + id, "processing");
+    obs.job_id = id;
+    obs.created_at = at;
+    if (config) obs.config_name = config;
+    if (model) obs.metadata["model"] = model;
+    MustApply(*store, obs, kNow);
+  };
+  add("run-aaa", "Flux-LoRA_v2", "owner/sdxl-trainer", kNow - 3 * kSecond);
+  add("run-bbb", "portrait", "owner/FLUX-dev", kNow - 2 * kSecond);
+  add("run-ccc", nullptr, nullptr, kNow - 1 * kSecond);
+  add("x", "100%_done", nullptr, kNow);
+  const auto search = [&](const std::string& q) {
+    JobFilter filter;
+    filter.query = q;
+    const JobPage page = MustList(*store, filter);
+    BOOST_TEST(page.total == static_cast<int64_t>(page.jobs.size()));
+    return Ids(page);
+  };
+  using Ids_ = std::vector<std::string>;
+  BOOST_TEST((search("flux") == Ids_{"run-bbb", "run-aaa"}));  // config name, model
+  BOOST_TEST((search("LORA_V") == Ids_{"run-aaa"}));           // case-insensitive
+  BOOST_TEST((search("ext-run-c") == Ids_{"run-ccc"}));        // external id
+  BOOST_TEST((search("run-") == Ids_{"run-ccc", "run-bbb", "run-aaa"}));
+  BOOST_TEST((search("sdxl-trainer") == Ids_{"run-aaa"}));  // model
+  BOOST_TEST((search("nothing here") == Ids_{}));
+  BOOST_TEST((search("\"quoted\"") == Ids_{}));              // a quote is text, not syntax
+  BOOST_TEST((search("OR") == Ids_{"run-bbb", "run-aaa"}));  // short: portrait, LoRA
+  BOOST_TEST((search("%_") == Ids_{"x"}));                   // wildcards are literal
+  BOOST_TEST((search("2") == Ids_{"run-aaa"}));              // one character: _v2
+  // With the other filters and paging.
+  JobFilter filter;
+  filter.query = "run-";
+  filter.limit = 1;
+  filter.offset = 1;
+  const JobPage page = MustList(*store, filter);
+  BOOST_TEST(page.total == 3);
+  BOOST_TEST((Ids(page) == Ids_{"run-bbb"}));
+
+  // A changed model moves the job in the index; a deleted job leaves it.
+  Observation renamed = ProviderObs("ext-run-aaa", "succeeded");
+  renamed.metadata["model"] = "owner/other";
+  MustApply(*store, renamed, kNow + kSecond);
+  BOOST_TEST((search("sdxl") == Ids_{}));
+  BOOST_TEST((search("owner/other") == Ids_{"run-aaa"}));
+  BOOST_REQUIRE(store->DeleteJob("run-aaa").ok());
+  BOOST_TEST((search("owner/other") == Ids_{}));
+  RawDb raw(db_path);
+  BOOST_TEST(raw.QueryText("SELECT count(*) FROM job_search") == "3");
+}
+
+// The merge rewrites every column of a row; the index must only change when
+// a searched field does (the update trigger's WHEN), so a progress write
+// costs no index work.
+BOOST_FIXTURE_TEST_CASE(a_progress_write_leaves_the_search_index_alone, StoreFixture) {
+  auto store = OpenStore();
+  Observation obs = ProviderObs("ext-1", "processing");
+  obs.metadata["model"] = "owner/name";
+  MustApply(*store, obs, kNow);
+  RawDb raw(db_path);
+  const std::string before = raw.QueryText("SELECT group_concat(rowid) FROM job_search");
+  obs.logs = "Step 10/100";
+  MustApply(*store, obs, kNow + kSecond);
+  BOOST_TEST(MustGet(*store, "ext-1").progress.progress.value_or(-1) == 10.0);
+  BOOST_TEST(raw.QueryText("SELECT group_concat(rowid) FROM job_search") == before);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 }  // namespace

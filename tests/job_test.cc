@@ -90,7 +90,7 @@ Job CompletedJob() {
   job.output_url = "https://example.invalid/out.tar";
   job.user_id = 7;
   job.metadata = {{"model", "owner/name"}, {"version", "abc"}, {"source", "api"}};
-  job.progress = Progress{"Training", 100.0, "Step 5000/5000"};
+  job.progress = Progress{"Training", 100.0, "Step 5000/5000", std::nullopt, std::nullopt};
   job.logs_tail = "Step 5000/5000";
   job.updated_at = *job.completed_at + kSecond;
   return job;
@@ -176,7 +176,7 @@ BOOST_AUTO_TEST_CASE(completed_job_exact_json) {
              R"("output_url":"https://example.invalid/out.tar","output":null,"user_id":7,)"
              R"("metadata":{"model":"owner/name","source":"api","version":"abc"},)"
              R"("is_active":false,"is_terminal":true,"duration_seconds":812.5,"stage":null,)"
-             R"("progress":null,"last_log":"Step 5000/5000",)"
+             R"("progress":null,"last_log":"Step 5000/5000","rate":null,"eta_seconds":null,)"
              R"("updated_at":"2026-11-28T10:13:43.623456Z"})");
 }
 
@@ -186,7 +186,7 @@ BOOST_AUTO_TEST_CASE(json_key_set_and_order) {
       "config_name",   "created_at",    "started_at",  "completed_at",     "cost_usd",
       "hardware_type", "error_message", "output_url",  "output",           "user_id",
       "metadata",      "is_active",     "is_terminal", "duration_seconds", "stage",
-      "progress",      "last_log",      "updated_at"};
+      "progress",      "last_log",      "rate",        "eta_seconds",      "updated_at"};
   for (const Job& job : {CompletedJob(), RunningJob(), Job{}}) {
     BOOST_TEST_CONTEXT("job: [" << job.job_id << "]") {
       const rapidjson::Document doc = Parse(JobToJson(job, DefaultPrices(), kNow));
@@ -354,13 +354,14 @@ BOOST_AUTO_TEST_CASE(default_job_renders_nulls) {
   job.job_id = "local-1";
   job.job_type = "local";
   const std::string json = JobToJson(job, DefaultPrices(), kNow);
-  BOOST_TEST(json ==
-             R"({"job_id":"local-1","job_type":"local","provider":null,"external_id":null,)"
-             R"("status":"pending","config_name":null,"created_at":"1970-01-01T00:00:00.000000Z",)"
-             R"("started_at":null,"completed_at":null,"cost_usd":null,"hardware_type":null,)"
-             R"("error_message":null,"output_url":null,"output":null,"user_id":null,"metadata":{},)"
-             R"("is_active":true,"is_terminal":false,"duration_seconds":null,"stage":null,)"
-             R"("progress":null,"last_log":null,"updated_at":"1970-01-01T00:00:00.000000Z"})");
+  BOOST_TEST(
+      json ==
+      R"({"job_id":"local-1","job_type":"local","provider":null,"external_id":null,)"
+      R"("status":"pending","config_name":null,"created_at":"1970-01-01T00:00:00.000000Z",)"
+      R"("started_at":null,"completed_at":null,"cost_usd":null,"hardware_type":null,)"
+      R"("error_message":null,"output_url":null,"output":null,"user_id":null,"metadata":{},)"
+      R"("is_active":true,"is_terminal":false,"duration_seconds":null,"stage":null,)"
+      R"("progress":null,"last_log":null,"rate":null,"eta_seconds":null,"updated_at":"1970-01-01T00:00:00.000000Z"})");
 }
 
 BOOST_AUTO_TEST_CASE(invalid_utf8_in_strings_still_yields_valid_json) {

@@ -424,13 +424,69 @@ BOOST_AUTO_TEST_CASE(digit_runs_longer_than_18_do_not_match) {
   BOOST_TEST(Show(DeriveRunningProgress("step 1/100000000000000000").progress) == "0");
 }
 
+// SPEC §5 step 6: rate and time left come from the suffix of the bar that
+// set progress, and only from it.
+BOOST_AUTO_TEST_CASE(rate_and_time_left_from_the_training_bar) {
+  const Progress p =
+      DeriveRunningProgress("Epoch 3/4 Steps: 70%|███ | 700/1000 [01:29<00:38, 7.8it/s]");
+  BOOST_TEST(*p.progress == 70.0);
+  BOOST_TEST(*p.rate == 7.8);
+  BOOST_TEST(*p.eta_seconds == 38);
+}
+
+BOOST_AUTO_TEST_CASE(seconds_per_step_and_hours_left) {
+  const Progress p = DeriveRunningProgress("Steps:  10%|█ | 100/1000 [30:00<4:30:00, 2.00s/it]");
+  BOOST_TEST(*p.progress == 10.0);
+  BOOST_TEST(*p.rate == 0.5);
+  BOOST_TEST(*p.eta_seconds == 16200);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_remaining_gives_null) {
+  const Progress p = DeriveRunningProgress("Steps:   0%|          | 0/1000 [00:00<?, ?it/s]");
+  BOOST_TEST(*p.progress == 0.0);
+  BOOST_TEST(!p.rate.has_value());
+  BOOST_TEST(!p.eta_seconds.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(bars_without_a_suffix_and_counters_have_no_rate) {
+  for (const char* log : {"Steps:  45%|████▌ | 450/1000", "Step 1500/5000 - loss: 0.0234",
+                          "epoch 3/10", "Steps:  10% 103/1000 [05:03<44:00]"}) {
+    BOOST_TEST_CONTEXT("log: " << log) {
+      const Progress p = DeriveRunningProgress(log);
+      BOOST_TEST(!p.rate.has_value());
+    }
+  }
+  BOOST_TEST(*DeriveRunningProgress("Steps:  10% 103/1000 [05:03<44:00]").eta_seconds == 2640);
+  BOOST_TEST(!DeriveRunningProgress("Step 1500/5000").eta_seconds.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_validation_bar_never_gives_its_speed) {
+  const Progress p = DeriveRunningProgress(
+      "Steps:  40%|████ | 400/1000 [10:00<15:00, 0.67it/s]\n"
+      "Generating Samples:  50%|█████ | 1/2 [00:03<00:03, 3.1s/it]");
+  BOOST_TEST(*p.stage == "Validation");
+  BOOST_TEST(*p.progress == 40.0);
+  BOOST_TEST(*p.rate == 0.67);
+  BOOST_TEST(*p.eta_seconds == 900);
+}
+
+BOOST_AUTO_TEST_CASE(a_newer_step_counter_clears_the_older_bars_speed) {
+  const Progress p =
+      DeriveRunningProgress("Steps:  40%|████ | 400/1000 [10:00<15:00, 0.67it/s]\nstep 500/1000");
+  BOOST_TEST(*p.progress == 50.0);
+  BOOST_TEST(!p.rate.has_value());
+  BOOST_TEST(!p.eta_seconds.has_value());
+}
+
 BOOST_AUTO_TEST_CASE(progress_for_status) {
-  const Progress stored{"Training", 42.5, "Step 425/1000"};
+  const Progress stored{"Training", 42.5, "Step 425/1000", 7.8, 73};
   BOOST_TEST((ProgressForStatus(stored, true) == stored));
   const Progress done = ProgressForStatus(stored, false);
   BOOST_TEST(Show(done.stage) == "null");
   BOOST_TEST(Show(done.progress) == "null");
   BOOST_TEST(Show(done.last_log) == "\"Step 425/1000\"");
+  BOOST_TEST(!done.rate.has_value());
+  BOOST_TEST(!done.eta_seconds.has_value());
   BOOST_TEST((ProgressForStatus(Progress{}, false) == Progress{}));
 }
 

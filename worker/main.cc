@@ -46,7 +46,7 @@ int main(int argc, char** argv) {
   jobpulse::SetLogProgramName("jobpulse-worker");
   auto config = jobpulse::LoadConfig(jobpulse::ProcessEnv());
   if (!config.ok()) {
-    std::cerr << "jobpulse-worker: " << config.status().message() << "\n";
+    jobpulse::LogError(config.status().message());
     return 78;  // EX_CONFIG
   }
   if (check_config) {

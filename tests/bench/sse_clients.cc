@@ -158,7 +158,7 @@ int main(int argc, char** argv) {
     for (int e = 0; e < events; ++e) {
       const std::string marker = "bench-event-" + std::to_string(run) + "-" + std::to_string(e);
       const auto committed = Clock::now();
-      auto id = (*store)->AppendEvent("", EventType::kJobsSynced,
+      auto id = (*store)->AppendEvent("", jobpulse::EventType::kJobsSynced,
                                       R"({"type":"jobs_synced","provider":")" + marker + "\"}",
                                       jobpulse::NowMicros());
       if (!id.ok()) return give_up("appending an event failed: " + id.status().ToString());

@@ -195,7 +195,7 @@ BOOST_AUTO_TEST_CASE(inline_progress_from_stored_logs_with_etag) {
   BOOST_TEST(r.status == 200);
   BOOST_TEST(
       r.body ==
-      R"({"job_id":"prog-1","stage":"Training","last_log":"Step 1500/5000 - loss: 0.0234","progress":30.0})");
+      R"({"job_id":"prog-1","stage":"Training","last_log":"Step 1500/5000 - loss: 0.0234","progress":30.0,"rate":null,"eta_seconds":null})");
   // The handler gives the length, so nginx passes it on rather than chunking.
   BOOST_TEST(r.Header("content-length") == std::to_string(r.body.size()));
   BOOST_TEST(r.Header("transfer-encoding").empty());
@@ -211,13 +211,14 @@ BOOST_AUTO_TEST_CASE(inline_progress_from_stored_logs_with_etag) {
   BOOST_TEST(r.status == 200);
   BOOST_TEST(
       r.body ==
-      R"({"job_id":"prog-1","stage":"Validation","last_log":"Running validation","progress":50.0})");
+      R"({"job_id":"prog-1","stage":"Validation","last_log":"Running validation","progress":50.0,"rate":null,"eta_seconds":null})");
   BOOST_TEST(r.Header("etag") != etag);
 
   Observe("prog-1", "succeeded", t0);
   r = Http("GET", Url(path));
-  BOOST_TEST(r.body ==
-             R"({"job_id":"prog-1","stage":null,"last_log":"Running validation","progress":null})");
+  BOOST_TEST(
+      r.body ==
+      R"({"job_id":"prog-1","stage":null,"last_log":"Running validation","progress":null,"rate":null,"eta_seconds":null})");
 
   CheckEnvelope(Http("GET", Url("/api/cloud/jobs/missing/inline-progress")), 404, "job_not_found");
 }

@@ -327,7 +327,7 @@ BOOST_AUTO_TEST_CASE(fifty_concurrent_pollers_of_a_stale_job_cost_one_provider_g
   const HttpResult r = Http("GET", Url("/api/cloud/jobs/poll0/inline-progress"));
   BOOST_TEST(r.body ==
              R"({"job_id":"poll0","stage":"Training","last_log":"Step 10/100 - loss: 0.5",)"
-             R"("progress":10.0})");
+             R"("progress":10.0,"rate":null,"eta_seconds":null})");
   BOOST_TEST(RunGets("poll0") == 1);
 }
 
@@ -343,17 +343,19 @@ BOOST_AUTO_TEST_CASE(stage_and_progress_follow_the_simulator_logs) {
   };
   BOOST_TEST(poll_after_max_age("Loading model weights...\\n") ==
              R"({"job_id":"follow0","stage":"Preprocessing","last_log":"Loading model weights...",)"
-             R"("progress":null})");
-  BOOST_TEST(poll_after_max_age("Epoch 1/4 Steps: 12%|#| 120/1000 [00:40<04:53]\\n") ==
-             R"({"job_id":"follow0","stage":"Training","last_log":)"
-             R"("Epoch 1/4 Steps: 12%|#| 120/1000 [00:40<04:53]","progress":12.0})");
+             R"("progress":null,"rate":null,"eta_seconds":null})");
+  BOOST_TEST(
+      poll_after_max_age("Epoch 1/4 Steps: 12%|#| 120/1000 [00:40<04:53]\\n") ==
+      R"({"job_id":"follow0","stage":"Training","last_log":)"
+      R"("Epoch 1/4 Steps: 12%|#| 120/1000 [00:40<04:53]","progress":12.0,"rate":null,"eta_seconds":293})");
   BOOST_TEST(poll_after_max_age("Step 500/1000 - loss: 0.08\\nRunning validation\\n") ==
              R"({"job_id":"follow0","stage":"Validation","last_log":"Running validation",)"
-             R"("progress":50.0})");
+             R"("progress":50.0,"rate":null,"eta_seconds":null})");
   // The refresh that sees the run finish makes the job terminal: no stage, no progress.
   SetRunStatus("follow0", "succeeded");
-  BOOST_TEST(poll_after_max_age("done\\n") ==
-             R"({"job_id":"follow0","stage":null,"last_log":"done","progress":null})");
+  BOOST_TEST(
+      poll_after_max_age("done\\n") ==
+      R"({"job_id":"follow0","stage":null,"last_log":"done","progress":null,"rate":null,"eta_seconds":null})");
   BOOST_TEST(StatusOf("follow0") == "completed");
 }
 
@@ -403,7 +405,9 @@ BOOST_AUTO_TEST_CASE(a_slow_provider_never_holds_inline_progress_past_its_timeou
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   BOOST_TEST(r.status == 200);
   // Answered from the cache (no logs yet) once the 3 s refresh timeout passed.
-  BOOST_TEST(r.body == R"({"job_id":"slow0","stage":null,"last_log":null,"progress":null})");
+  BOOST_TEST(
+      r.body ==
+      R"({"job_id":"slow0","stage":null,"last_log":null,"progress":null,"rate":null,"eta_seconds":null})");
   BOOST_TEST(seconds < 4.0);
   BOOST_TEST_MESSAGE("inline-progress with an 8 s provider answered in " << seconds << " s");
   Sim().Control("DELETE", "/faults");

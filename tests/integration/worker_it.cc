@@ -613,7 +613,7 @@ BOOST_AUTO_TEST_CASE(out_of_order_deliveries_never_move_logs_or_progress_back) {
   BOOST_TEST_REQUIRE(PostSigned("msg_ooo_1", RunBody(id, "processing", 26)).status == 200);
   BOOST_TEST_REQUIRE(InboxDrained());
   const std::string at52 =
-      R"({"job_id":"ooo-run","stage":"Training","last_log":"Step 26/50 - loss: 0.1","progress":52.0})";
+      R"({"job_id":"ooo-run","stage":"Training","last_log":"Step 26/50 - loss: 0.1","progress":52.0,"rate":null,"eta_seconds":null})";
   BOOST_TEST(inline_progress() == at52);
 
   // An older processing delivery, 2 steps in.
@@ -632,7 +632,7 @@ BOOST_AUTO_TEST_CASE(out_of_order_deliveries_never_move_logs_or_progress_back) {
   BOOST_TEST(logs_end() == "Step 50/50 - loss: 0.1\n");
   BOOST_TEST(
       inline_progress() ==
-      R"({"job_id":"ooo-run","stage":null,"last_log":"Step 50/50 - loss: 0.1","progress":null})");
+      R"({"job_id":"ooo-run","stage":null,"last_log":"Step 50/50 - loss: 0.1","progress":null,"rate":null,"eta_seconds":null})");
 
   // The stream: running then completed, and progress only ever at 52 %.
   BOOST_TEST_REQUIRE(client.ReadUntil(
