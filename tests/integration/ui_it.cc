@@ -13,6 +13,11 @@
 // id="confirm-dialog"> (#confirm-yes); #connection-indicator[data-state=connected|
 // reconnecting|offline]; in token mode (suite web_ui_token) form#sign-in-form with
 // input#sign-in-token (a password field), #sign-in-button and #sign-in-error.
+// Issue 15 adds: running cards' .job-eta ("≈ 38 s left · 7.8 it/s"), failed cards'
+// .job-error (first line of error_message), figure#cost-chart rect.bar[data-date]
+// [data-cost][data-jobs] and figure#status-chart rect[data-status][data-count],
+// input#search-input (kept in ?q=), #load-more, #job-count, and
+// pre#job-logs[data-following=true|false].
 //
 // Without /usr/bin/chromium and /usr/bin/chromedriver every test fails (it does not
 // skip): `make test-deps` installs them.
@@ -20,16 +25,22 @@
 // (Boost.Test first: the module is defined in main.cc.)
 #include <rapidjson/document.h>
 
+#include <algorithm>
 #include <boost/test/results_collector.hpp>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
+#include <regex>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "lib/timestamp.h"
 #include "tests/integration/json_check.h"
 #include "tests/integration/stack.h"
 #include "tests/integration/webdriver.h"
@@ -111,6 +122,51 @@ int ApiSync() {
   BOOST_TEST_REQUIRE(r.status == 200, "sync: " << r.status << " " << r.body);
   const auto doc = Parse(r.body);
   return doc["synced"].GetInt();
+}
+
+// Creates a run with any fields of POST /_sim/runs (a JSON object's members).
+void CreateRunJson(const std::string& id, const std::string& members) {
+  Sim().Control("POST", "/runs", R"({"id":")" + id + R"(",)" + members + "}");
+}
+
+// GET through nginx, parsed; the test fails when it is not a 200.
+rapidjson::Document ApiGet(const std::string& path) {
+  const HttpResult r = Http("GET", TheStack().Url(path));
+  BOOST_TEST_REQUIRE(r.status == 200, path << ": " << r.status << " " << r.body);
+  return Parse(r.body);
+}
+
+// 125 finished jobs ui-hist-000 (the oldest) .. ui-hist-124, created one every 2 h from
+// 12 days ago, with costs, so the cost chart has past days whose figures no longer move
+// and the list needs three pages. Once per stack: the first test that needs them seeds.
+constexpr int kHistoryJobs = 125;
+std::string HistoryId(int i) {
+  char id[16];
+  std::snprintf(id, sizeof id, "ui-hist-%03d", i);
+  return id;
+}
+void SeedHistory() {
+  static Stack* seeded = nullptr;
+  if (seeded == &TheStack()) return;
+  ApiSync();  // whatever an earlier test left unsynced is not counted below
+  constexpr int64_t kHour = int64_t{3600} * 1000000;
+  const int64_t start = NowMicros() - 12 * 24 * kHour;
+  // A sync reads the newest sync_max_jobs (100) runs: import in batches, oldest first.
+  constexpr int kBatch = 25;
+  for (int first = 0; first < kHistoryJobs; first += kBatch) {
+    for (int i = first; i < first + kBatch && i < kHistoryJobs; ++i) {
+      const int64_t created = start + i * 2 * kHour;
+      const int predict = 60 + (i * 37) % 600;
+      CreateRunJson(HistoryId(i),
+                    R"("status":"succeeded","kind":"training","created_at":")" +
+                        FormatTimestamp(created) + R"(","started_at":")" +
+                        FormatTimestamp(created + 30 * 1000000) + R"(","completed_at":")" +
+                        FormatTimestamp(created + (30 + predict) * int64_t{1000000}) +
+                        R"(","predict_time":)" + std::to_string(predict));
+    }
+    BOOST_TEST_REQUIRE(ApiSync() == std::min(kBatch, kHistoryJobs - first));
+  }
+  seeded = &TheStack();
 }
 
 std::string Card(const std::string& job_id) {
@@ -198,6 +254,26 @@ class Browser {
           return true;
         },
         timeout_ms);
+  }
+
+  // The job ids of the cards, in list order.
+  std::vector<std::string> CardIds() {
+    const auto ids = driver_->ExecuteScriptJson(
+        "return [...document.querySelectorAll('ul#job-list > li.job-card')]"
+        ".map((c) => c.dataset.jobId);");
+    std::vector<std::string> out;
+    if (!ids.IsArray()) return out;
+    for (const auto& id : ids.GetArray()) out.push_back(id.IsString() ? id.GetString() : "");
+    return out;
+  }
+
+  // Sizes the window so that the viewport itself is width x height (the window
+  // includes the headless browser's chrome).
+  void SetViewport(int width, int height) {
+    const auto frame = driver_->ExecuteScriptJson(
+        "return [window.outerWidth - window.innerWidth, window.outerHeight - window.innerHeight];");
+    BOOST_TEST_REQUIRE(frame.IsArray());
+    driver_->SetWindowSize(width + frame[0].GetInt(), height + frame[1].GetInt());
   }
 
   // Text of the first match of `css` ("<none>" when nothing matches).
@@ -538,6 +614,316 @@ BOOST_AUTO_TEST_CASE(page_fits_a_360px_wide_screen) {
   BOOST_TEST(size[2].GetInt() <= 360,
              "horizontal scroll: document scrollWidth " << size[2].GetInt());
   BOOST_TEST(size[3].GetInt() <= 360, "horizontal scroll: body scrollWidth " << size[3].GetInt());
+}
+
+BOOST_AUTO_TEST_CASE(running_card_shows_time_left_and_speed) {
+  CreateRun("ui-eta", "processing");
+  BOOST_TEST(ApiSync() == 1);
+
+  Browser b;
+  b.Load();
+  BOOST_TEST_REQUIRE(b.WaitForCards({"ui-eta"}, 10000));
+  const std::string eta = Card("ui-eta") + " .job-eta";
+  // No tqdm suffix yet: nothing to show.
+  BOOST_TEST((b->Find(eta).empty() || !b->Displayed(b->Find(eta))), ".job-eta shows without a rate");
+
+  Sim().Control("POST", "/runs/ui-eta/logs",
+                R"({"append":"Steps:  70%|\u2588\u2588\u2588\u2588\u2588\u2588\u2588   | 700/1000 [01:29<00:38, 7.8it/s]\n"})");
+  const std::regex shown("≈ (\\d+) s left · 7\\.8 it/s");
+  std::string text;
+  int first = -1;
+  const bool appeared = b->WaitFor(
+      [&] {
+        text = b.TextOf(eta);
+        std::smatch m;
+        if (!std::regex_match(text, m, shown)) return false;
+        first = std::stoi(m[1]);
+        return true;
+      },
+      15000);
+  BOOST_TEST_REQUIRE(appeared, ".job-eta: last seen \"" << text << "\"");
+  BOOST_TEST((first <= 38 && first >= 25), "time left " << first << " s, from 38 s");
+
+  // Between updates the time left counts down (inline progress repeating the same
+  // eta_seconds does not reset it).
+  int later = first;
+  const bool counted = b->WaitFor(
+      [&] {
+        std::smatch m;
+        text = b.TextOf(eta);
+        if (std::regex_match(text, m, shown)) later = std::stoi(m[1]);
+        return later <= first - 3;
+      },
+      8000);
+  BOOST_TEST(counted, "time left did not count down from " << first << " s: \"" << text << "\"");
+
+  // Slow steps and minutes: s/it, and "≈ 5 min left".
+  Sim().Control("POST", "/runs/ui-eta/logs",
+                R"({"append":"Steps:  71%|\u2588\u2588\u2588\u2588\u2588\u2588\u2588   | 710/1000 [01:49<05:00, 2.00s/it]\n"})");
+  BOOST_TEST(b.Becomes([&] { return b.TextOf(eta); }, "≈ 5 min left · 2 s/it", 15000, ".job-eta"));
+}
+
+BOOST_AUTO_TEST_CASE(failed_card_shows_its_reason) {
+  // Markup in the provider's text must stay text.
+  CreateRunJson("ui-failed",
+                R"("status":"failed","error":"<b>CUDA</b> out of memory. Tried to allocate 2.00 GiB\nTraceback (most recent call last):\n  File \"train.py\", line 1")");
+  CreateRun("ui-failed-not", "succeeded");
+  BOOST_TEST(ApiSync() == 2);
+
+  Browser b;
+  b.Load();
+  BOOST_TEST_REQUIRE(b.WaitForCards({"ui-failed", "ui-failed-not"}, 10000));
+  BOOST_TEST(b.AttrOf(Card("ui-failed"), "data-status") == "failed");
+  BOOST_TEST(b.TextOf(Card("ui-failed") + " .job-error") ==
+             "<b>CUDA</b> out of memory. Tried to allocate 2.00 GiB");
+  BOOST_TEST(b->Find(Card("ui-failed") + " .job-error b").empty(), "the reason became markup");
+  BOOST_TEST(b->Find(Card("ui-failed-not") + " .job-error").empty(), "a completed job shows a reason");
+}
+
+BOOST_AUTO_TEST_CASE(cost_chart_matches_the_metrics_api) {
+  SeedHistory();
+  Browser b;
+  b.Load();
+  const auto api = ApiGet("/api/cloud/metrics?days=30");
+  const auto& days = api["cost_by_day"];
+  BOOST_TEST_REQUIRE(days.IsArray());
+  BOOST_TEST_REQUIRE(days.Size() >= 10u, "the seeded history spans 10 days or more");
+  BOOST_TEST_REQUIRE(b->WaitFor(
+      [&] { return b->FindAll("figure#cost-chart rect.bar").size() == days.Size(); }, 10000),
+      "figure#cost-chart has " << b->FindAll("figure#cost-chart rect.bar").size()
+                               << " bars, the API " << days.Size() << " days");
+  const auto bars = b->ExecuteScriptJson(
+      "return [...document.querySelectorAll('figure#cost-chart rect.bar')].map((r) => "
+      "[r.dataset.date, Number(r.dataset.cost), Number(r.dataset.jobs), "
+      " r.querySelector('title') ? r.querySelector('title').textContent : '', "
+      " Number(r.getAttribute('height'))]);");
+  BOOST_TEST_REQUIRE(bars.IsArray());
+  const std::string today = FormatTimestamp(NowMicros()).substr(0, 10);
+  double max_cost = 0;  // the page's own: today's may have moved since
+  for (const auto& bar : bars.GetArray()) max_cost = std::max(max_cost, bar[1].GetDouble());
+  for (rapidjson::SizeType i = 0; i < days.Size(); ++i) {
+    const auto& day = days[i];
+    const auto& bar = bars[i];
+    const std::string date = day["date"].GetString();
+    BOOST_TEST(bar[0].GetString() == date, "bar " << i);
+    BOOST_TEST(std::string(bar[3].GetString()).find(date) == 0, "bar " << i << " title");
+    if (date == today) continue;  // running jobs' estimates still move today's figures
+    BOOST_TEST(bar[2].GetInt() == day["jobs"].GetInt(), date);
+    BOOST_TEST(std::abs(bar[1].GetDouble() - day["cost_usd"].GetDouble()) < 1e-9, date);
+    // The tallest bar is the most expensive day; the others in proportion.
+    if (max_cost > 0 && day["cost_usd"].GetDouble() > 0.05 * max_cost) {
+      BOOST_TEST(std::abs(bar[4].GetDouble() / 96.0 - day["cost_usd"].GetDouble() / max_cost) < 0.02,
+                 date << " height " << bar[4].GetDouble());
+    }
+  }
+  // The figures as text for screen readers: one row per day.
+  BOOST_TEST(b->FindAll("figure#cost-chart table tbody tr").size() == days.Size());
+  // Jobs by status: the segments carry the API's counts (retried: jobs move on).
+  std::string last;
+  BOOST_TEST(b->WaitFor(
+                 [&] {
+                   const auto metrics = ApiGet("/api/cloud/metrics?days=30");
+                   std::map<std::string, int> want;
+                   for (const auto& m : metrics["jobs_by_status"].GetObject()) {
+                     if (m.value.GetInt() > 0) want[m.name.GetString()] = m.value.GetInt();
+                   }
+                   const auto got = b->ExecuteScriptJson(
+                       "return Object.fromEntries([...document.querySelectorAll("
+                       "'figure#status-chart rect[data-status]')].map((r) => "
+                       "[r.dataset.status, Number(r.dataset.count)]));");
+                   std::map<std::string, int> have;
+                   for (const auto& m : got.GetObject()) have[m.name.GetString()] = m.value.GetInt();
+                   last = std::to_string(have.size()) + " segments";
+                   if (want != have) b->ExecuteScript("document.getElementById('refresh-button').click();");
+                   return want == have;
+                 },
+                 15000),
+             "#status-chart does not match jobs_by_status: " << last);
+}
+
+BOOST_AUTO_TEST_CASE(search_narrows_the_list_and_survives_a_reload) {
+  CreateRun("ui-search-needle-a", "succeeded", "acme/haystack");
+  CreateRun("ui-search-other", "succeeded", "acme/needle-model");
+  CreateRun("ui-search-plain", "succeeded");
+  BOOST_TEST(ApiSync() == 3);
+
+  Browser b;
+  b.Load();
+  BOOST_TEST_REQUIRE(b.WaitForCards({"ui-search-needle-a", "ui-search-other", "ui-search-plain"}, 10000));
+  const std::string input = b->Find("input#search-input");
+  BOOST_TEST_REQUIRE(!input.empty(), "no #search-input");
+  b->SendKeys(input, "NEEDLE");  // case-insensitive: the id and the model match
+  const std::vector<std::string> want = {"ui-search-other", "ui-search-needle-a"};
+  std::vector<std::string> ids;
+  BOOST_TEST(b->WaitFor(
+                 [&] {
+                   ids = b.CardIds();
+                   return std::set<std::string>(ids.begin(), ids.end()) ==
+                          std::set<std::string>(want.begin(), want.end());
+                 },
+                 10000),
+             "the search shows " << ids.size() << " cards");
+  BOOST_TEST(b->CurrentUrl().find("?q=NEEDLE") != std::string::npos, b->CurrentUrl());
+
+  // A reload (or a shared link) shows the same search.
+  b->Navigate(b->CurrentUrl());
+  BOOST_TEST(b->WaitFor(
+                 [&] {
+                   ids = b.CardIds();
+                   return std::set<std::string>(ids.begin(), ids.end()) ==
+                          std::set<std::string>(want.begin(), want.end());
+                 },
+                 10000),
+             "after the reload the list shows " << ids.size() << " cards");
+  BOOST_TEST(b->Property(b->Find("input#search-input"), "value") == "\"NEEDLE\"");
+
+  // Nothing found: the empty state says so.
+  b->ExecuteScript(
+      "const i = document.getElementById('search-input'); i.value = 'no-such-job-zzz';"
+      "i.dispatchEvent(new Event('input'));");
+  BOOST_TEST(b->WaitFor([&] { return b->Displayed(b->Find("#empty-state")); }, 10000));
+  BOOST_TEST(b.TextOf("#empty-state").find("no-such-job-zzz") != std::string::npos);
+
+  // Cleared: every job again, and no q in the URL.
+  b->ExecuteScript(
+      "const i = document.getElementById('search-input'); i.value = '';"
+      "i.dispatchEvent(new Event('input'));");
+  BOOST_TEST(b.WaitForCards({"ui-search-needle-a", "ui-search-other", "ui-search-plain"}, 10000));
+  BOOST_TEST(b->WaitFor([&] { return b->CurrentUrl().find("q=") == std::string::npos; }, 5000),
+             b->CurrentUrl());
+}
+
+BOOST_AUTO_TEST_CASE(load_more_reaches_the_120th_job) {
+  SeedHistory();
+  const int total = ApiGet("/api/cloud/jobs?limit=1")["total"].GetInt();
+  BOOST_TEST_REQUIRE(total >= 120);
+
+  Browser b;
+  b.Load();
+  BOOST_TEST(b->WaitFor([&] { return b.CardIds().size() == 50u; }, 10000), "first page of 50");
+  const std::string more = b->Find("#load-more");
+  BOOST_TEST_REQUIRE((!more.empty() && b->Displayed(more)), "no #load-more with " << total << " jobs");
+  BOOST_TEST(b.TextOf("#job-count") == "newest 50 of " + std::to_string(total));
+  BOOST_TEST(b->Find(Card(HistoryId(0))).empty());
+
+  size_t shown = 50;
+  for (int clicks = 0; clicks < 5 && b->Find(Card(HistoryId(0))).empty(); ++clicks) {
+    b->Click(b->Find("#load-more"));
+    BOOST_TEST_REQUIRE(b->WaitFor([&] { return b.CardIds().size() > shown; }, 10000),
+                       "Load more added nothing to " << shown << " cards");
+    shown = b.CardIds().size();
+  }
+  const auto ids = b.CardIds();
+  BOOST_TEST(ids.size() == static_cast<size_t>(total));
+  BOOST_TEST(std::set<std::string>(ids.begin(), ids.end()).size() == ids.size(), "duplicate cards");
+  BOOST_TEST(ids.back() == HistoryId(0), "the oldest job is not last");
+  BOOST_TEST(!b->Find(Card(HistoryId(0))).empty(), "the 120th job and beyond never showed");
+  BOOST_TEST(!b->Displayed(b->Find("#load-more")), "#load-more still shows at the end");
+  BOOST_TEST(b.TextOf("#job-count") == std::to_string(total) + " jobs");
+  // A reload (the refresh button) keeps the loaded pages.
+  b->Click(b->Find("#refresh-button"));
+  BOOST_TEST(b->WaitFor([&] { return b.AttrOf("#refresh-button", "aria-busy") != "true"; }, 10000));
+  BOOST_TEST(b.CardIds().size() == static_cast<size_t>(total));
+}
+
+BOOST_AUTO_TEST_CASE(detail_log_follows_the_run) {
+  CreateRunJson("ui-follow", R"("status":"processing","logs":"Loading model\n")");
+  BOOST_TEST(ApiSync() == 1);
+
+  Browser b;
+  b.Load();
+  BOOST_TEST_REQUIRE(b.WaitForCards({"ui-follow"}, 10000));
+  b->Click(b->Find(Card("ui-follow")));
+  BOOST_TEST_REQUIRE(b.Becomes([&] { return b.TextOf("pre#job-logs"); }, "Loading model", 10000,
+                               "#job-logs"));
+  BOOST_TEST(b.AttrOf("pre#job-logs", "data-following") == "true");
+
+  const std::string log_text = "return document.getElementById('job-logs').textContent;";
+  const std::string at_bottom =
+      "const p = document.getElementById('job-logs');"
+      "return p.scrollHeight - p.scrollTop - p.clientHeight < 4;";
+  auto append_steps = [&](int from, int to) {
+    std::string lines;
+    for (int i = from; i <= to; ++i) lines += "step " + std::to_string(i) + "/1000 - loss: 0.1\\n";
+    Sim().Control("POST", "/runs/ui-follow/logs", R"({"append":")" + lines + R"("})");
+  };
+  auto shows = [&](int step) {
+    return b->WaitFor(
+        [&] {
+          return b->ExecuteScript(log_text).find("step " + std::to_string(step) + "/1000") !=
+                 std::string::npos;
+        },
+        15000);
+  };
+
+  // The log grows while the panel is open, without a click, and follows the end.
+  append_steps(1, 60);
+  BOOST_TEST_REQUIRE(shows(60), "the log did not grow to step 60");
+  BOOST_TEST(b->ExecuteScript("const p = document.getElementById('job-logs');"
+                              "return p.scrollHeight > p.clientHeight;") == "true",
+             "60 lines do not overflow the log");
+  BOOST_TEST(b->ExecuteScript(at_bottom) == "true", "the log did not scroll to its end");
+
+  // A reader who scrolled up keeps their place.
+  b->ExecuteScript("document.getElementById('job-logs').scrollTop = 0;");
+  append_steps(61, 70);
+  BOOST_TEST(shows(70), "the log did not grow to step 70");
+  BOOST_TEST(b->ExecuteScript("return document.getElementById('job-logs').scrollTop;") == "0",
+             "the log jumped while the reader was reading");
+
+  // Back at the bottom, it follows again.
+  b->ExecuteScript("const p = document.getElementById('job-logs'); p.scrollTop = p.scrollHeight;");
+  append_steps(71, 80);
+  BOOST_TEST(shows(80), "the log did not grow to step 80");
+  BOOST_TEST(b->ExecuteScript(at_bottom) == "true", "the log stopped following its end");
+
+  // An unchanged log is asked for with If-None-Match and costs a 304.
+  BOOST_TEST(b->WaitFor(
+                 [&] {
+                   return b->ExecuteScript(
+                              "return performance.getEntriesByType('resource').some((e) => "
+                              "e.name.includes('/ui-follow/logs') && e.responseStatus === 304);") ==
+                          "true";
+                 },
+                 8000),
+             "no 304 for the followed log");
+
+  // A finished job is not followed any more; neither is a closed panel.
+  Sim().Control("POST", "/runs/ui-follow/status", R"({"status":"succeeded"})");
+  BOOST_TEST(b.Becomes([&] { return b.AttrOf("pre#job-logs", "data-following"); }, "false", 15000,
+                       "#job-logs[data-following] of a finished job"));
+  b->Click(b->Find("#close-detail"));
+  BOOST_TEST(b.AttrOf("pre#job-logs", "data-following") == "false");
+}
+
+// The page with every part filled, for the eye (and the README): desktop, then 360 px.
+BOOST_AUTO_TEST_CASE(page_features_at_desktop_and_360px) {
+  SeedHistory();
+  CreateRunJson("ui-shot-failed",
+                R"("status":"failed","model":"acme/sdxl-lora","error":"CUDA out of memory. Tried to allocate 2.00 GiB\nTraceback")");
+  CreateRunJson("ui-shot-running",
+                R"("status":"processing","model":"acme/flux-lora-trainer","logs":"Epoch 1/4 Steps:  42%|\u2588\u2588\u2588\u2588     | 420/1000 [00:54<01:14, 7.8it/s]\n")");
+  BOOST_TEST(ApiSync() == 2);
+
+  Browser b;
+  b.Load();
+  BOOST_TEST_REQUIRE(b.WaitForCards({"ui-shot-running", "ui-shot-failed"}, 10000));
+  BOOST_TEST(b->WaitFor([&] { return !b->FindAll("figure#cost-chart rect.bar").empty(); }, 10000));
+  BOOST_TEST(b->WaitFor([&] { return b.TextOf(Card("ui-shot-running") + " .job-eta").find("it/s") !=
+                                     std::string::npos; },
+                        15000));
+  b->Screenshot(testing::BinDir() + "/ui-features-desktop.png");
+
+  b.SetViewport(360, 740);
+  BOOST_TEST(b->WaitFor([&] { return b->ExecuteScript("return window.innerWidth;") == "360"; }, 5000));
+  const auto size = b->ExecuteScriptJson(
+      "return [document.documentElement.scrollWidth, document.body.scrollWidth];");
+  BOOST_TEST(size[0].GetInt() <= 360, "horizontal scroll: document scrollWidth " << size[0].GetInt());
+  BOOST_TEST(size[1].GetInt() <= 360, "horizontal scroll: body scrollWidth " << size[1].GetInt());
+  b->Screenshot(testing::BinDir() + "/ui-features-360.png");
+  // The list part at 360 px: the cards with time left and reason.
+  b->ExecuteScript("document.getElementById('job-list-section').scrollIntoView();");
+  b->Screenshot(testing::BinDir() + "/ui-features-360-list.png");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

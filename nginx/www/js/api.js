@@ -6,6 +6,8 @@
 // could not be reached or answered something that is not the envelope.
 // A 204 resolves with null. A 401 (token mode, SPEC §11) first calls the
 // handler given to onUnauthorized, which shows the sign-in form.
+// api.getIfChanged sends If-None-Match and resolves with {notModified: true}
+// on a 304, else {data, etag}.
 
 export class ApiError extends Error {
   constructor(message, { status = 0, code = '', details = null } = {}) {
@@ -23,7 +25,7 @@ export function onUnauthorized(handler) {
   unauthorizedHandler = handler;
 }
 
-async function request(method, path, { params, body } = {}) {
+async function request(method, path, { params, body, etag } = {}) {
   let url = path;
   if (params) {
     const query = new URLSearchParams();
@@ -40,6 +42,11 @@ async function request(method, path, { params, body } = {}) {
     // stale copy is never shown.
     cache: 'no-cache',
   };
+  if (etag) {
+    // Our own validator: the answer (a 304 too) must come to us, not the HTTP cache.
+    init.headers['If-None-Match'] = etag;
+    init.cache = 'no-store';
+  }
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
@@ -52,7 +59,8 @@ async function request(method, path, { params, body } = {}) {
     throw new ApiError('Cannot reach the jobpulse server; check your connection.');
   }
 
-  if (response.status === 204) return null;
+  if (response.status === 204) return { data: null, response };
+  if (response.status === 304) return { notModified: true, response };
   let data = null;
   try {
     data = await response.json();
@@ -73,13 +81,21 @@ async function request(method, path, { params, body } = {}) {
     });
   }
   if (data === null) throw new ApiError('The server sent an unreadable answer.', { status: response.status });
-  return data;
+  return { data, response };
 }
 
+const dataOf = async (answer) => (await answer).data;
+
 export const api = {
-  get: (path, params) => request('GET', path, { params }),
-  post: (path, body) => request('POST', path, { body }),
-  del: (path) => request('DELETE', path),
+  get: (path, params) => dataOf(request('GET', path, { params })),
+  post: (path, body) => dataOf(request('POST', path, { body })),
+  del: (path) => dataOf(request('DELETE', path)),
+  // etag: the ETag of the copy we hold ('' for none).
+  async getIfChanged(path, etag, params) {
+    const { data, response, notModified = false } = await request('GET', path, { params, etag });
+    if (notModified) return { notModified, etag };
+    return { notModified, data, etag: response.headers.get('ETag') || '' };
+  },
 };
 
 // Path segment for a job id (ids are [A-Za-z0-9._:-], but never trust that).

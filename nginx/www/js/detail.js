@@ -2,20 +2,35 @@
 // dl#job-fields (each <dd data-field="<name>">), the log tail in pre#job-logs,
 // and the actions: #cancel-button for active jobs, #delete-button for
 // terminal ones, both confirmed through the <dialog>.
+//
+// While the panel shows a job that is not terminal, the log follows the run:
+// every FOLLOW_MS it asks GET .../logs with If-None-Match (a 304 costs
+// nothing), appends what was added (or replaces the text when the tail moved),
+// and scrolls along only when the reader was at the bottom.
+// pre#job-logs[data-following] says whether it does.
 
 import { api, errorMessage, jobPath, newestOnly } from './api.js';
 import { confirmAction } from './confirm.js';
-import { DASH, el, formatCost, formatDuration, formatProgress, timeElement } from './dom.js';
+import {
+  DASH, el, formatCost, formatDuration, formatProgress, formatRate, formatTimeLeft, timeElement,
+} from './dom.js';
+import { TERMINAL_STATUSES } from './statuses.js';
 import { showToast } from './toast.js';
 
 const TIME_FIELDS = new Set(['created_at', 'started_at', 'completed_at', 'updated_at']);
+const LIVE_FIELDS = ['stage', 'progress', 'last_log', 'rate', 'eta_seconds'];
+const FOLLOW_MS = 2000;
+// Within this many pixels of the end counts as "at the bottom" of the log.
+const BOTTOM_SLACK_PX = 24;
 
 export class JobDetail {
   // onChanged(): the job was cancelled or deleted (reload the list and metrics).
   // onClosed(jobId, {deleted}): the panel was closed (give the focus back).
-  constructor({ onChanged, onClosed }) {
+  // paused(): true while following the log makes no sense (hidden tab, signed out).
+  constructor({ onChanged, onClosed, paused = () => false }) {
     this.onChanged = onChanged;
     this.onClosed = onClosed;
+    this.paused = paused;
     this.panel = document.getElementById('job-detail');
     this.heading = document.getElementById('job-detail-heading');
     this.fields = document.getElementById('job-fields');
@@ -23,6 +38,10 @@ export class JobDetail {
     this.logs = document.getElementById('job-logs');
     this.jobId = null;
     this.job = null;
+    this.logText = null; // the log shown, as the server sent it (null: a placeholder)
+    this.logsEtag = ''; // its ETag
+    this.followTimer = null;
+    this.following = false; // a follow request is on its way
     // Answers to older requests, or for a job no longer shown, are dropped.
     this.latestJob = newestOnly();
     this.latestLogs = newestOnly();
@@ -51,6 +70,9 @@ export class JobDetail {
       this.fields.replaceChildren();
       this.actions.replaceChildren();
       this.logs.textContent = 'Loading…';
+      delete this.logs.dataset.jobId;
+      this.logText = null;
+      this.logsEtag = '';
       if (known) this.renderJob(known);
     }
     if (focus) this.heading.focus();
@@ -63,6 +85,7 @@ export class JobDetail {
     this.jobId = null;
     this.job = null;
     this.dropAnswers();
+    this.updateFollowing();
     this.panel.hidden = true;
     document.getElementById('layout').classList.remove('has-detail');
     this.onClosed(jobId, { deleted });
@@ -100,26 +123,69 @@ export class JobDetail {
     if (!this.isOpen) return;
     const jobId = this.jobId;
     const isNewest = this.latestLogs.begin();
-    const data = await api.get(jobPath(jobId, '/logs'), { refresh: refresh ? 'true' : undefined });
-    if (!isNewest()) return;
+    const answer = await api.getIfChanged(jobPath(jobId, '/logs'), this.logsEtag,
+      { refresh: refresh ? 'true' : undefined });
+    if (!isNewest() || answer.notModified) return;
+    this.logsEtag = answer.etag;
+    this.showLogs(jobId, typeof answer.data.logs === 'string' ? answer.data.logs : '');
+  }
+
+  showLogs(jobId, text) {
     const pre = this.logs;
+    const switched = pre.dataset.jobId !== jobId;
+    if (!switched && text === this.logText) return;
     // Follow the tail unless the reader scrolled up to read something.
-    const atBottom = pre.scrollHeight - pre.scrollTop - pre.clientHeight < 24;
-    const text = typeof data.logs === 'string' && data.logs.length ? data.logs : 'No log output yet.';
-    if (pre.textContent !== text) {
+    const atBottom = pre.scrollHeight - pre.scrollTop - pre.clientHeight < BOTTOM_SLACK_PX;
+    const before = this.logText;
+    if (!text) {
+      pre.textContent = 'No log output yet.';
+    } else if (!switched && before && text.startsWith(before)) {
+      pre.append(text.slice(before.length)); // the run went on: only the new part
+    } else {
+      const top = pre.scrollTop; // the tail moved on (or a new job): all of it
       pre.textContent = text;
-      if (atBottom || pre.dataset.jobId !== jobId) pre.scrollTop = pre.scrollHeight;
+      pre.scrollTop = top;
     }
+    this.logText = text;
     pre.dataset.jobId = jobId;
+    if (atBottom || switched) pre.scrollTop = pre.scrollHeight;
+  }
+
+  // Starts or stops following the log: on while an unfinished job is shown.
+  updateFollowing() {
+    const on = this.isOpen && this.job !== null && !TERMINAL_STATUSES.includes(this.job.status);
+    if (on && this.followTimer === null) {
+      this.followTimer = setInterval(() => this.followLogs(), FOLLOW_MS);
+    } else if (!on && this.followTimer !== null) {
+      clearInterval(this.followTimer);
+      this.followTimer = null;
+    }
+    this.logs.dataset.following = String(on);
+  }
+
+  // One round of following; errors wait for the next round (or the toast of
+  // a reload).
+  async followLogs() {
+    if (this.following || this.paused()) return;
+    this.following = true;
+    try {
+      await this.loadLogs();
+    } catch {
+      // The next round tries again.
+    } finally {
+      this.following = false;
+    }
   }
 
   // Live progress for the shown job (SSE job_progress or inline progress).
-  applyProgress(jobId, { stage, progress, last_log: lastLog }) {
+  applyProgress(jobId, message) {
     if (jobId !== this.jobId || !this.job || this.job.status !== 'running') return;
-    Object.assign(this.job, { stage, progress, last_log: lastLog });
-    for (const [name, value] of [['stage', stage], ['progress', progress], ['last_log', lastLog]]) {
+    for (const name of LIVE_FIELDS) {
+      // An older server sends no rate or eta_seconds: leave them alone.
+      if (!(name in message)) continue;
+      this.job[name] = message[name];
       const dd = this.fields.querySelector(`dd[data-field="${name}"]`);
-      if (dd) fillValue(dd, name, value, this.job);
+      if (dd) fillValue(dd, name, message[name], this.job);
     }
   }
 
@@ -138,6 +204,7 @@ export class JobDetail {
     }
     this.fields.replaceChildren(...rows);
     this.renderActions(job);
+    this.updateFollowing();
   }
 
   renderActions(job) {
@@ -223,6 +290,10 @@ function fillValue(dd, name, value, job) {
     dd.replaceChildren(formatDuration(value));
   } else if (name === 'progress') {
     dd.replaceChildren(formatProgress(value));
+  } else if (name === 'eta_seconds' && typeof value === 'number') {
+    dd.replaceChildren(formatTimeLeft(value));
+  } else if (name === 'rate' && typeof value === 'number') {
+    dd.replaceChildren(formatRate(value) || String(value));
   } else if (name === 'output_url' && /^https?:\/\//i.test(value)) {
     dd.replaceChildren(el('a', { href: value, target: '_blank', rel: 'noopener noreferrer' }, value));
   } else if (typeof value === 'boolean') {

@@ -56,3 +56,37 @@ export function formatCost(usd, estimate = false) {
 export function formatProgress(progress) {
   return typeof progress === 'number' && Number.isFinite(progress) ? `${progress.toFixed(1)}%` : '';
 }
+
+// svg('rect', {x: 1, class: 'bar'}, child) -> an SVG element (same rules as el).
+export function svg(tag, attrs = {}, ...children) {
+  const node = document.createElementNS('http://www.w3.org/2000/svg', tag);
+  for (const [key, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'dataset') Object.assign(node.dataset, value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children) {
+    if (child === undefined || child === null) continue;
+    node.append(child instanceof Node ? child : String(child));
+  }
+  return node;
+}
+
+// Time left of a run: 38 -> "≈ 38 s left"; 150 -> "≈ 3 min left";
+// 4000 -> "≈ 1 h 7 min left"; null -> "".
+export function formatTimeLeft(seconds) {
+  if (typeof seconds !== 'number' || !Number.isFinite(seconds)) return '';
+  const s = Math.max(0, Math.round(seconds));
+  if (s < 60) return `≈ ${s} s left`;
+  const minutes = Math.round(s / 60);
+  if (minutes < 60) return `≈ ${minutes} min left`;
+  return `≈ ${Math.floor(minutes / 60)} h ${minutes % 60} min left`;
+}
+
+// Training speed from a rate in steps per second, as tqdm shows it:
+// 7.8 -> "7.8 it/s"; 0.25 -> "4 s/it" (3 significant digits); null -> "".
+export function formatRate(rate) {
+  if (typeof rate !== 'number' || !Number.isFinite(rate) || rate <= 0) return '';
+  const significant = (x) => String(Number(x.toPrecision(3)));
+  return rate >= 1 ? `${significant(rate)} it/s` : `${significant(1 / rate)} s/it`;
+}

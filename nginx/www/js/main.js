@@ -4,7 +4,9 @@
 // What keeps the page current, as the SimpleTuner guide recommends:
 // - Server-Sent Events (/api/events): status changes reload the list and the
 //   metrics, progress messages update one card in place;
-// - every 5 s, inline progress for the cards of running jobs only;
+// - every 5 s, inline progress for the cards of running jobs only (and every
+//   second the time left of those cards counts down);
+// - while the detail shows an unfinished job, its log every 2 s (js/detail.js);
 // - every 30 s, the list with sync_active=true (active jobs refreshed at the
 //   provider first) and the metrics;
 // - Sync (POST /api/cloud/jobs/sync) discovers jobs started outside jobpulse.
@@ -23,6 +25,8 @@ import { showToast } from './toast.js';
 const INLINE_PROGRESS_MS = 5000;
 const LIST_REFRESH_MS = 30000;
 const DEBOUNCE_MS = 300;
+const SEARCH_DEBOUNCE_MS = 250; // typing pauses this long before the search is sent
+const TICK_MS = 1000;
 
 // A 401 is answered by the sign-in form, not a toast.
 const toastError = (error) => {
@@ -40,6 +44,7 @@ const detail = new JobDetail({
     // A deleted job's card goes at once; the focus moves to its neighbour.
     list.focusCard(deleted ? list.remove(jobId) : jobId);
   },
+  paused: () => document.hidden || signIn.visible,
 });
 
 function openJob(jobId) {
@@ -66,7 +71,7 @@ function reloader(load) {
 
 // reloadList({syncActive, background}), reloadMetrics({background}), and
 // both at once (syncActive concerns the list only).
-const reloadList = reloader(({ syncActive = false }) => list.load({ syncActive }));
+const reloadList = reloader(({ syncActive = false, restart = false }) => list.load({ syncActive, restart }));
 const reloadMetrics = reloader(() => loadMetrics());
 const reloadListAndMetrics = (options = {}) => Promise.all([reloadList(options), reloadMetrics(options)]);
 
@@ -128,8 +133,30 @@ refreshButton.addEventListener('click', async () => {
 });
 
 for (const id of ['provider-filter', 'status-filter']) {
-  document.getElementById(id).addEventListener('change', () => reloadList());
+  document.getElementById(id).addEventListener('change', () => reloadList({ restart: true }));
 }
+
+// The search: sent once typing pauses, and kept in the URL (?q=).
+const scheduleSearch = debounce(() => {
+  list.saveQueryInUrl();
+  reloadList({ restart: true });
+}, SEARCH_DEBOUNCE_MS);
+document.getElementById('search-input').addEventListener('input', scheduleSearch);
+
+const loadMoreButton = document.getElementById('load-more');
+loadMoreButton.addEventListener('click', async () => {
+  if (loadMoreButton.disabled) return;
+  loadMoreButton.disabled = true;
+  loadMoreButton.setAttribute('aria-busy', 'true');
+  try {
+    await list.loadMore();
+  } catch (error) {
+    toastError(error);
+  } finally {
+    loadMoreButton.removeAttribute('aria-busy');
+    loadMoreButton.disabled = false;
+  }
+});
 
 // Escape closes the detail (the dialog handles its own Escape first).
 document.addEventListener('keydown', (event) => {
@@ -201,7 +228,6 @@ const pollInlineProgress = oneAtATime(async () => {
       // Anything else: the next round or an event will catch up.
     }
   }));
-  if (detail.isOpen && detail.status === 'running') await detail.loadLogs().catch(() => {});
 });
 
 function periodicRefresh() {
@@ -232,3 +258,4 @@ stream.start();
 reloadListAndMetrics();
 setInterval(pollInlineProgress, INLINE_PROGRESS_MS);
 setInterval(periodicRefresh, LIST_REFRESH_MS);
+setInterval(() => list.tick(), TICK_MS);

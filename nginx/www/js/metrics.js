@@ -1,7 +1,9 @@
 // The metrics bar (#metrics-bar) from GET /api/cloud/metrics?days=30: jobs by
-// status, total cost and the average duration of completed jobs.
+// status, total cost and the average duration of completed jobs, and the
+// cost-per-day and jobs-by-status charts (js/charts.js).
 
 import { api, newestOnly } from './api.js';
+import { renderCostChart, renderStatusChart } from './charts.js';
 import { DASH, formatCost, formatDuration } from './dom.js';
 import { ACTIVE_STATUSES, TERMINAL_STATUSES } from './statuses.js';
 
@@ -26,4 +28,6 @@ export async function loadMetrics() {
   document.getElementById('metric-duration').textContent = avg === null || avg === undefined ? DASH : formatDuration(avg);
   const days = data.period_days || 30;
   document.getElementById('metrics-bar').setAttribute('aria-label', `Last ${days} days`);
+  renderCostChart(document.getElementById('cost-chart'), data.cost_by_day, days);
+  renderStatusChart(document.getElementById('status-chart'), byStatus, STATUS_ORDER);
 }
