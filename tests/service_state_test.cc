@@ -85,7 +85,9 @@ BOOST_FIXTURE_TEST_CASE(poller_status_round_trips_and_tolerates_bad_records, Sta
   BOOST_TEST(!read.last_cycle_at.has_value());
   BOOST_TEST(!read.last_cycle_jobs.has_value());
   BOOST_TEST(*read.last_error == "e");
-  for (const char* bad : {"{not json", "[1,2]", "", std::string(200, '[').c_str()}) {
+  const std::string too_deep(200, '[');
+  for (const std::string& bad :
+       {std::string("{not json"), std::string("[1,2]"), std::string(), too_deep}) {
     Put("poller_status", bad);
     BOOST_TEST(!ReadPollerStatus(*store).last_error.has_value());
   }
