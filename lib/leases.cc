@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <fstream>
 #include <random>
 
 namespace jobpulse {
@@ -12,6 +13,21 @@ std::string NewLeaseOwner() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
   return "pid:" + std::to_string(getpid()) + ":" + std::to_string(rng());
 }
+
+namespace {
+
+// A killed process stays a zombie until its parent reaps it, and supervisord
+// reaps in a loop that may sleep a second: it no longer runs, so its leases
+// are free. /proc/<pid>/stat's state follows the parenthesised command name.
+bool IsZombie(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text;
+  if (!std::getline(stat, text)) return false;
+  const size_t close = text.rfind(')');
+  return close != std::string::npos && close + 2 < text.size() && text[close + 2] == 'Z';
+}
+
+}  // namespace
 
 // kill -9 of a handler mid-sync must not block everyone until the lease
 // expires (SPEC §6). EPERM means the process exists.
@@ -24,7 +40,9 @@ bool LeaseOwnerIsDead(std::string_view owner) {
     if (c < '0' || c > '9') return false;
     pid = pid * 10 + (c - '0');
   }
-  return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+  if (pid <= 0) return false;
+  if (::kill(pid, 0) != 0) return errno == ESRCH;
+  return IsZombie(pid);
 }
 
 Result<std::optional<ScopedLease>> ScopedLease::TryAcquire(Leases& leases, std::string name,

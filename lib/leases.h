@@ -34,8 +34,9 @@ class Leases {
 // "pid:<getpid()>:<random>", a fresh owner for this process.
 std::string NewLeaseOwner();
 
-// True when `owner` is "pid:<N>:..." and process N no longer exists. Owners of
-// another form, and processes we may not signal, count as alive.
+// True when `owner` is "pid:<N>:..." and process N no longer exists or is a
+// zombie (killed, not yet reaped). Owners of another form, and processes we
+// may not signal, count as alive.
 bool LeaseOwnerIsDead(std::string_view owner);
 
 // A lease held for a scope: released when it goes out of scope (a failed

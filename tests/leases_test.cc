@@ -66,6 +66,21 @@ BOOST_AUTO_TEST_CASE(new_owners_name_this_process_and_differ) {
   BOOST_TEST(!LeaseOwnerIsDead(a));
 }
 
+// A killed child its parent has not reaped yet (supervisord may take a
+// second) runs no more: its leases are free.
+BOOST_AUTO_TEST_CASE(a_zombie_owner_is_dead) {
+  const pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  bool zombie = false;
+  for (int i = 0; i < 200 && !zombie; ++i) {  // until the child has exited
+    zombie = LeaseOwnerIsDead("pid:" + std::to_string(pid) + ":1");
+    if (!zombie) usleep(5000);
+  }
+  BOOST_TEST(zombie);
+  int status = 0;
+  waitpid(pid, &status, 0);
+}
+
 BOOST_AUTO_TEST_CASE(only_a_pid_owner_whose_process_is_gone_is_dead) {
   BOOST_TEST(LeaseOwnerIsDead("pid:" + std::to_string(ExitedChild()) + ":1"));
   BOOST_TEST(!LeaseOwnerIsDead("pid:1:x"));  // init: alive (or not ours to signal)
