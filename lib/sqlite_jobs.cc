@@ -250,53 +250,53 @@ Result<std::optional<Job>> SqliteStore::FindByExternalId(std::string_view provid
   return ReadOneJob(q, "read job");
 }
 
-Result<JobPage> SqliteStore::ListJobs(const JobFilter& filter) {
-  std::string where;
-  int next = 1;
-  const auto add = [&](const std::string& clause) {
-    where += where.empty() ? " WHERE " : " AND ";
-    where += clause;
-  };
+std::string SqliteFilterTerms(const JobFilter& filter) {
+  std::string terms;
   if (!filter.statuses.empty()) {
-    std::string in = "status IN (";
-    for (size_t i = 0; i < filter.statuses.size(); ++i) {
-      in += (i ? ", ?" : "?") + std::to_string(next++);
-    }
-    add(in + ")");
+    terms += " AND status IN (";
+    for (size_t i = 0; i < filter.statuses.size(); ++i) terms += i ? ", ?" : "?";
+    terms += ")";
   }
-  const int provider_param = filter.provider ? next++ : 0;
-  if (filter.provider) add("provider = ?" + std::to_string(provider_param));
-  const int type_param = filter.job_type ? next++ : 0;
-  if (filter.job_type) add("job_type = ?" + std::to_string(type_param));
-  const int query_param = filter.query ? next++ : 0;
-  if (filter.query) add(SqliteSearchClause(*filter.query, query_param));
-  const auto bind_filter = [&](Query& q) {
-    for (size_t i = 0; i < filter.statuses.size(); ++i) {
-      q->Bind(static_cast<int>(i + 1), JobStatusName(filter.statuses[i]));
-    }
-    if (filter.provider) q->Bind(provider_param, *filter.provider);
-    if (filter.job_type) q->Bind(type_param, *filter.job_type);
-    if (filter.query) q->Bind(query_param, SqliteSearchValue(*filter.query));
-  };
+  if (filter.provider) terms += " AND provider = ?";
+  if (filter.job_type) terms += " AND job_type = ?";
+  return terms;
+}
 
+int SqliteBindFilters(SqliteStatement& statement, const JobFilter& filter, int first) {
+  int next = first;
+  for (const JobStatus status : filter.statuses) statement.Bind(next++, JobStatusName(status));
+  if (filter.provider) statement.Bind(next++, *filter.provider);
+  if (filter.job_type) statement.Bind(next++, *filter.job_type);
+  return next;
+}
+
+Result<JobPage> SqliteStore::ListJobs(const JobFilter& filter) {
   // The page and its total come from one snapshot.
   Transaction txn(*db_, Transaction::Mode::kDeferred);
   if (!txn.status().ok()) return txn.status();
   JobPage page;
-  {
+  if (filter.query) {
+    auto found = SearchJobs(filter);
+    if (!found.ok()) return found.status();
+    page.total = found->total;
+    for (const std::string& id : found->page) {
+      auto job = GetJob(id, JobRead::kList);
+      if (!job.ok()) return job.status();
+      if (*job) page.jobs.push_back(std::move(**job));
+    }
+  } else {
+    const std::string where = " WHERE 1" + SqliteFilterTerms(filter);
     Query count = db_->Prepare("SELECT count(*) FROM jobs" + where);
     if (!count.ok()) return count.status();
-    bind_filter(count);
+    SqliteBindFilters(*count, filter, 1);
     auto row = count->Step("count jobs");
     if (!row.ok()) return row.status();
     page.total = *row ? count->Int(0) : 0;
-  }
-  {
+
     Query list = db_->Prepare("SELECT " + JobColumns(JobRead::kList) + " FROM jobs" + where +
-                              " ORDER BY created_at DESC, job_id DESC LIMIT ?" +
-                              std::to_string(next) + " OFFSET ?" + std::to_string(next + 1));
+                              " ORDER BY created_at DESC, job_id DESC LIMIT ? OFFSET ?");
     if (!list.ok()) return list.status();
-    bind_filter(list);
+    const int next = SqliteBindFilters(*list, filter, 1);
     list->Bind(next, filter.limit);
     list->Bind(next + 1, filter.offset);
     auto jobs = ReadJobs(list, "list jobs");

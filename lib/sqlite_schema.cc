@@ -1,7 +1,7 @@
 // The SQLite schema and its migrations, oldest first (SqliteDb::Open applies
 // the missing ones in one transaction and sets PRAGMA user_version).
 //
-// Schema (PRAGMA user_version = 5), all STRICT tables:
+// Schema (PRAGMA user_version = 6), all STRICT tables:
 //   jobs           one row per job. Timestamps are INTEGER microseconds since the
 //                  epoch (they sort and subtract cheaply; the API renders RFC 3339).
 //                  metadata is a JSON object of strings. stage/progress/last_log
@@ -29,6 +29,12 @@
 //                  output_truncated, and not_found_count/not_found_since.
 //                  (v5) jobs gains rate and eta_seconds (SPEC §5 step 6),
 //                  derived with stage and progress.
+//   job_search     (v5) FTS5 trigram index of the four fields `q` searches
+//                  (SPEC §9), keyed by job_id; answers selective searches.
+//   job_search_rows (v6) the list's columns and the searched text, one narrow
+//                  row per job keyed by (created_at, job_id): answers the
+//                  searches that match many jobs or are too short for trigrams.
+//                  job_search_fields is the view it is filled from.
 #include <iterator>
 
 #include "lib/sqlite_store.h"
@@ -171,6 +177,52 @@ BEGIN
   VALUES (new.job_id, coalesce(new.external_id, ''), coalesce(new.config_name, ''),
           coalesce(CASE WHEN json_valid(new.metadata)
                    THEN json_extract(new.metadata, '$.model') END, ''));
+END;
+)sql",
+    // 6: a narrow copy of what the list filters on and shows in order, for
+    // the searches the trigram index cannot answer cheaply (a word in most
+    // jobs, one or two characters): counting reads ~70 bytes a job instead
+    // of the wide jobs rows, and its key is the list's order, so a page of a
+    // broad match stops after the page. `text` holds the four searched fields
+    // joined by newlines (a search text has none; the external id is left out
+    // where it repeats the job id), written by one view for the backfill and
+    // both triggers. The triggers fire only when one of the copied columns
+    // changes, not on every merge write.
+    R"sql(
+CREATE TABLE job_search_rows (
+  created_at INTEGER NOT NULL,
+  job_id TEXT NOT NULL,
+  status TEXT NOT NULL,
+  provider TEXT,
+  job_type TEXT NOT NULL,
+  text TEXT NOT NULL,
+  PRIMARY KEY (created_at, job_id)
+) WITHOUT ROWID, STRICT;
+CREATE UNIQUE INDEX job_search_rows_job_id ON job_search_rows(job_id);
+CREATE VIEW job_search_fields AS
+  SELECT created_at, job_id, status, provider, job_type,
+         job_id || char(10) || CASE WHEN external_id IS job_id THEN '' ELSE coalesce(external_id, '') END
+           || char(10) || coalesce(config_name, '') || char(10)
+           || coalesce(CASE WHEN json_valid(metadata) THEN json_extract(metadata, '$.model') END, '')
+           AS text
+  FROM jobs;
+INSERT INTO job_search_rows SELECT * FROM job_search_fields;
+CREATE TRIGGER jobs_search_rows_insert AFTER INSERT ON jobs BEGIN
+  INSERT INTO job_search_rows SELECT * FROM job_search_fields WHERE job_id = new.job_id;
+END;
+CREATE TRIGGER jobs_search_rows_delete AFTER DELETE ON jobs BEGIN
+  DELETE FROM job_search_rows WHERE job_id = old.job_id;
+END;
+CREATE TRIGGER jobs_search_rows_update AFTER UPDATE ON jobs
+  WHEN old.job_id IS NOT new.job_id OR old.created_at IS NOT new.created_at
+    OR old.status IS NOT new.status OR old.provider IS NOT new.provider
+    OR old.job_type IS NOT new.job_type OR old.external_id IS NOT new.external_id
+    OR old.config_name IS NOT new.config_name
+    OR (CASE WHEN json_valid(old.metadata) THEN json_extract(old.metadata, '$.model') END)
+       IS NOT (CASE WHEN json_valid(new.metadata) THEN json_extract(new.metadata, '$.model') END)
+BEGIN
+  DELETE FROM job_search_rows WHERE job_id = old.job_id;
+  INSERT INTO job_search_rows SELECT * FROM job_search_fields WHERE job_id = new.job_id;
 END;
 )sql",
 };

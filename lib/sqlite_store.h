@@ -15,6 +15,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lib/sqlite_db.h"
 #include "lib/store.h"
@@ -24,15 +25,24 @@ namespace jobpulse {
 // The migrations, oldest first; the schema version is their count.
 std::span<const char* const> SqliteMigrations();
 
-// The job list's search (JobFilter::query, sqlite_search.cc): the WHERE term
-// for `text` with its one parameter ?`param`, and the value to bind to it.
-std::string SqliteSearchClause(std::string_view text, int param);
-std::string SqliteSearchValue(std::string_view text);
+// The list's filters besides the search (JobFilter statuses, provider,
+// job_type) as " AND ..." terms with anonymous parameters, over columns both
+// jobs and job_search_rows have (sqlite_jobs.cc). SqliteBindFilters binds
+// them from parameter `first` on and returns the next free number.
+std::string SqliteFilterTerms(const JobFilter& filter);
+int SqliteBindFilters(SqliteStatement& statement, const JobFilter& filter, int first);
+
+// What a search (JobFilter::query) found: every match counted, the ids of
+// the requested page in list order.
+struct SqliteSearchResult {
+  int64_t total = 0;
+  std::vector<std::string> page;
+};
 
 class SqliteStore final : public Store {
  public:
   // The schema version Open() migrates to (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 5;
+  static constexpr int kSchemaVersion = 6;
 
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
 
@@ -100,6 +110,9 @@ class SqliteStore final : public Store {
   // Appends an event inside the caller's transaction; returns its id.
   Result<int64_t> InsertEvent(std::string_view job_id, EventType type, std::string_view data,
                               int64_t now);
+  // The page and total of a filter with a query, inside the caller's read
+  // transaction (sqlite_search.cc).
+  Result<SqliteSearchResult> SearchJobs(const JobFilter& filter);
   Status MarkDeliveryApplied(std::string_view webhook_id, int64_t now);
   Result<bool> TakeLeaseOfDeadOwner(std::string_view name, std::string_view owner,
                                     int64_t ttl_micros, int64_t now);

@@ -54,22 +54,30 @@ BOOST_FIXTURE_TEST_CASE(a_schema_3_database_migrates_in_place, StoreFixture) {
                                "not_found_since", "rate", "eta_seconds"}) {
       raw.Exec(std::string("ALTER TABLE jobs DROP COLUMN ") + column);
     }
-    for (const char* trigger : {"jobs_search_insert", "jobs_search_update", "jobs_search_delete"}) {
+    for (const char* trigger :
+         {"jobs_search_insert", "jobs_search_update", "jobs_search_delete",
+          "jobs_search_rows_insert", "jobs_search_rows_update", "jobs_search_rows_delete"}) {
       raw.Exec(std::string("DROP TRIGGER ") + trigger);
     }
     raw.Exec("DROP TABLE job_search");
+    raw.Exec("DROP TABLE job_search_rows");
+    raw.Exec("DROP VIEW job_search_fields");
     raw.Exec("PRAGMA user_version = 3");
   }
   auto store = OpenStore();
   RawDb raw(db_path);
-  BOOST_TEST(raw.QueryText("PRAGMA user_version") == "5");
+  BOOST_TEST(raw.QueryText("PRAGMA user_version") == "6");
   const Job url = MustGet(*store, "url");
   BOOST_TEST(Show(url.output_url) == "\"https://replicate.delivery/w.tar\"");
   BOOST_TEST(url.log_bytes_seen == 18);
   BOOST_TEST(Show(MustGet(*store, "text").output_url) == "null");
-  // Version 5 indexes the jobs that were already there for the search.
+  // Versions 5 and 6 index the jobs that were already there for the search.
   BOOST_TEST(raw.QueryText("SELECT group_concat(job_id, ',') FROM (SELECT job_id FROM job_search "
                            "ORDER BY job_id)") == "text,url");
+  BOOST_TEST(raw.QueryText("SELECT group_concat(job_id || ':' || status || ':' || "
+                           "replace(text, char(10), '|'), ',') FROM (SELECT * FROM "
+                           "job_search_rows ORDER BY job_id)") ==
+             "text:completed:text|||,url:completed:url|||");
 }
 
 // The worker's checkpoint (issue 14): it copies the whole log back while
