@@ -7,7 +7,8 @@
 //
 // Paging: the first PAGE_SIZE jobs, then "Load more" (#load-more) fetches the
 // next page by offset and appends it until `total` is reached; a reload
-// fetches everything shown in one request, so loaded pages stay loaded.
+// fetches everything shown again (500 jobs a request), so loaded pages stay
+// loaded.
 // The search box (#search-input) sends `q` (SPEC §9) and is kept in the
 // page's URL (?q=...), so a reload or a shared link shows the same search.
 //
@@ -71,13 +72,29 @@ export class JobList {
   // Loads the list with the current filters; rejects with an ApiError.
   // syncActive asks the server to refresh active jobs at the provider first;
   // restart (the filters or the search changed) goes back to the first page.
+  // Everything shown is fetched again, in requests of at most MAX_LIMIT jobs,
+  // so loaded pages stay loaded however many there are.
   async load({ syncActive = false, restart = false } = {}) {
     if (restart) this.wanted = PAGE_SIZE;
     const wanted = Math.max(this.wanted, restart ? 0 : this.jobs.size);
-    const limit = Math.min(MAX_LIMIT, Math.ceil(wanted / PAGE_SIZE) * PAGE_SIZE);
-    const data = await this.fetchPage({ limit, offset: 0, syncActive });
-    if (!data) return; // a newer load is on its way
-    this.render(data.jobs, data.total);
+    const target = Math.ceil(wanted / PAGE_SIZE) * PAGE_SIZE;
+    const seen = new Set();
+    const jobs = [];
+    let total = 0;
+    for (let offset = 0; offset < target;) {
+      const limit = Math.min(MAX_LIMIT, target - offset);
+      const data = await this.fetchPage({ limit, offset, syncActive: syncActive && offset === 0 });
+      if (!data) return; // a newer load is on its way
+      // Jobs that arrived between two requests shift the later pages.
+      for (const job of data.jobs) {
+        if (!seen.has(job.job_id)) jobs.push(job);
+        seen.add(job.job_id);
+      }
+      total = data.total;
+      offset += limit;
+      if (data.jobs.length < limit) break;
+    }
+    this.render(jobs, total);
   }
 
   // Appends the next page ("Load more"); rejects with an ApiError.
