@@ -202,6 +202,13 @@ class SettingReader {
     if (error_.ok()) *out = {value.value, source_};
   }
 
+  void Read(const SettingSpec&, const Field& field, Setting<std::optional<double>>* out) {
+    std::optional<double> value;
+    if (field.node.IsScalar()) value = ParsePrice(field.node.Scalar());
+    if (!value) return Fail(field, "must be a finite number >= 0, got " + Describe(field.node));
+    *out = {*value, source_};
+  }
+
   // yaml-cpp's bool conversion accepts true/false, yes/no, on/off (and y/n).
   void Read(const SettingSpec&, const Field& field, Setting<bool>* out) {
     bool value = false;

@@ -74,6 +74,14 @@ struct Config {
   Setting<int> polling_interval_seconds{30};     // 1..86400
   Setting<bool> queue_processing_enabled{true};
   Setting<int> queue_processing_interval_seconds{5};  // 1..86400
+  // SPEC §12: dispatched active jobs in all and per user, dispatch attempts
+  // before a job fails, and the spend beyond which submissions are refused
+  // (unset: no limit) over the period "daily", "weekly" or "monthly".
+  Setting<int> queue_max_concurrent{5};       // 1..10000
+  Setting<int> queue_user_max_concurrent{2};  // 1..10000
+  Setting<int> queue_max_attempts{3};         // 1..100
+  Setting<std::optional<double>> queue_cost_limit_usd;
+  Setting<std::string> queue_cost_limit_period{"monthly"};
   Setting<std::string> database_path{"var/jobpulse.db"};
   ReplicateConfig replicate;
   Setting<int> sse_max_connections_per_ip{5};  // 1..100000

@@ -26,6 +26,10 @@ template <typename T>
 std::pair<std::string, std::string> Show(const SettingSpec&, const T& value) {
   if constexpr (std::is_same_v<T, bool>) {
     return {value ? "true" : "false", value ? "true" : "false"};
+  } else if constexpr (std::is_same_v<T, double>) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", value);
+    return {buf, buf};
   } else {
     static_assert(std::is_same_v<T, int> || std::is_same_v<T, int64_t>);
     return {std::to_string(value), std::to_string(value)};

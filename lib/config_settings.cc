@@ -66,6 +66,11 @@ std::string ServerNameProblem(const std::string& name) {
   return "";
 }
 
+std::string CostLimitPeriodProblem(const std::string& period) {
+  if (period == "daily" || period == "weekly" || period == "monthly") return "";
+  return "must be daily, weekly or monthly, got " + QuoteConfigValue(period);
+}
+
 std::string ModelProblem(const std::string& model) {
   const size_t slash = model.find('/');
   if (slash != std::string::npos && slash > 0 && slash + 1 < model.size() &&
@@ -112,6 +117,16 @@ const SettingSpec kSettings[] = {
      .field = Top(&C::queue_processing_interval_seconds),
      .min = 1,
      .max = 86400},
+    {.key = "queue.max_concurrent", .field = Top(&C::queue_max_concurrent), .min = 1, .max = 10000},
+    {.key = "queue.user_max_concurrent",
+     .field = Top(&C::queue_user_max_concurrent),
+     .min = 1,
+     .max = 10000},
+    {.key = "queue.max_attempts", .field = Top(&C::queue_max_attempts), .min = 1, .max = 100},
+    {.key = "queue.cost_limit_usd", .field = Top(&C::queue_cost_limit_usd), .unset_text = "none"},
+    {.key = "queue.cost_limit_period",
+     .field = Top(&C::queue_cost_limit_period),
+     .check = CostLimitPeriodProblem},
     {.key = "database.path", .env = "JOBPULSE_DB", .field = Top(&C::database_path)},
     {.key = "providers.replicate.api_token",
      .env = "REPLICATE_API_TOKEN",

@@ -10,6 +10,7 @@
 //   std::optional<int>    the same, or unset (described as `unset_text`)
 //   bool                  true/false, yes/no, on/off
 //   std::optional<bool>   the same, or unset; "auto" also means unset
+//   std::optional<double> a finite number >= 0, or unset
 //   std::string           a non-empty string; `check` and `normalise` apply
 //   std::optional<std::string>  the same, "" meaning unset
 //   std::vector<std::string>    a YAML list of strings, each passing `check`
@@ -52,7 +53,8 @@ struct ConfigField {
 
 using ConfigFieldRef =
     std::variant<ConfigField<int>, ConfigField<int64_t>, ConfigField<std::optional<int>>,
-                 ConfigField<bool>, ConfigField<std::optional<bool>>, ConfigField<std::string>,
+                 ConfigField<bool>, ConfigField<std::optional<bool>>,
+                 ConfigField<std::optional<double>>, ConfigField<std::string>,
                  ConfigField<std::optional<std::string>>, ConfigField<std::vector<std::string>>,
                  ConfigField<std::map<std::string, double>>>;
 

@@ -96,7 +96,7 @@ std::vector<std::string> AcceptedCandidates(const SettingSpec& spec) {
           return {"{cpu: 0.5}"};
         } else if constexpr (std::is_same_v<T, std::string> ||
                              std::is_same_v<T, std::optional<std::string>>) {
-          return {"gpu-h100", "https://example.test", "whsec_0123456789abcdef"};
+          return {"gpu-h100", "https://example.test", "whsec_0123456789abcdef", "weekly"};
         } else {
           return {std::to_string(spec.min)};
         }
@@ -422,6 +422,31 @@ BOOST_AUTO_TEST_CASE(wrong_typed_value_names_file_line_and_key) {
                     "a list");
   BOOST_CHECK_EQUAL(YamlError("database:\n  path: {a: 1}\n"),
                     "/etc/jp.yaml:2: key database.path: must be a string, got a map");
+}
+
+// SPEC §12's queue keys: limits, attempts and the spending limit.
+BOOST_AUTO_TEST_CASE(queue_settings_read_and_refuse_what_they_cannot_mean) {
+  const Result<Config> c = LoadConfigFromYaml(
+      "queue:\n  max_concurrent: 20\n  user_max_concurrent: 4\n  max_attempts: 5\n"
+      "  cost_limit_usd: 125.5\n  cost_limit_period: weekly\n",
+      "/etc/jp.yaml", NoEnv());
+  BOOST_REQUIRE(c.ok());
+  BOOST_CHECK_EQUAL(c->queue_max_concurrent.value, 20);
+  BOOST_CHECK_EQUAL(c->queue_user_max_concurrent.value, 4);
+  BOOST_CHECK_EQUAL(c->queue_max_attempts.value, 5);
+  BOOST_CHECK_EQUAL(c->queue_cost_limit_usd.value.value_or(-1), 125.5);
+  BOOST_CHECK_EQUAL(c->queue_cost_limit_period.value, "weekly");
+  BOOST_CHECK(Contains(DescribeConfig(*c), "queue.cost_limit_usd = 125.5 (enterprise config)"));
+  BOOST_CHECK(Contains(DescribeConfig(Config()), "queue.cost_limit_usd = none (default)"));
+  BOOST_CHECK_EQUAL(YamlError("queue:\n  cost_limit_period: hourly\n"),
+                    "/etc/jp.yaml:2: key queue.cost_limit_period: must be daily, weekly or "
+                    "monthly, got \"hourly\"");
+  BOOST_CHECK_EQUAL(YamlError("queue:\n  cost_limit_usd: -1\n"),
+                    "/etc/jp.yaml:2: key queue.cost_limit_usd: must be a finite number >= 0, got "
+                    "\"-1\"");
+  BOOST_CHECK_EQUAL(YamlError("queue:\n  max_concurrent: 0\n"),
+                    "/etc/jp.yaml:2: key queue.max_concurrent: must be an integer between 1 and "
+                    "10000, got \"0\"");
 }
 
 BOOST_AUTO_TEST_CASE(section_of_wrong_type_names_key_and_line) {
@@ -755,6 +780,11 @@ BOOST_AUTO_TEST_CASE(shell_form_of_the_defaults_is_exact) {
       "cfg_background_job_status_polling_interval_seconds='30'\n"
       "cfg_background_queue_processing_enabled='true'\n"
       "cfg_background_queue_processing_interval_seconds='5'\n"
+      "cfg_queue_max_concurrent='5'\n"
+      "cfg_queue_user_max_concurrent='2'\n"
+      "cfg_queue_max_attempts='3'\n"
+      "cfg_queue_cost_limit_usd=''\n"
+      "cfg_queue_cost_limit_period='monthly'\n"
       "cfg_database_path='var/jobpulse.db'\n"
       "cfg_providers_replicate_api_token='unset'\n"
       "cfg_providers_replicate_base_url='https://api.replicate.com/v1'\n"
