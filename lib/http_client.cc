@@ -198,7 +198,7 @@ void HttpClient::PerformEach(const std::vector<OutboundRequest>& requests, int m
       const long left_ms = static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(
                                                  deadline - std::chrono::steady_clock::now())
                                                  .count());
-      if (left_ms <= 0 || !keep_starting()) {
+      if (left_ms < kMinTransferMs || !keep_starting()) {
         starting = false;
         break;
       }

@@ -57,6 +57,11 @@ bool IsNotReached(const Status& status);
 
 class HttpClient {
  public:
+  // Below this much of a budget left, a request is not started: it could
+  // not be answered in time, and a timer that fires a little early must not
+  // start the next request with a millisecond to live.
+  static constexpr long kMinTransferMs = 50;
+
   HttpClient();
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
@@ -65,9 +70,10 @@ class HttpClient {
   Result<OutboundResponse> Perform(const OutboundRequest& request);
 
   // Results in request order. `budget_ms` is a deadline for the whole call:
-  // requests not started within it get NotReached(), and
-  // each started one's timeouts are cut to the time left when it starts, so
-  // the call returns within about budget_ms whatever the server does.
+  // requests not started while at least kMinTransferMs of it is left get
+  // NotReached(), and each started one's timeouts are cut to the time left
+  // when it starts, so the call returns within about budget_ms whatever the
+  // server does.
   std::vector<Result<OutboundResponse>> PerformAll(const std::vector<OutboundRequest>& requests,
                                                    int max_parallel, long budget_ms);
 
