@@ -1,7 +1,7 @@
 // The SQLite schema and its migrations, oldest first (SqliteDb::Open applies
 // the missing ones in one transaction and sets PRAGMA user_version).
 //
-// Schema (PRAGMA user_version = 6), all STRICT tables:
+// Schema (PRAGMA user_version = 7), all STRICT tables:
 //   jobs           one row per job. Timestamps are INTEGER microseconds since the
 //                  epoch (they sort and subtract cheaply; the API renders RFC 3339).
 //                  metadata is a JSON object of strings. stage/progress/last_log
@@ -35,6 +35,8 @@
 //                  row per job keyed by (created_at, job_id): answers the
 //                  searches that match many jobs or are too short for trigrams.
 //                  job_search_fields is the view it is filled from.
+//   queue          (v7) the submission queue (lib/queue_store.h), one entry
+//                  per submitted job; closed by trigger with its job.
 #include <iterator>
 
 #include "lib/sqlite_store.h"
@@ -223,6 +225,44 @@ CREATE TRIGGER jobs_search_rows_update AFTER UPDATE ON jobs
 BEGIN
   DELETE FROM job_search_rows WHERE job_id = old.job_id;
   INSERT INTO job_search_rows SELECT * FROM job_search_fields WHERE job_id = new.job_id;
+END;
+)sql",
+    // 7: the submission queue (SPEC §12), one entry per submitted job. The
+    // entry closes in the same transaction as its job's move to a terminal
+    // status, by trigger, so every path (poll, webhook, sync, cancel) closes
+    // it and none can forget to. `request` is the provider create to send;
+    // `input_digest` identifies a run made by a create whose answer was lost.
+    R"sql(
+CREATE TABLE queue (
+  job_id TEXT PRIMARY KEY,
+  user_id TEXT,
+  provider TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  status TEXT NOT NULL,
+  queued_at INTEGER NOT NULL,
+  dispatched_at INTEGER,
+  closed_at INTEGER,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER,
+  error_message TEXT,
+  request TEXT NOT NULL,
+  input_digest TEXT NOT NULL,
+  idempotency_key TEXT,
+  idempotency_until INTEGER
+) STRICT;
+CREATE INDEX queue_waiting ON queue(priority DESC, queued_at, job_id) WHERE status = 'waiting';
+CREATE INDEX queue_open ON queue(status) WHERE status <> 'closed';
+CREATE UNIQUE INDEX queue_idempotency_key ON queue(idempotency_key)
+  WHERE idempotency_key IS NOT NULL;
+CREATE TRIGGER jobs_close_queue_entry AFTER UPDATE OF status ON jobs
+  WHEN new.status IN ('completed', 'failed', 'cancelled')
+    AND old.status NOT IN ('completed', 'failed', 'cancelled')
+BEGIN
+  UPDATE queue SET status = 'closed', closed_at = new.updated_at
+    WHERE job_id = new.job_id AND status <> 'closed';
+END;
+CREATE TRIGGER jobs_delete_queue_entry AFTER DELETE ON jobs BEGIN
+  DELETE FROM queue WHERE job_id = old.job_id;
 END;
 )sql",
 };

@@ -5,7 +5,8 @@
 // The sources, one per table: sqlite_schema.cc (the schema and its
 // migrations), sqlite_store.cc (opening, health, checkpoints, service state,
 // leases), sqlite_jobs.cc (jobs and the merge's write), sqlite_search.cc (the
-// list's search), sqlite_metrics.cc, sqlite_events.cc, sqlite_inbox.cc.
+// list's search), sqlite_queue.cc (the submission queue), sqlite_metrics.cc,
+// sqlite_events.cc, sqlite_inbox.cc.
 //
 // Thread-safety: one connection; one thread at a time.
 #ifndef JOBPULSE_LIB_SQLITE_STORE_H_
@@ -42,7 +43,7 @@ struct SqliteSearchResult {
 class SqliteStore final : public Store {
  public:
   // The schema version Open() migrates to (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 6;
+  static constexpr int kSchemaVersion = 7;
 
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
 
@@ -67,6 +68,17 @@ class SqliteStore final : public Store {
   Result<std::vector<Job>> ListWatchedJobs(int64_t since) override;
   Status RecordProgressDemand(std::string_view job_id, int64_t now) override;
   Status RecordPollFailure(std::string_view job_id, int failures, int64_t next_poll_at) override;
+
+  // QueueStore (sqlite_queue.cc)
+  Result<SubmitOutcome> Submit(const Submission& submission, const PriceTable& prices,
+                               int64_t now) override;
+  Result<std::optional<QueueEntry>> GetQueueEntry(std::string_view job_id) override;
+  Result<QueuePage> ListQueue(const QueueFilter& filter) override;
+  Result<QueueCounts> CountQueue(int64_t now) override;
+  Result<QueueEntry> SetQueuePriority(std::string_view job_id, int priority) override;
+  Result<ApplyOutcome> CancelWaiting(std::string_view job_id, const PriceTable& prices,
+                                     int64_t now) override;
+  Result<double> SpentSince(int64_t since, const PriceTable& prices, int64_t now) override;
 
   // EventLog (sqlite_events.cc)
   Result<std::vector<Event>> EventsAfter(int64_t after_id, int limit) override;
@@ -113,6 +125,9 @@ class SqliteStore final : public Store {
   // The page and total of a filter with a query, inside the caller's read
   // transaction (sqlite_search.cc).
   Result<SqliteSearchResult> SearchJobs(const JobFilter& filter);
+  // Inside Submit's transaction: the submission an unexpired idempotency key
+  // names, or nullopt (an expired key is freed for reuse).
+  Result<std::optional<SubmitOutcome>> SubmissionForKey(const std::string& key, int64_t now);
   Status MarkDeliveryApplied(std::string_view webhook_id, int64_t now);
   Result<bool> TakeLeaseOfDeadOwner(std::string_view name, std::string_view owner,
                                     int64_t ttl_micros, int64_t now);

@@ -4,6 +4,7 @@
 //   lib/job_store.h      jobs: reads, the merge's writes, the worker's queries, metrics
 //   lib/event_log.h      the event log SSE clients follow
 //   lib/webhook_inbox.h  stored webhook deliveries and their apply pass
+//   lib/queue_store.h    the submission queue (SPEC §12)
 //   lib/leases.h         named expiring locks across processes
 //   lib/service_state.h  small shared records (poller status, circuits, sync, secret cache)
 // Open() gives the SQLite engine (lib/sqlite_store.h); callers see no SQL and
@@ -24,6 +25,7 @@
 #include "lib/event_log.h"
 #include "lib/job_store.h"
 #include "lib/leases.h"
+#include "lib/queue_store.h"
 #include "lib/service_state.h"
 #include "lib/status.h"
 #include "lib/webhook_inbox.h"
@@ -34,7 +36,8 @@ class Store : public JobStore,
               public EventLog,
               public WebhookInbox,
               public Leases,
-              public ServiceStateStore {
+              public ServiceStateStore,
+              public QueueStore {
  public:
   // Opens the SQLite database at `path` (creating the file and its private
   // parent directory if needed) and brings its schema up to date.

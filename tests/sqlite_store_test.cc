@@ -56,17 +56,19 @@ BOOST_FIXTURE_TEST_CASE(a_schema_3_database_migrates_in_place, StoreFixture) {
     }
     for (const char* trigger :
          {"jobs_search_insert", "jobs_search_update", "jobs_search_delete",
-          "jobs_search_rows_insert", "jobs_search_rows_update", "jobs_search_rows_delete"}) {
+          "jobs_search_rows_insert", "jobs_search_rows_update", "jobs_search_rows_delete",
+          "jobs_close_queue_entry", "jobs_delete_queue_entry"}) {
       raw.Exec(std::string("DROP TRIGGER ") + trigger);
     }
     raw.Exec("DROP TABLE job_search");
     raw.Exec("DROP TABLE job_search_rows");
     raw.Exec("DROP VIEW job_search_fields");
+    raw.Exec("DROP TABLE queue");
     raw.Exec("PRAGMA user_version = 3");
   }
   auto store = OpenStore();
   RawDb raw(db_path);
-  BOOST_TEST(raw.QueryText("PRAGMA user_version") == "6");
+  BOOST_TEST(raw.QueryText("PRAGMA user_version") == "7");
   const Job url = MustGet(*store, "url");
   BOOST_TEST(Show(url.output_url) == "\"https://replicate.delivery/w.tar\"");
   BOOST_TEST(url.log_bytes_seen == 18);

@@ -1,0 +1,133 @@
+// The submission queue's table (SPEC §12): one entry per submitted job,
+// waiting -> dispatching -> dispatched -> closed. Submitting creates the job
+// through the one merge (status pending) and its entry in one transaction;
+// an entry closes in the transaction that makes its job terminal, whatever
+// path made it so (the schema's trigger, sqlite_schema.cc v7).
+//
+// Position: rank among waiting entries by priority (higher first), then
+// submission time, then job id; 1 is next.
+//
+// Errors: kNotFound for an unknown job or a job with no entry,
+// kConflict for a change its entry's state does not allow; else as
+// lib/job_store.h (kBusy, kUnavailable, kInternal).
+// Thread-safety: an implementation is one connection; one thread at a time.
+#ifndef JOBPULSE_LIB_QUEUE_STORE_H_
+#define JOBPULSE_LIB_QUEUE_STORE_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/cost.h"
+#include "lib/job_store.h"
+#include "lib/status.h"
+
+namespace jobpulse {
+
+enum class QueueStatus { kWaiting, kDispatching, kDispatched, kClosed };
+
+const char* QueueStatusName(QueueStatus status);
+std::optional<QueueStatus> ParseQueueStatus(std::string_view name);
+
+// SPEC §12's priority: 0..50, or a name.
+constexpr int kMinPriority = 0;
+constexpr int kMaxPriority = 50;
+constexpr int kDefaultPriority = 10;  // "normal"
+// low 0, normal 10, high 20, urgent 30; nullopt for another name.
+std::optional<int> PriorityFromName(std::string_view name);
+
+struct QueueEntry {
+  std::string job_id;
+  std::optional<std::string> user_id;
+  std::string provider;
+  std::optional<std::string> config_name;  // the job's
+  int priority = kDefaultPriority;
+  QueueStatus status = QueueStatus::kWaiting;
+  std::optional<int64_t> position;  // waiting entries only
+  int64_t queued_at = 0;
+  std::optional<int64_t> dispatched_at;
+  int attempts = 0;
+  std::optional<std::string> error_message;
+};
+
+// A validated submission (lib/submission.h builds it from the request body).
+struct Submission {
+  std::string job_id;  // the new job's id
+  std::string provider;
+  std::optional<std::string> user_id;
+  std::optional<std::string> config_name;
+  int priority = kDefaultPriority;
+  // The job's metadata: model, kind, version, destination (SPEC §3).
+  std::map<std::string, std::string> metadata;
+  // What the dispatcher sends: the provider create, compact JSON, and the
+  // SHA-256 of the input for reconciliation (SPEC §12).
+  std::string request_json;
+  std::string input_digest;
+  // Same key within 24 h: the same job again (SPEC §12).
+  std::optional<std::string> idempotency_key;
+};
+
+struct SubmitOutcome {
+  Job job;
+  QueueEntry entry;
+  bool created = false;  // false: an earlier submission with the same key
+};
+
+struct QueueFilter {
+  std::vector<QueueStatus> statuses;  // any of these; empty = all
+  std::optional<std::string> user_id;
+  int limit = 50;
+  int64_t offset = 0;
+};
+
+struct QueuePage {
+  // Waiting entries first, in position order; then the others, newest first.
+  std::vector<QueueEntry> entries;
+  int64_t total = 0;
+};
+
+struct QueueCounts {
+  int64_t waiting = 0;  // the queue's depth
+  // Entries dispatching or dispatched whose job is still active.
+  int64_t running = 0;
+  std::map<QueueStatus, int64_t> by_status;
+  // Mean seconds from submission to dispatch over the entries dispatched in
+  // the last 24 h; nullopt when there were none.
+  std::optional<double> avg_wait_seconds;
+  // Mean seconds from dispatch to close over the last 30 days' closed
+  // entries whose job completed; nullopt when there were none.
+  std::optional<double> avg_run_seconds;
+};
+
+class QueueStore {
+ public:
+  virtual ~QueueStore() = default;
+
+  // Creates the job (pending, through the merge; a job_created event) and its
+  // waiting entry, in one transaction. With an idempotency key used within
+  // the last 24 h, returns that submission's job and entry, created = false.
+  // Errors: kConflict when submission.job_id already exists.
+  virtual Result<SubmitOutcome> Submit(const Submission& submission, const PriceTable& prices,
+                                       int64_t now) = 0;
+  // The job's entry with its position; nullopt when it has none.
+  virtual Result<std::optional<QueueEntry>> GetQueueEntry(std::string_view job_id) = 0;
+  virtual Result<QueuePage> ListQueue(const QueueFilter& filter) = 0;
+  virtual Result<QueueCounts> CountQueue(int64_t now) = 0;
+  // A waiting entry's new priority. kConflict once it left waiting.
+  virtual Result<QueueEntry> SetQueuePriority(std::string_view job_id, int priority) = 0;
+  // Cancels a waiting job locally: the job becomes cancelled through the
+  // merge (its event included) and the entry closes; no provider is asked.
+  // kConflict once the entry left waiting.
+  virtual Result<ApplyOutcome> CancelWaiting(std::string_view job_id, const PriceTable& prices,
+                                             int64_t now) = 0;
+  // Dollars spent on jobs created since `since`: final costs plus the
+  // running estimates of active jobs (SPEC §12's cost limit).
+  virtual Result<double> SpentSince(int64_t since, const PriceTable& prices, int64_t now) = 0;
+};
+
+}  // namespace jobpulse
+
+#endif  // JOBPULSE_LIB_QUEUE_STORE_H_

@@ -1,0 +1,305 @@
+// QueueStore over SQLite (lib/queue_store.h): the queue table of schema 7.
+// Positions are computed when read (a window over the waiting entries, which
+// the partial index queue_waiting keeps in order), never stored, so a
+// submission or a dispatch never rewrites the other entries.
+#include <string>
+#include <string_view>
+
+#include "lib/sqlite_store.h"
+
+namespace jobpulse {
+
+namespace {
+
+constexpr int64_t kIdempotencyMicros = int64_t{24} * 3600 * 1000000;
+
+// The entry columns in ReadEntry's order, over `queue q`, `jobs j` and the
+// waiting ranks `r`.
+constexpr const char* kEntryColumns =
+    "q.job_id, q.user_id, q.provider, j.config_name, q.priority, q.status, r.position, "
+    "q.queued_at, q.dispatched_at, q.attempts, q.error_message";
+
+// The waiting entries' positions, as a CTE named `ranked`.
+constexpr const char* kRanked =
+    "WITH ranked AS (SELECT job_id, row_number() OVER (ORDER BY priority DESC, queued_at, "
+    "job_id) AS position FROM queue WHERE status = 'waiting') ";
+
+QueueEntry ReadEntry(const SqliteStatement& row) {
+  QueueEntry e;
+  int c = 0;
+  e.job_id = row.Text(c++);
+  e.user_id = row.OptText(c++);
+  e.provider = row.Text(c++);
+  e.config_name = row.OptText(c++);
+  e.priority = static_cast<int>(row.Int(c++));
+  e.status = ParseQueueStatus(row.Text(c++)).value_or(QueueStatus::kClosed);
+  e.position = row.OptInt(c++);
+  e.queued_at = row.Int(c++);
+  e.dispatched_at = row.OptInt(c++);
+  e.attempts = static_cast<int>(row.Int(c++));
+  e.error_message = row.OptText(c++);
+  return e;
+}
+
+Status NoEntry(std::string_view job_id) {
+  const std::string id(job_id);
+  return Status::Error(Status::Code::kNotFound, "queue_entry_not_found",
+                       "No queue entry for job " + id, {{"job_id", id}});
+}
+
+Status NotWaiting(const QueueEntry& entry, const std::string& what) {
+  const char* state = QueueStatusName(entry.status);
+  return Status::Error(
+      Status::Code::kConflict, "invalid_queue_state",
+      "Job " + entry.job_id + " is " + state + " in the queue; only waiting jobs " + what,
+      {{"job_id", entry.job_id}, {"current_state", state}});
+}
+
+}  // namespace
+
+Result<std::optional<QueueEntry>> SqliteStore::GetQueueEntry(std::string_view job_id) {
+  static const std::string kSql = std::string(kRanked) + "SELECT " + kEntryColumns +
+                                  " FROM queue q LEFT JOIN jobs j ON j.job_id = q.job_id"
+                                  " LEFT JOIN ranked r ON r.job_id = q.job_id WHERE q.job_id = ?1";
+  Query q = db_->Prepare(kSql);
+  if (!q.ok()) return q.status();
+  q->Bind(1, job_id);
+  auto row = q->Step("read queue entry");
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<QueueEntry>();
+  return std::optional<QueueEntry>(ReadEntry(*q));
+}
+
+Result<SubmitOutcome> SqliteStore::Submit(const Submission& submission, const PriceTable& prices,
+                                          int64_t now) {
+  Transaction txn(*db_, Transaction::Mode::kImmediate);
+  if (!txn.status().ok()) return txn.status();
+  if (submission.idempotency_key) {
+    auto earlier = SubmissionForKey(*submission.idempotency_key, now);
+    if (!earlier.ok()) return earlier.status();
+    if (*earlier) return std::move(**earlier);
+  }
+  auto existing = GetJob(submission.job_id);
+  if (!existing.ok()) return existing.status();
+  if (*existing) {
+    return Status::Error(Status::Code::kConflict, "job_exists",
+                         "Job " + submission.job_id + " already exists",
+                         {{"job_id", submission.job_id}});
+  }
+  Observation obs;
+  obs.source = Observation::Source::kLocal;
+  obs.job_id = submission.job_id;
+  obs.provider = submission.provider;
+  obs.status = JobStatus::kPending;
+  obs.created_at = now;
+  obs.config_name = submission.config_name;
+  obs.metadata = submission.metadata;
+  auto applied = ApplyInTransaction(obs, prices, now, /*create_if_missing=*/true);
+  if (!applied.ok()) return applied.status();
+
+  Query insert = db_->Prepare(
+      "INSERT INTO queue (job_id, user_id, provider, priority, status, queued_at, request, "
+      "input_digest, idempotency_key, idempotency_until) "
+      "VALUES (?1, ?2, ?3, ?4, 'waiting', ?5, ?6, ?7, ?8, ?9)");
+  if (!insert.ok()) return insert.status();
+  insert->Bind(1, submission.job_id);
+  insert->Bind(2, submission.user_id);
+  insert->Bind(3, submission.provider);
+  insert->Bind(4, submission.priority);
+  insert->Bind(5, now);
+  insert->Bind(6, submission.request_json);
+  insert->Bind(7, submission.input_digest);
+  insert->Bind(8, submission.idempotency_key);
+  insert->Bind(9, submission.idempotency_key ? std::optional<int64_t>(now + kIdempotencyMicros)
+                                             : std::nullopt);
+  if (Status s = insert->Run("queue a submission"); !s.ok()) return s;
+  auto entry = GetQueueEntry(submission.job_id);
+  if (!entry.ok()) return entry.status();
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return SubmitOutcome{std::move(applied->job), std::move(**entry), true};
+}
+
+// Inside Submit's transaction: the submission an unexpired key names, or
+// nullopt after freeing an expired key for reuse.
+Result<std::optional<SubmitOutcome>> SqliteStore::SubmissionForKey(const std::string& key,
+                                                                   int64_t now) {
+  Query q = db_->Prepare("SELECT job_id, idempotency_until FROM queue WHERE idempotency_key = ?1");
+  if (!q.ok()) return q.status();
+  q->Bind(1, key);
+  auto row = q->Step("find idempotency key");
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<SubmitOutcome>();
+  const std::string job_id = q->Text(0);
+  if (q->Int(1) <= now) {
+    Query clear = db_->Prepare(
+        "UPDATE queue SET idempotency_key = NULL, idempotency_until = NULL WHERE job_id = ?1");
+    if (!clear.ok()) return clear.status();
+    clear->Bind(1, job_id);
+    if (Status s = clear->Run("free an expired idempotency key"); !s.ok()) return s;
+    return std::optional<SubmitOutcome>();
+  }
+  auto job = GetJob(job_id);
+  if (!job.ok()) return job.status();
+  auto entry = GetQueueEntry(job_id);
+  if (!entry.ok()) return entry.status();
+  if (!*job || !*entry) return Status::Internal("queue entry " + job_id + " lost its job");
+  return std::optional<SubmitOutcome>(SubmitOutcome{std::move(**job), std::move(**entry), false});
+}
+
+Result<QueuePage> SqliteStore::ListQueue(const QueueFilter& filter) {
+  std::string where = " WHERE 1";
+  if (!filter.statuses.empty()) {
+    where += " AND q.status IN (";
+    for (size_t i = 0; i < filter.statuses.size(); ++i) where += i ? ", ?" : "?";
+    where += ")";
+  }
+  if (filter.user_id) where += " AND q.user_id = ?";
+  const auto bind = [&](SqliteStatement& s) {
+    int next = 1;
+    for (const QueueStatus status : filter.statuses) s.Bind(next++, QueueStatusName(status));
+    if (filter.user_id) s.Bind(next++, *filter.user_id);
+    return next;
+  };
+  const std::string from =
+      " FROM queue q LEFT JOIN jobs j ON j.job_id = q.job_id"
+      " LEFT JOIN ranked r ON r.job_id = q.job_id" +
+      where;
+  Transaction txn(*db_, Transaction::Mode::kDeferred);
+  if (!txn.status().ok()) return txn.status();
+  QueuePage page;
+  {
+    Query count = db_->Prepare(std::string(kRanked) + "SELECT count(*)" + from);
+    if (!count.ok()) return count.status();
+    bind(*count);
+    auto row = count->Step("count queue entries");
+    if (!row.ok()) return row.status();
+    page.total = *row ? count->Int(0) : 0;
+  }
+  Query list = db_->Prepare(std::string(kRanked) + "SELECT " + kEntryColumns + from +
+                            " ORDER BY r.position IS NULL, r.position, q.queued_at DESC,"
+                            " q.job_id DESC LIMIT ? OFFSET ?");
+  if (!list.ok()) return list.status();
+  const int next = bind(*list);
+  list->Bind(next, filter.limit);
+  list->Bind(next + 1, filter.offset);
+  for (;;) {
+    auto row = list->Step("list queue entries");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    page.entries.push_back(ReadEntry(*list));
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return page;
+}
+
+Result<QueueCounts> SqliteStore::CountQueue(int64_t now) {
+  Transaction txn(*db_, Transaction::Mode::kDeferred);
+  if (!txn.status().ok()) return txn.status();
+  QueueCounts counts;
+  for (QueueStatus s : {QueueStatus::kWaiting, QueueStatus::kDispatching, QueueStatus::kDispatched,
+                        QueueStatus::kClosed}) {
+    counts.by_status[s] = 0;
+  }
+  Query by_status = db_->Prepare("SELECT status, count(*) FROM queue GROUP BY status");
+  if (!by_status.ok()) return by_status.status();
+  for (;;) {
+    auto row = by_status->Step("count queue entries by status");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    if (auto status = ParseQueueStatus(by_status->Text(0))) {
+      counts.by_status[*status] = by_status->Int(1);
+    }
+  }
+  counts.waiting = counts.by_status[QueueStatus::kWaiting];
+  // Entries close with their job (the trigger), so what is dispatching or
+  // dispatched is what runs.
+  counts.running =
+      counts.by_status[QueueStatus::kDispatching] + counts.by_status[QueueStatus::kDispatched];
+  Query averages = db_->Prepare(
+      "SELECT (SELECT avg(dispatched_at - queued_at) FROM queue WHERE dispatched_at >= ?1),"
+      " (SELECT avg(q.closed_at - q.dispatched_at) FROM queue q JOIN jobs j"
+      "  ON j.job_id = q.job_id WHERE q.status = 'closed' AND j.status = 'completed'"
+      "  AND q.dispatched_at IS NOT NULL AND q.closed_at >= ?2)");
+  if (!averages.ok()) return averages.status();
+  averages->Bind(1, now - int64_t{24} * 3600 * 1000000);
+  averages->Bind(2, now - int64_t{30} * 24 * 3600 * 1000000);
+  auto row = averages->Step("average queue times");
+  if (!row.ok()) return row.status();
+  if (*row) {
+    if (auto wait = averages->OptReal(0)) counts.avg_wait_seconds = *wait / 1e6;
+    if (auto run = averages->OptReal(1)) counts.avg_run_seconds = *run / 1e6;
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return counts;
+}
+
+Result<QueueEntry> SqliteStore::SetQueuePriority(std::string_view job_id, int priority) {
+  Transaction txn(*db_, Transaction::Mode::kImmediate);
+  if (!txn.status().ok()) return txn.status();
+  auto entry = GetQueueEntry(job_id);
+  if (!entry.ok()) return entry.status();
+  if (!*entry) return NoEntry(job_id);
+  if ((*entry)->status != QueueStatus::kWaiting) return NotWaiting(**entry, "can change priority");
+  Query update = db_->Prepare("UPDATE queue SET priority = ?2 WHERE job_id = ?1");
+  if (!update.ok()) return update.status();
+  update->Bind(1, job_id);
+  update->Bind(2, priority);
+  if (Status s = update->Run("change queue priority"); !s.ok()) return s;
+  auto changed = GetQueueEntry(job_id);
+  if (!changed.ok()) return changed.status();
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return **changed;
+}
+
+Result<ApplyOutcome> SqliteStore::CancelWaiting(std::string_view job_id, const PriceTable& prices,
+                                                int64_t now) {
+  Transaction txn(*db_, Transaction::Mode::kImmediate);
+  if (!txn.status().ok()) return txn.status();
+  auto entry = GetQueueEntry(job_id);
+  if (!entry.ok()) return entry.status();
+  if (!*entry) return NoEntry(job_id);
+  if ((*entry)->status != QueueStatus::kWaiting)
+    return NotWaiting(**entry, "can be cancelled here");
+  Observation obs;
+  obs.source = Observation::Source::kLocal;
+  obs.job_id = std::string(job_id);
+  obs.status = JobStatus::kCancelled;
+  obs.completed_at = now;
+  auto applied = ApplyInTransaction(obs, prices, now, /*create_if_missing=*/false);
+  if (!applied.ok()) return applied.status();
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return applied;
+}
+
+Result<double> SqliteStore::SpentSince(int64_t since, const PriceTable& prices, int64_t now) {
+  Transaction txn(*db_, Transaction::Mode::kDeferred);
+  if (!txn.status().ok()) return txn.status();
+  Query final_costs =
+      db_->Prepare("SELECT coalesce(sum(cost_usd), 0) FROM jobs WHERE created_at >= ?1");
+  if (!final_costs.ok()) return final_costs.status();
+  final_costs->Bind(1, since);
+  auto sum = final_costs->Step("sum job costs");
+  if (!sum.ok()) return sum.status();
+  double spent = *sum ? final_costs->Real(0) : 0;
+  // Running jobs have no final cost yet: their estimate so far counts too.
+  Query running = db_->Prepare(
+      "SELECT job_id FROM jobs WHERE status = 'running' AND cost_usd IS NULL AND created_at >= ?1");
+  if (!running.ok()) return running.status();
+  running->Bind(1, since);
+  std::vector<std::string> ids;
+  for (;;) {
+    auto row = running->Step("find running jobs");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    ids.push_back(running->Text(0));
+  }
+  for (const std::string& id : ids) {
+    auto job = GetJob(id, JobRead::kList);
+    if (!job.ok()) return job.status();
+    if (*job) spent += CostOf(**job, prices, now).usd.value_or(0);
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return spent;
+}
+
+}  // namespace jobpulse

@@ -1,0 +1,241 @@
+// Unit tests for lib/queue_store.h against the SQLite engine: submission
+// through the merge, positions, idempotency keys, priority changes, local
+// cancel, entries closing with their job on every path, counts and spend.
+#include "lib/queue_store.h"
+
+#include "tests/store_fixture.h"
+
+namespace jobpulse {
+namespace store_test {
+namespace {
+
+Submission MakeSubmission(const std::string& job_id, int priority = kDefaultPriority,
+                          std::optional<std::string> user = std::nullopt) {
+  Submission s;
+  s.job_id = job_id;
+  s.provider = "replicate";
+  s.user_id = std::move(user);
+  s.config_name = "cfg-" + job_id;
+  s.priority = priority;
+  s.metadata = {{"model", "owner/trainer"}, {"kind", "training"}};
+  s.request_json = R"({"kind":"training","input":{}})";
+  s.input_digest = "digest-" + job_id;
+  return s;
+}
+
+struct QueueFixture : StoreFixture {
+  QueueFixture() : store(OpenStore()) {}
+
+  SubmitOutcome MustSubmit(const Submission& s, int64_t now) {
+    auto out = store->Submit(s, prices, now);
+    BOOST_REQUIRE_MESSAGE(out.ok(), out.status().ToString());
+    return *out;
+  }
+  QueueEntry MustEntry(const std::string& job_id) {
+    auto e = store->GetQueueEntry(job_id);
+    BOOST_REQUIRE_MESSAGE(e.ok(), e.status().ToString());
+    BOOST_REQUIRE_MESSAGE(e->has_value(), job_id << " has no entry");
+    return **e;
+  }
+  std::vector<std::string> Waiting() {
+    QueueFilter filter;
+    filter.statuses = {QueueStatus::kWaiting};
+    auto page = store->ListQueue(filter);
+    BOOST_REQUIRE(page.ok());
+    std::vector<std::string> ids;
+    for (const QueueEntry& e : page->entries) {
+      ids.push_back(e.job_id + "@" + std::to_string(e.position.value_or(-1)));
+    }
+    return ids;
+  }
+
+  std::unique_ptr<Store> store;
+};
+
+BOOST_FIXTURE_TEST_SUITE(queue_store, QueueFixture)
+
+BOOST_AUTO_TEST_CASE(a_submission_is_a_pending_job_and_a_waiting_entry) {
+  const SubmitOutcome out = MustSubmit(MakeSubmission("job-1", 10, "alice"), kNow);
+  BOOST_TEST(out.created);
+  BOOST_TEST((out.job.status == JobStatus::kPending));
+  BOOST_TEST(out.job.provider.value_or("") == "replicate");
+  BOOST_TEST(!out.job.external_id.has_value());
+  BOOST_TEST(out.job.config_name.value_or("") == "cfg-job-1");
+  BOOST_TEST(out.job.metadata.at("model") == "owner/trainer");
+  BOOST_TEST(out.job.created_at == kNow);
+  BOOST_TEST((out.entry.status == QueueStatus::kWaiting));
+  BOOST_TEST(out.entry.position.value_or(-1) == 1);
+  BOOST_TEST(out.entry.user_id.value_or("") == "alice");
+  BOOST_TEST(out.entry.queued_at == kNow);
+  BOOST_TEST(out.entry.attempts == 0);
+  BOOST_TEST(out.entry.config_name.value_or("") == "cfg-job-1");
+  // The merge announced it like any new job.
+  auto events = store->EventsAfter(0, 10);
+  BOOST_REQUIRE(events.ok());
+  BOOST_REQUIRE(events->size() == 1u);
+  BOOST_TEST((*events)[0].job_id == "job-1");
+  BOOST_TEST((*events)[0].data.find("\"status\":\"pending\"") != std::string::npos);
+  // The same id again is a conflict, not a second entry.
+  auto again = store->Submit(MakeSubmission("job-1"), prices, kNow + 1);
+  BOOST_REQUIRE(!again.ok());
+  BOOST_TEST((again.status().code() == Status::Code::kConflict));
+  BOOST_TEST(MustList(*store, JobFilter{}).total == 1);
+}
+
+BOOST_AUTO_TEST_CASE(positions_follow_priority_then_submission_time) {
+  MustSubmit(MakeSubmission("a", 10), kNow);
+  MustSubmit(MakeSubmission("b", 30), kNow + 1);
+  MustSubmit(MakeSubmission("c", 10), kNow + 2);
+  MustSubmit(MakeSubmission("d", 0), kNow + 3);
+  MustSubmit(MakeSubmission("e", 30), kNow + 4);
+  using V = std::vector<std::string>;
+  BOOST_TEST(Waiting() == (V{"b@1", "e@2", "a@3", "c@4", "d@5"}), boost::test_tools::per_element());
+  BOOST_TEST(MustEntry("c").position.value_or(-1) == 4);
+  // A raised priority moves the entry; the others keep their order.
+  const auto raised = store->SetQueuePriority("d", 50);
+  BOOST_REQUIRE(raised.ok());
+  BOOST_TEST(raised->priority == 50);
+  BOOST_TEST(raised->position.value_or(-1) == 1);
+  BOOST_TEST(Waiting() == (V{"d@1", "b@2", "e@3", "a@4", "c@5"}), boost::test_tools::per_element());
+  // A cancelled one leaves the waiting list and the ones behind move up.
+  BOOST_REQUIRE(store->CancelWaiting("b", prices, kNow + 5).ok());
+  BOOST_TEST(Waiting() == (V{"d@1", "e@2", "a@3", "c@4"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(an_idempotency_key_gives_the_same_job_for_24_hours) {
+  Submission s = MakeSubmission("first");
+  s.idempotency_key = "key-1";
+  BOOST_TEST(MustSubmit(s, kNow).created);
+  Submission repeat = MakeSubmission("second");
+  repeat.idempotency_key = "key-1";
+  const SubmitOutcome same = MustSubmit(repeat, kNow + 23 * 3600 * kSecond);
+  BOOST_TEST(!same.created);
+  BOOST_TEST(same.job.job_id == "first");
+  BOOST_TEST(same.entry.job_id == "first");
+  BOOST_TEST(MustList(*store, JobFilter{}).total == 1);
+  // After 24 h the key is free again and makes a new job.
+  const SubmitOutcome later = MustSubmit(repeat, kNow + 24 * 3600 * kSecond + 1);
+  BOOST_TEST(later.created);
+  BOOST_TEST(later.job.job_id == "second");
+  BOOST_TEST(MustList(*store, JobFilter{}).total == 2);
+}
+
+BOOST_AUTO_TEST_CASE(cancel_of_a_waiting_job_is_local_and_closes_the_entry) {
+  MustSubmit(MakeSubmission("w"), kNow);
+  const auto cancelled = store->CancelWaiting("w", prices, kNow + kSecond);
+  BOOST_REQUIRE_MESSAGE(cancelled.ok(), cancelled.status().ToString());
+  BOOST_TEST((cancelled->job.status == JobStatus::kCancelled));
+  BOOST_TEST(cancelled->status_changed);
+  const QueueEntry entry = MustEntry("w");
+  BOOST_TEST((entry.status == QueueStatus::kClosed));
+  BOOST_TEST(!entry.position.has_value());
+  // Nothing more can be done to a closed entry.
+  const auto again = store->CancelWaiting("w", prices, kNow + 2 * kSecond);
+  BOOST_REQUIRE(!again.ok());
+  BOOST_TEST((again.status().code() == Status::Code::kConflict));
+  BOOST_TEST(again.status().error() == "invalid_queue_state");
+  const auto priority = store->SetQueuePriority("w", 20);
+  BOOST_REQUIRE(!priority.ok());
+  BOOST_TEST((priority.status().code() == Status::Code::kConflict));
+  const auto unknown = store->SetQueuePriority("nope", 20);
+  BOOST_REQUIRE(!unknown.ok());
+  BOOST_TEST((unknown.status().code() == Status::Code::kNotFound));
+}
+
+// A dispatched job that ends through a provider observation (a poll, a
+// webhook, a sync) closes its entry in that same write: the trigger.
+BOOST_AUTO_TEST_CASE(an_entry_closes_when_its_job_ends_by_any_path) {
+  MustSubmit(MakeSubmission("d1"), kNow);
+  MustSubmit(MakeSubmission("d2"), kNow + 1);
+  RawDb raw(db_path);
+  raw.Exec("UPDATE queue SET status = 'dispatched', dispatched_at = " + std::to_string(kNow + 5) +
+           " WHERE job_id IN ('d1', 'd2')");
+  Observation run = ProviderObs("r8-run-1", "processing");
+  run.job_id = "d1";
+  MustApply(*store, run, kNow + kSecond);
+  BOOST_TEST((MustEntry("d1").status == QueueStatus::kDispatched));  // still running
+  auto counts = store->CountQueue(kNow + kSecond);
+  BOOST_REQUIRE(counts.ok());
+  BOOST_TEST(counts->running == 2);
+  BOOST_TEST(counts->waiting == 0);
+  run.provider_status = "succeeded";
+  MustApply(*store, run, kNow + 2 * kSecond);
+  BOOST_TEST((MustEntry("d1").status == QueueStatus::kClosed));
+  BOOST_TEST(raw.QueryText("SELECT closed_at FROM queue WHERE job_id = 'd1'") ==
+             std::to_string(kNow + 2 * kSecond));
+  BOOST_TEST((MustEntry("d2").status == QueueStatus::kDispatched));
+  counts = store->CountQueue(kNow + 2 * kSecond);
+  BOOST_REQUIRE(counts.ok());
+  BOOST_TEST(counts->running == 1);
+  BOOST_TEST(counts->by_status.at(QueueStatus::kClosed) == 1);
+  // Dispatched 5 and 4 µs after they were queued.
+  BOOST_TEST(counts->avg_wait_seconds.value_or(-1) == 4.5e-6, boost::test_tools::tolerance(1e-9));
+  // A deleted job takes its entry along.
+  BOOST_REQUIRE(store->DeleteJob("d1").ok());
+  BOOST_TEST(raw.QueryText("SELECT count(*) FROM queue WHERE job_id = 'd1'") == "0");
+}
+
+BOOST_AUTO_TEST_CASE(the_list_filters_by_status_and_user_and_pages) {
+  MustSubmit(MakeSubmission("u1", 10, "ann"), kNow);
+  MustSubmit(MakeSubmission("u2", 20, "bob"), kNow + 1);
+  MustSubmit(MakeSubmission("u3", 10, "ann"), kNow + 2);
+  BOOST_REQUIRE(store->CancelWaiting("u1", prices, kNow + 3).ok());
+  QueueFilter ann;
+  ann.user_id = "ann";
+  auto page = store->ListQueue(ann);
+  BOOST_REQUIRE(page.ok());
+  BOOST_TEST(page->total == 2);
+  BOOST_REQUIRE(page->entries.size() == 2u);
+  // Waiting first, with its place in the whole queue; then the closed one.
+  BOOST_TEST(page->entries[0].job_id == "u3");
+  BOOST_TEST(page->entries[0].position.value_or(-1) == 2);
+  BOOST_TEST(page->entries[1].job_id == "u1");
+  BOOST_TEST(!page->entries[1].position.has_value());
+  QueueFilter paged;
+  paged.limit = 1;
+  paged.offset = 1;
+  page = store->ListQueue(paged);
+  BOOST_REQUIRE(page.ok());
+  BOOST_TEST(page->total == 3);
+  BOOST_REQUIRE(page->entries.size() == 1u);
+  BOOST_TEST(page->entries[0].job_id == "u3");
+}
+
+BOOST_AUTO_TEST_CASE(spend_counts_final_costs_and_running_estimates) {
+  prices.per_second = {{"gpu-l40s", 0.001}};
+  Observation done = ProviderObs("done", "succeeded");
+  done.created_at = kNow - 100 * kSecond;
+  done.predict_time = 1000;  // $1.00
+  MustApply(*store, done, kNow);
+  Observation old_run = ProviderObs("old", "succeeded");
+  old_run.created_at = kNow - 40 * 24 * 3600 * kSecond;  // before the period
+  old_run.predict_time = 5000;
+  MustApply(*store, old_run, kNow);
+  Observation running = ProviderObs("running", "processing");
+  running.created_at = kNow - 10 * kSecond;
+  running.started_at = kNow - 10 * kSecond;
+  MustApply(*store, running, kNow);
+  // 1.00 + 500 s of running at $0.001/s.
+  auto spent = store->SpentSince(kNow - 30 * 24 * 3600 * kSecond, prices, kNow + 490 * kSecond);
+  BOOST_REQUIRE(spent.ok());
+  BOOST_TEST(*spent == 1.5, boost::test_tools::tolerance(1e-9));
+}
+
+BOOST_AUTO_TEST_CASE(priority_names_and_statuses_round_trip) {
+  BOOST_TEST(PriorityFromName("low").value_or(-1) == 0);
+  BOOST_TEST(PriorityFromName("normal").value_or(-1) == 10);
+  BOOST_TEST(PriorityFromName("high").value_or(-1) == 20);
+  BOOST_TEST(PriorityFromName("urgent").value_or(-1) == 30);
+  BOOST_TEST(!PriorityFromName("Urgent").has_value());
+  for (QueueStatus s : {QueueStatus::kWaiting, QueueStatus::kDispatching, QueueStatus::kDispatched,
+                        QueueStatus::kClosed}) {
+    BOOST_TEST((ParseQueueStatus(QueueStatusName(s)) == s));
+  }
+  BOOST_TEST(!ParseQueueStatus("pending").has_value());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+}  // namespace
+}  // namespace store_test
+}  // namespace jobpulse
