@@ -6,6 +6,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstring>
+#include <functional>
 #include <thread>
 #include <vector>
 
@@ -19,31 +20,53 @@ namespace {
 // What list links name in next_links "replicate" mode.
 constexpr char kReplicateOrigin[] = "https://api.replicate.com";
 
-struct Route {
-  std::string endpoint;  // empty: no such endpoint
-  std::string method;    // the one method the endpoint allows
-  std::string id;
-};
+ApiRoute Route(std::string endpoint, std::string allow, std::string id = "", std::string owner = "",
+               std::string name = "", std::string version = "") {
+  return ApiRoute{std::move(endpoint), std::move(allow), std::move(id),
+                  std::move(owner),    std::move(name),  std::move(version)};
+}
 
-// Maps a /v1 path to an endpoint name, ignoring the method, so a known path with
-// the wrong method can get 405 rather than 404.
-Route RouteApi(const std::vector<std::string>& p) {
+// Maps a /v1 path to an endpoint name; the method only picks between the
+// endpoints that share a path, so a known path with the wrong method can get
+// 405 rather than 404.
+ApiRoute RouteApi(const std::vector<std::string>& p, const std::string& method) {
   const size_t n = p.size();
   if (n < 2 || p[0] != "v1") return {};
   if (p[1] == "predictions" || p[1] == "trainings") {
     const bool t = p[1] == "trainings";
-    if (n == 2) return {t ? "list_trainings" : "list_predictions", "GET", ""};
-    if (n == 3) return {t ? "get_training" : "get_prediction", "GET", p[2]};
-    if (n == 4 && p[3] == "cancel")
-      return {t ? "cancel_training" : "cancel_prediction", "POST", p[2]};
+    if (n == 2 && !t) {
+      return Route(method == "POST" ? "create_prediction" : "list_predictions", "GET, POST");
+    }
+    if (n == 2) return Route("list_trainings", "GET");
+    if (n == 3) return Route(t ? "get_training" : "get_prediction", "GET", p[2]);
+    if (n == 4 && p[3] == "cancel") {
+      return Route(t ? "cancel_training" : "cancel_prediction", "POST", p[2]);
+    }
     return {};
   }
-  if (n == 2 && p[1] == "account") return {"account", "GET", ""};
-  if (n == 2 && p[1] == "hardware") return {"hardware", "GET", ""};
+  if (p[1] == "models" && n == 5 && p[4] == "predictions") {
+    return Route("create_prediction", "POST", "", p[2], p[3]);
+  }
+  if (p[1] == "models" && n == 7 && p[4] == "versions" && p[6] == "trainings") {
+    return Route("create_training", "POST", "", p[2], p[3], p[5]);
+  }
+  if (n == 2 && p[1] == "account") return Route("account", "GET");
+  if (n == 2 && p[1] == "hardware") return Route("hardware", "GET");
   if (n == 4 && p[1] == "webhooks" && p[2] == "default" && p[3] == "secret") {
-    return {"webhook_secret", "GET", ""};
+    return Route("webhook_secret", "GET");
   }
   return {};
+}
+
+bool Allowed(const std::string& method, const std::string& allow) {
+  size_t pos = 0;
+  while (pos < allow.size()) {
+    size_t comma = allow.find(", ", pos);
+    if (comma == std::string::npos) comma = allow.size();
+    if (allow.compare(pos, comma - pos, method) == 0) return true;
+    pos = comma + 2;
+  }
+  return false;
 }
 
 bool Authorized(const HttpRequest& req, const std::vector<std::string>& tokens) {
@@ -107,6 +130,26 @@ HttpResponse FaultResponse(const Fault& fault) {
   if (fault.retry_after_given && fault.retry_after_header) {
     r.headers.emplace_back("Retry-After", std::to_string(n));
   }
+  return r;
+}
+
+// What a faulted request answers: after the delay, no answer at all, the
+// fault's status, the real answer cut in half, or the real answer. `real`
+// computes (or replays) the real answer.
+HttpResponse ApplyFault(const Fault& fault, const std::function<HttpResponse()>& real) {
+  if (fault.delay_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(fault.delay_ms));
+  if (fault.drop) {
+    HttpResponse r;
+    r.drop = true;
+    return r;
+  }
+  if (fault.status != 0) return FaultResponse(fault);
+  if (!fault.malformed) return real();
+  HttpResponse r = real();
+  // Cut the real answer in half: valid HTTP, a JSON content type, broken JSON.
+  r.status = 200;
+  r.content_type = "application/json";
+  r.body = r.body.size() < 4 ? std::string("{\"") : r.body.substr(0, r.body.size() / 2);
   return r;
 }
 
@@ -199,11 +242,11 @@ HttpResponse Simulator::HandleApi(const HttpRequest& req) {
   }
   if (latency_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(latency_ms));
 
-  const Route route = RouteApi(SplitPath(req.path));
+  const ApiRoute route = RouteApi(SplitPath(req.path), req.method);
   if (route.endpoint.empty()) return Problem(404, "Not found.");
-  if (req.method != route.method) {
+  if (!Allowed(req.method, route.allow)) {
     HttpResponse r = Problem(405, "Method \"" + req.method + "\" not allowed.");
-    r.headers.emplace_back("Allow", route.method);
+    r.headers.emplace_back("Allow", route.allow);
     return r;
   }
 
@@ -216,30 +259,18 @@ HttpResponse Simulator::HandleApi(const HttpRequest& req) {
     }
     fault = TakeFault(state_, route.endpoint);
   }
-  if (fault) {
-    if (fault->delay_ms > 0) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(fault->delay_ms));
-    }
-    if (fault->drop) {
-      HttpResponse r;
-      r.drop = true;
-      return r;
-    }
-    if (fault->status != 0) return FaultResponse(*fault);
-    if (fault->malformed) {
-      HttpResponse r = ApiAfterRouting(req, route.endpoint, route.id);
-      // Cut the real answer in half: valid HTTP, a JSON content type, broken JSON.
-      r.status = 200;
-      r.content_type = "application/json";
-      r.body = r.body.size() < 4 ? std::string("{\"") : r.body.substr(0, r.body.size() / 2);
-      return r;
-    }
+  if (!fault) return ApiAfterRouting(req, route);
+  if (fault->after_create) {
+    // The provider did the work (a create made its run) and the answer was lost.
+    const HttpResponse real = ApiAfterRouting(req, route);
+    return ApplyFault(*fault, [&] { return real; });
   }
-  return ApiAfterRouting(req, route.endpoint, route.id);
+  return ApplyFault(*fault, [&] { return ApiAfterRouting(req, route); });
 }
 
-HttpResponse Simulator::ApiAfterRouting(const HttpRequest& req, const std::string& endpoint,
-                                        const std::string& id) {
+HttpResponse Simulator::ApiAfterRouting(const HttpRequest& req, const ApiRoute& route) {
+  const std::string& endpoint = route.endpoint;
+  const std::string& id = route.id;
   std::string secret;
   {
     std::lock_guard<std::mutex> lock(state_.mu);
@@ -267,6 +298,8 @@ HttpResponse Simulator::ApiAfterRouting(const HttpRequest& req, const std::strin
   if (endpoint == "get_training") return Get(id, true);
   if (endpoint == "cancel_prediction") return Cancel(id, false);
   if (endpoint == "cancel_training") return Cancel(id, true);
+  if (endpoint == "create_prediction") return CreatePrediction(req, route);
+  if (endpoint == "create_training") return CreateTraining(req, route);
   if (endpoint == "account") return Account();
   if (endpoint == "hardware") return Hardware();
   if (endpoint == "webhook_secret") {
@@ -352,7 +385,9 @@ HttpResponse Simulator::Cancel(const std::string& id, bool trainings_only) {
   }
   // Cancel is idempotent: a terminal run comes back unchanged (replicate.md §3).
   if (!IsTerminal(it->second.status)) {
+    const RunDigest before = Digest(it->second);
     ApplyStatus(it->second, "canceled", jobpulse::NowMicros());
+    NotifyChange(state_, before, it->second);
   }
   return Json(200, RunJson(it->second, {state_.base_url, NextTimestampDigits(), true}));
 }

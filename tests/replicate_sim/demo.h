@@ -1,8 +1,8 @@
 // Demo mode (--demo): keeps a handful of SimpleTuner-looking trainings moving so
-// `make run` shows live progress without a Replicate account. A ticker thread
-// advances them every 2 s with realistic log lines (tqdm bars, and every 250
-// steps a checkpoint and a validation pass with its own sample bar); each
-// finishes after about 2-3 minutes and is replaced by a new one.
+// `make run` shows live progress without a Replicate account. Each demo run has
+// a Pace, so the runner (runner.h) advances it with realistic log lines
+// (progress.h); each finishes after about 2-3 minutes, and a ticker thread here
+// replaces it by a new one every 2 s.
 #ifndef JOBPULSE_TESTS_REPLICATE_SIM_DEMO_H_
 #define JOBPULSE_TESTS_REPLICATE_SIM_DEMO_H_
 
@@ -13,7 +13,6 @@
 #include <set>
 #include <string>
 #include <thread>
-#include <vector>
 
 #include "tests/replicate_sim/state.h"
 
@@ -33,24 +32,12 @@ class Demo {
   void Stop();
 
  private:
-  // How one demo training unfolds. Guarded by state_.mu like the runs.
-  struct Plan {
-    std::string id;
-    int64_t processing_at = 0;  // when "starting" turns into "processing"
-    double duration_s = 150;    // processing time from start to success
-    bool fail = false;
-    double fail_at = 0.6;  // progress fraction at which a failing run dies
-    double logged = -1;    // progress already written to logs; -1: not started
-  };
-
-  void Tick(int64_t now);                           // caller holds state_.mu
-  bool Advance(Run& run, Plan& plan, int64_t now);  // true when the run ended
+  void Tick(int64_t now);  // caller holds state_.mu
   void Spawn(int64_t now);
   void Prune();
   double Uniform(double lo, double hi);
 
   SimState& state_;
-  std::vector<Plan> plans_;                   // guarded by state_.mu
   std::set<std::string> demo_ids_;            // guarded by state_.mu
   std::string history_id_;                    // the seeded hour-old run, never pruned
   int spawned_ = 0;                           // guarded by state_.mu

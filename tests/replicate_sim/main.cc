@@ -16,6 +16,7 @@
 
 #include "lib/webhook_signature.h"
 #include "tests/replicate_sim/demo.h"
+#include "tests/replicate_sim/runner.h"
 #include "tests/replicate_sim/server.h"
 #include "tests/replicate_sim/sim.h"
 #include "tests/replicate_sim/state.h"
@@ -127,28 +128,41 @@ bool WritePortFile(const std::string& path, int port) {
   return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  const Options options = ParseArgs(argc, argv);
-
-  // Block the shutdown signals before any thread starts so every thread inherits
-  // the mask and only the sigwait below receives them. SIGPIPE is ignored so a
-  // client hanging up mid-write is an error code, not death.
+// Blocks the shutdown signals before any thread starts so every thread inherits
+// the mask and only main's sigwait receives them. SIGPIPE is ignored so a
+// client hanging up mid-write is an error code, not death.
+sigset_t BlockStopSignals() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  return stop_signals;
+}
+
+replicate_sim::Config ConfigFrom(const Options& options) {
+  replicate_sim::Config config;
+  config.page_size = options.page_size;
+  config.gzip = options.gzip;
+  config.next_links = options.next_links;
+  config.tokens = options.tokens;
+  config.webhook_secret = options.webhook_secret;
+  // The demo's own runs take 2-3 minutes; runs created through /v1 match them.
+  if (options.demo) config.run_seconds = 150;
+  return config;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options options = ParseArgs(argc, argv);
+
+  sigset_t stop_signals = BlockStopSignals();
   curl_global_init(CURL_GLOBAL_DEFAULT);
 
   replicate_sim::SimState state;
-  state.config.page_size = options.page_size;
-  state.config.gzip = options.gzip;
-  state.config.next_links = options.next_links;
-  state.config.tokens = options.tokens;
-  state.config.webhook_secret = options.webhook_secret;
+  state.config = ConfigFrom(options);
   state.initial_config = state.config;
 
   replicate_sim::Simulator simulator(state);
@@ -171,6 +185,10 @@ int main(int argc, char** argv) {
     demo->Seed();
     demo->Start();
   }
+  // Four senders: one receiver that never answers holds up only its own runs.
+  state.webhooks.Start(4);
+  replicate_sim::Runner runner(state);
+  runner.Start();
   std::thread acceptor([&server] { server.Run(); });
 
   // Announce only once the socket accepts connections, so a parent process can
@@ -185,10 +203,14 @@ int main(int argc, char** argv) {
   sigwait(&stop_signals, &sig);
 
   if (demo) demo->Stop();
+  runner.Stop();
+  // Deliveries in flight are abandoned (curl's progress callback notices within
+  // about a second), so a receiver that never answers cannot hold up the exit.
+  const bool senders_done = state.webhooks.Stop(2000);
   const bool drained = server.Stop(2000);
   acceptor.join();
   std::fflush(stdout);
-  if (!drained) {
+  if (!drained || !senders_done) {
     // A connection thread is still busy (a long injected delay or a webhook in
     // flight); tearing down globals under it would crash, so leave without them.
     std::_Exit(0);

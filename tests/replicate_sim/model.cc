@@ -34,7 +34,7 @@ std::string DefaultOutput(const Run& run) {
   if (run.training) {
     w.BeginObject()
         .Key("version")
-        .String(run.model + ":" + RandomHex(64))
+        .String((run.destination.empty() ? run.model : run.destination) + ":" + RandomHex(64))
         .Key("weights")
         .String("https://example.invalid/weights.tar")
         .EndObject();
@@ -178,6 +178,13 @@ void WriteRun(jobpulse::JsonWriter& w, const Run& run, const RenderOptions& opti
   w.Key("metrics").BeginObject();
   for (const auto& [key, value] : run.metrics) w.Key(key).Double(value);
   w.EndObject();
+  // Only when given, so runs without a webhook keep their old shape.
+  if (run.webhook) w.Key("webhook").String(*run.webhook);
+  if (run.webhook_events_filter) {
+    w.Key("webhook_events_filter").BeginArray();
+    for (const std::string& event : *run.webhook_events_filter) w.String(event);
+    w.EndArray();
+  }
   w.EndObject();
 }
 

@@ -10,12 +10,23 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "lib/json_writer.h"
 
 namespace replicate_sim {
 
 inline constexpr char kDefaultModel[] = "simpletuner/advanced-trainer-l40s";
+
+// How a run moves by itself: demo runs, and runs created through /v1 while the
+// run_seconds setting is above 0 (progress.h does the moving).
+struct Pace {
+  int64_t processing_at = 0;  // when "starting" turns into "processing"
+  double duration_s = 150;    // processing time from start to success
+  bool fail = false;
+  double fail_at = 0.6;  // progress fraction at which a failing run dies
+  double logged = -1;    // progress already written to the logs; -1: not started
+};
 
 struct Run {
   std::string id;  // 26 chars [a-z0-9]
@@ -35,6 +46,14 @@ struct Run {
   int64_t created_at = 0;              // microseconds since the epoch
   std::optional<int64_t> started_at;
   std::optional<int64_t> completed_at;
+  // Echoed like Replicate does; a run with a webhook gets deliveries as it
+  // changes (webhook_sender.h). No filter means every event.
+  std::optional<std::string> webhook;
+  std::optional<std::vector<std::string>> webhook_events_filter;
+  // Not rendered (Replicate's objects carry no destination): names the model
+  // in a succeeded training's default output.
+  std::string destination;
+  std::optional<Pace> pace;  // unset: only the control API moves the run
 };
 
 // succeeded, failed, canceled and aborted; everything else (including unknown

@@ -12,13 +12,15 @@
 #include <vector>
 
 #include "tests/replicate_sim/model.h"
+#include "tests/replicate_sim/webhook_sender.h"
 
 namespace replicate_sim {
 
 // Endpoint names used by faults and counters.
 inline constexpr const char* kEndpointNames[] = {
-    "list_predictions", "get_prediction", "cancel_prediction", "list_trainings", "get_training",
-    "cancel_training",  "account",        "webhook_secret",    "hardware"};
+    "list_predictions", "get_prediction",    "cancel_prediction", "list_trainings",
+    "get_training",     "cancel_training",   "account",           "webhook_secret",
+    "hardware",         "create_prediction", "create_training"};
 
 // How list pages spell their `next` and `previous` links.
 inline constexpr const char* kNextLinkModes[] = {"absolute", "replicate", "relative"};
@@ -33,6 +35,13 @@ struct Config {
   std::string next_links = "absolute";
   std::vector<std::string> tokens;
   std::string webhook_secret;
+  // Runs created through /v1 move by themselves when run_seconds > 0: they turn
+  // "processing" at the first tick run_start_ms after creation and succeed
+  // run_seconds after that. 0 leaves them to the control API, so tests that move
+  // runs by hand see nothing else move them. The runner ticks every tick_ms.
+  double run_seconds = 0;
+  int run_start_ms = 1000;
+  int tick_ms = 2000;
 };
 
 struct Fault {
@@ -49,6 +58,9 @@ struct Fault {
   bool malformed = false;
   bool drop = false;
   int64_t remaining = -1;  // requests left to affect; -1 until cleared
+  // Carry the request out first (a create makes its run), then answer with the
+  // fault, as when a provider did the work but the answer was lost.
+  bool after_create = false;
 };
 
 struct SimState {
@@ -62,6 +74,13 @@ struct SimState {
   Config config;
   Config initial_config;  // what the command line said; POST /_sim/reset restores it
   std::string base_url;   // fixed once listening
+  // Bare version id -> the model it was created with, so a prediction created
+  // by version alone names its model as Replicate would.
+  std::map<std::string, std::string> version_models;
+
+  // Not guarded by mu: it has its own lock, always taken after mu (never the
+  // other way round) and never held during a delivery.
+  WebhookSender webhooks;
 };
 
 // Takes the newest fault matching `endpoint`, consuming one use of its count.

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <cctype>
 #include <memory>
 
 namespace replicate_sim {
@@ -17,10 +18,14 @@ size_t Collect(char* data, size_t size, size_t count, void* user) {
   return n;  // keep reading so the receiver is not cut off mid-response
 }
 
+int AbortWhenCancelled(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(user)->load() ? 1 : 0;
+}
+
 }  // namespace
 
 DeliveryResult PostJson(const std::string& url, const std::vector<std::string>& headers,
-                        const std::string& body, long timeout_ms) {
+                        const std::string& body, long timeout_ms, const std::atomic<bool>* cancel) {
   DeliveryResult result;
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
   if (!curl) {
@@ -43,10 +48,17 @@ DeliveryResult PostJson(const std::string& url, const std::vector<std::string>& 
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+  // Receivers are local; an http_proxy in the environment must not reroute them.
+  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
   curl_easy_setopt(c, CURLOPT_USERAGENT, "replicate-sim webhook");
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, Collect);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &result.body);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
+  if (cancel) {
+    curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, AbortWhenCancelled);
+    curl_easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(cancel));
+  }
   const CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
     result.error = error[0] ? error : curl_easy_strerror(rc);
@@ -55,6 +67,23 @@ DeliveryResult PostJson(const std::string& url, const std::vector<std::string>& 
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &result.status);
   return result;
+}
+
+bool IsLoopbackUrl(const std::string& url) {
+  // curl's own parser, so "http://127.0.0.1@example.com/" is seen as the
+  // example.com host it is.
+  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
+  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) return false;
+  char* scheme = nullptr;
+  char* host = nullptr;
+  const bool parsed = curl_url_get(u.get(), CURLUPART_SCHEME, &scheme, 0) == CURLUE_OK &&
+                      curl_url_get(u.get(), CURLUPART_HOST, &host, 0) == CURLUE_OK;
+  const std::string s = parsed ? scheme : "";
+  std::string h = parsed ? host : "";
+  curl_free(scheme);
+  curl_free(host);
+  for (char& ch : h) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return (s == "http" || s == "https") && (h == "127.0.0.1" || h == "localhost" || h == "[::1]");
 }
 
 }  // namespace replicate_sim
