@@ -116,7 +116,8 @@ HttpResponse Api::Handle(const HttpRequest& request) {
   return response;
 }
 
-// SPEC §9's endpoints (the session's are lib/access.h's). A "{...}" segment
+// SPEC §9's and §12's endpoints (the session's are lib/access.h's; the
+// queue's handlers are in lib/api_queue.cc). A "{...}" segment
 // matches any one segment and is the handler's parameter; "{job_id}" must pass
 // the job-id rule. GET also serves HEAD.
 const Api::Endpoint Api::kEndpoints[] = {
@@ -132,6 +133,12 @@ const Api::Endpoint Api::kEndpoints[] = {
     {"GET", "/api/cloud/metrics", &Api::Metrics},
     {"GET", "/api/cloud/polling/status", &Api::PollingStatus},
     {"GET", "/api/cloud/health", &Api::Health},
+    {"POST", "/api/cloud/jobs/submit", &Api::Submit},
+    {"GET", "/api/queue", &Api::ListQueue},
+    {"GET", "/api/queue/stats", &Api::QueueStats},
+    {"GET", "/api/queue/position/{job_id}", &Api::QueuePosition},
+    {"POST", "/api/queue/{job_id}/priority", &Api::QueuePriority},
+    {"POST", "/api/queue/{job_id}/cancel", &Api::QueueCancel},
 };
 
 // The endpoints whose path matches, the most specific ones only ("sync" is an

@@ -72,6 +72,16 @@ class Api {
   Result<HttpResponse> Health(const HttpRequest&, const std::string&);
   Result<HttpResponse> PollingStatus(const HttpRequest&, const std::string&);
   Result<HttpResponse> ReplicateWebhook(const HttpRequest& request, const std::string&);
+  // SPEC §12 (lib/api_queue.cc).
+  Result<HttpResponse> Submit(const HttpRequest& request, const std::string&);
+  Result<HttpResponse> ListQueue(const HttpRequest& request, const std::string&);
+  Result<HttpResponse> QueueStats(const HttpRequest&, const std::string&);
+  Result<HttpResponse> QueuePosition(const HttpRequest&, const std::string& job_id);
+  Result<HttpResponse> QueuePriority(const HttpRequest& request, const std::string& job_id);
+  Result<HttpResponse> QueueCancel(const HttpRequest&, const std::string& job_id);
+  // kConflict "cost_limit_exceeded" when queue.cost_limit_usd is set and the
+  // period's spend (running estimates included) has reached it.
+  Status CheckCostLimit(Store& store, int64_t now);
   // The job `job_id` names. Errors: kNotFound "job_not_found" (404), the
   // store's errors.
   Result<Job> LoadJob(const std::string& job_id, JobRead read = JobRead::kWhole);
