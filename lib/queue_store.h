@@ -89,6 +89,13 @@ struct QueuePage {
   int64_t total = 0;
 };
 
+// An entry the worker took for dispatch, with what to send.
+struct DispatchClaim {
+  QueueEntry entry;          // now dispatching, attempts counted
+  std::string request_json;  // Submission::request_json
+  std::string input_digest;
+};
+
 struct QueueCounts {
   int64_t waiting = 0;  // the queue's depth
   // Entries dispatching or dispatched whose job is still active.
@@ -123,6 +130,14 @@ class QueueStore {
   // kConflict once the entry left waiting.
   virtual Result<ApplyOutcome> CancelWaiting(std::string_view job_id, const PriceTable& prices,
                                              int64_t now) = 0;
+  // The worker's next dispatch: the best waiting entry (position order) whose
+  // retry time has come, when fewer than `max_concurrent` entries are
+  // dispatching or dispatched in all and fewer than `user_max` of its user's
+  // (entries without a user_id have only the global limit). It becomes
+  // dispatching with one more attempt, in one transaction, so two workers
+  // never take the same entry. nullopt when nothing may start now.
+  virtual Result<std::optional<DispatchClaim>> ClaimNextEntry(int max_concurrent, int user_max,
+                                                              int64_t now) = 0;
   // Dollars spent on jobs created since `since`: final costs plus the
   // running estimates of active jobs (SPEC §12's cost limit).
   virtual Result<double> SpentSince(int64_t since, const PriceTable& prices, int64_t now) = 0;

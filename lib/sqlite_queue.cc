@@ -271,6 +271,45 @@ Result<ApplyOutcome> SqliteStore::CancelWaiting(std::string_view job_id, const P
   return applied;
 }
 
+Result<std::optional<DispatchClaim>> SqliteStore::ClaimNextEntry(int max_concurrent, int user_max,
+                                                                 int64_t now) {
+  Transaction txn(*db_, Transaction::Mode::kImmediate);
+  if (!txn.status().ok()) return txn.status();
+  auto running = db_->QueryInt(
+      "SELECT count(*) FROM queue WHERE status IN ('dispatching', 'dispatched')", "count running");
+  if (!running.ok()) return running.status();
+  if (*running >= max_concurrent) return std::optional<DispatchClaim>();
+  Query pick = db_->Prepare(
+      "SELECT q.job_id, q.request, q.input_digest FROM queue q WHERE q.status = 'waiting'"
+      " AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?1)"
+      " AND (q.user_id IS NULL OR (SELECT count(*) FROM queue u WHERE u.user_id = q.user_id"
+      " AND u.status IN ('dispatching', 'dispatched')) < ?2)"
+      " ORDER BY q.priority DESC, q.queued_at, q.job_id LIMIT 1");
+  if (!pick.ok()) return pick.status();
+  pick->Bind(1, now);
+  pick->Bind(2, user_max);
+  auto row = pick->Step("pick the next queue entry");
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<DispatchClaim>();
+  DispatchClaim claim;
+  const std::string job_id = pick->Text(0);
+  claim.request_json = pick->Text(1);
+  claim.input_digest = pick->Text(2);
+  pick->Reset();
+  Query take = db_->Prepare(
+      "UPDATE queue SET status = 'dispatching', attempts = attempts + 1, next_attempt_at = NULL"
+      " WHERE job_id = ?1");
+  if (!take.ok()) return take.status();
+  take->Bind(1, job_id);
+  if (Status s = take->Run("claim a queue entry"); !s.ok()) return s;
+  auto entry = GetQueueEntry(job_id);
+  if (!entry.ok()) return entry.status();
+  if (!*entry) return Status::Internal("claimed queue entry " + job_id + " vanished");
+  claim.entry = std::move(**entry);
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return std::optional<DispatchClaim>(std::move(claim));
+}
+
 Result<double> SqliteStore::SpentSince(int64_t since, const PriceTable& prices, int64_t now) {
   Transaction txn(*db_, Transaction::Mode::kDeferred);
   if (!txn.status().ok()) return txn.status();

@@ -252,6 +252,8 @@ CREATE TABLE queue (
 ) STRICT;
 CREATE INDEX queue_waiting ON queue(priority DESC, queued_at, job_id) WHERE status = 'waiting';
 CREATE INDEX queue_open ON queue(status) WHERE status <> 'closed';
+CREATE INDEX queue_user_running ON queue(user_id)
+  WHERE status IN ('dispatching', 'dispatched');
 CREATE UNIQUE INDEX queue_idempotency_key ON queue(idempotency_key)
   WHERE idempotency_key IS NOT NULL;
 CREATE TRIGGER jobs_close_queue_entry AFTER UPDATE OF status ON jobs

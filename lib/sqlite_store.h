@@ -78,6 +78,8 @@ class SqliteStore final : public Store {
   Result<QueueEntry> SetQueuePriority(std::string_view job_id, int priority) override;
   Result<ApplyOutcome> CancelWaiting(std::string_view job_id, const PriceTable& prices,
                                      int64_t now) override;
+  Result<std::optional<DispatchClaim>> ClaimNextEntry(int max_concurrent, int user_max,
+                                                      int64_t now) override;
   Result<double> SpentSince(int64_t since, const PriceTable& prices, int64_t now) override;
 
   // EventLog (sqlite_events.cc)

@@ -221,6 +221,56 @@ BOOST_AUTO_TEST_CASE(spend_counts_final_costs_and_running_estimates) {
   BOOST_TEST(*spent == 1.5, boost::test_tools::tolerance(1e-9));
 }
 
+// SPEC §12's limits: at most `max` dispatching or dispatched in all and
+// `user_max` per user; the best waiting entry the limits allow goes next.
+BOOST_AUTO_TEST_CASE(claims_follow_position_within_the_global_and_user_limits) {
+  MustSubmit(MakeSubmission("ann-1", 10, "ann"), kNow);
+  MustSubmit(MakeSubmission("ann-2", 10, "ann"), kNow + 1);
+  MustSubmit(MakeSubmission("ann-3", 30, "ann"), kNow + 2);
+  MustSubmit(MakeSubmission("bob-1", 10, "bob"), kNow + 3);
+  MustSubmit(MakeSubmission("anon-1", 0), kNow + 4);
+  MustSubmit(MakeSubmission("anon-2", 0), kNow + 5);
+  const auto claim = [&](int64_t at) {
+    auto c = store->ClaimNextEntry(4, 2, at);
+    BOOST_REQUIRE_MESSAGE(c.ok(), c.status().ToString());
+    return *c ? (*c)->entry.job_id : std::string("-");
+  };
+  std::vector<std::string> order;
+  for (int i = 0; i < 5; ++i) order.push_back(claim(kNow + 10));
+  // ann-3 (urgent) and ann-1 fill ann's two slots, so ann-2 waits; bob-1 and
+  // anon-1 take the last two global slots; then nothing may start.
+  using V = std::vector<std::string>;
+  BOOST_TEST(order == (V{"ann-3", "ann-1", "bob-1", "anon-1", "-"}),
+             boost::test_tools::per_element());
+  const QueueEntry taken = MustEntry("ann-3");
+  BOOST_TEST((taken.status == QueueStatus::kDispatching));
+  BOOST_TEST(taken.attempts == 1);
+  BOOST_TEST(!taken.position.has_value());
+  auto again = store->ClaimNextEntry(4, 2, kNow + 10);
+  BOOST_REQUIRE(again.ok());
+  BOOST_TEST(!again->has_value());
+  // One of ann's jobs ends: a global and an ann slot free, and ann-2 (before
+  // anon-2 by priority) goes next.
+  Observation done;
+  done.source = Observation::Source::kLocal;
+  done.job_id = "ann-1";
+  done.status = JobStatus::kFailed;
+  MustApply(*store, done, kNow + 20);
+  BOOST_TEST(claim(kNow + 30) == "ann-2");
+  BOOST_TEST(claim(kNow + 30) == "-");
+  // The request travels with the claim.
+  RawDb raw(db_path);
+  raw.Exec("UPDATE queue SET status = 'closed' WHERE job_id IN ('bob-1', 'anon-1')");
+  raw.Exec("UPDATE queue SET next_attempt_at = " + std::to_string(kNow + 100) +
+           " WHERE job_id = 'anon-2'");
+  BOOST_TEST(claim(kNow + 99) == "-");  // its retry time has not come
+  auto retry = store->ClaimNextEntry(4, 2, kNow + 100);
+  BOOST_REQUIRE(retry.ok() && retry->has_value());
+  BOOST_TEST((*retry)->entry.job_id == "anon-2");
+  BOOST_TEST((*retry)->request_json == R"({"kind":"training","input":{}})");
+  BOOST_TEST((*retry)->input_digest == "digest-anon-2");
+}
+
 BOOST_AUTO_TEST_CASE(priority_names_and_statuses_round_trip) {
   BOOST_TEST(PriorityFromName("low").value_or(-1) == 0);
   BOOST_TEST(PriorityFromName("normal").value_or(-1) == 10);
