@@ -34,6 +34,17 @@ struct ProviderAccount {
   std::optional<std::string> github_url;
 };
 
+// A run to create (SPEC §12), from a queue entry's request.
+struct CreateRunRequest {
+  std::string kind;                        // "training" or "prediction"
+  std::string model;                       // "owner/name"
+  std::optional<std::string> version;      // required for trainings
+  std::optional<std::string> destination;  // trainings only
+  std::string input_json;                  // a JSON object
+  // Where the provider sends the run's webhooks; it carries ?job_id=<local id>.
+  std::optional<std::string> webhook_url;
+};
+
 class Provider {
  public:
   virtual ~Provider() = default;
@@ -73,6 +84,16 @@ class Provider {
   }
   // Asks the provider to cancel; returns the run as the provider now sees it.
   virtual Result<Observation> Cancel(const std::string& external_id) = 0;
+  // Creates a run and returns it as the provider answered. Never retried
+  // here: a create whose answer was lost may still have made a (paid) run
+  // (reference/replicate.md §5), so the caller reconciles before sending
+  // again. A 4xx other than 429 is kInvalidArgument "provider_rejected" with
+  // the provider's detail. Providers that cannot create keep this default:
+  // kUnavailable "create_unsupported".
+  virtual Result<Observation> CreateRun(const CreateRunRequest& /*request*/, long /*timeout_ms*/) {
+    return Status::Error(Status::Code::kUnavailable, "create_unsupported",
+                         display_name() + " cannot create runs");
+  }
   // Who the credential belongs to; the cheapest proof that it works.
   virtual Result<ProviderAccount> Account() = 0;
   // The secret that signs this provider's webhooks ("whsec_..."), fetched from

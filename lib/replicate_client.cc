@@ -288,19 +288,14 @@ Status ReplicateStatusFor(const OutboundResponse& response, const std::string& w
                        {{"provider", kReplicateProvider}});
 }
 
-namespace {
-
-// One run from a response: the transport failure, the HTTP error as
-// ReplicateStatusFor maps it, or the parsed run (a parse failure names `what`).
-Result<Observation> RunFrom(const Result<OutboundResponse>& response, const std::string& what) {
+Result<Observation> ReplicateRunFrom(const Result<OutboundResponse>& response,
+                                     const std::string& what) {
   if (!response.ok()) return response.status();
   if (Status s = ReplicateStatusFor(*response, what); !s.ok()) return s;
   auto run = ParseReplicateRun(response->body);
   if (!run.ok()) return ParseError(what);
   return run;
 }
-
-}  // namespace
 
 ReplicateClient::ReplicateClient(std::optional<std::string> token, std::string base_url)
     : token_(std::move(token)), base_url_(std::move(base_url)) {
@@ -389,7 +384,7 @@ Result<Observation> ReplicateClient::GetRun(const std::string& path, long timeou
   if (!configured()) return NotConfigured();
   OutboundRequest request = Request("GET", path);
   request.timeout_ms = timeout_ms;
-  return RunFrom(http_.Perform(request), what);
+  return ReplicateRunFrom(http_.Perform(request), what);
 }
 
 Result<Observation> ReplicateClient::Get(const std::string& id, long timeout_ms) {
@@ -411,15 +406,15 @@ void ReplicateClient::GetEach(const std::vector<std::string>& ids, int max_paral
   }
   http_.PerformEach(requests, max_parallel, budget_ms, keep_starting,
                     [&](size_t index, Result<OutboundResponse> response) {
-                      on_run(index, RunFrom(response, "prediction " + ids[index]));
+                      on_run(index, ReplicateRunFrom(response, "prediction " + ids[index]));
                     });
 }
 
 Result<Observation> ReplicateClient::Cancel(const std::string& id) {
   if (!configured()) return NotConfigured();
   const std::string what = "cancel of prediction " + id;
-  return RunFrom(http_.Perform(Request("POST", "/predictions/" + PathEscape(id) + "/cancel")),
-                 what);
+  return ReplicateRunFrom(
+      http_.Perform(Request("POST", "/predictions/" + PathEscape(id) + "/cancel")), what);
 }
 
 Result<ProviderAccount> ReplicateClient::Account() {

@@ -68,6 +68,11 @@ std::optional<std::string> ResolveNextPage(std::string_view base_url, std::strin
 // filled in, case-insensitive) of `base_url`.
 bool SameOrigin(std::string_view url, std::string_view base_url);
 
+// One run from a Replicate answer: the transport failure, the HTTP error as
+// ReplicateStatusFor maps it, or the parsed run (a parse failure names `what`).
+Result<Observation> ReplicateRunFrom(const Result<OutboundResponse>& response,
+                                     const std::string& what);
+
 class ReplicateClient : public Provider {
  public:
   ReplicateClient(std::optional<std::string> token, std::string base_url);
@@ -83,6 +88,10 @@ class ReplicateClient : public Provider {
                const std::function<bool()>& keep_starting, const OnRun& on_run) override;
   Result<Observation> Cancel(const std::string& external_id) override;
   Result<ProviderAccount> Account() override;
+  // POST .../versions/{v}/trainings, /predictions, or the official model's
+  // /models/{owner}/{name}/predictions (lib/replicate_create.cc); the webhook
+  // asks for start, output, logs and completed.
+  Result<Observation> CreateRun(const CreateRunRequest& request, long timeout_ms) override;
   // GET /webhooks/default/secret.
   Result<std::string> WebhookSecret() override;
 

@@ -27,13 +27,6 @@ using testing::Parse;
 using testing::Simulator;
 using testing::WebhookReceiver;
 
-using testing::Eventually;
-using testing::Http;
-using testing::HttpResult;
-using testing::Parse;
-using testing::Simulator;
-using testing::WebhookReceiver;
-
 // The Standard Webhooks test vector secret.
 inline constexpr const char* kSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
 inline const std::string kVersion(64, 'c');
