@@ -138,6 +138,24 @@ class QueueStore {
   // never take the same entry. nullopt when nothing may start now.
   virtual Result<std::optional<DispatchClaim>> ClaimNextEntry(int max_concurrent, int user_max,
                                                               int64_t now) = 0;
+  // The create answered with `run` (its external id, its status): the job
+  // takes it through the merge and the entry becomes dispatched, in one
+  // transaction. kConflict when the entry is no longer dispatching (its job
+  // was cancelled meanwhile): the caller then cancels the run it made.
+  virtual Result<ApplyOutcome> MarkDispatched(std::string_view job_id, const Observation& run,
+                                              const PriceTable& prices, int64_t now) = 0;
+  // A failed attempt that may be tried again: the entry waits again, not
+  // before `retry_at`, keeping `error`. kConflict unless it was dispatching.
+  virtual Status RetryDispatchLater(std::string_view job_id, std::string_view error,
+                                    int64_t retry_at) = 0;
+  // A refusal, or the last attempt failed: the job fails through the merge
+  // with `error` as its message, which closes the entry. kConflict unless the
+  // entry was dispatching.
+  virtual Result<ApplyOutcome> FailDispatch(std::string_view job_id, std::string_view error,
+                                            const PriceTable& prices, int64_t now) = 0;
+  // Entries left dispatching (a worker died mid-create), oldest first: they
+  // are reconciled with the provider before anything is sent again.
+  virtual Result<std::vector<DispatchClaim>> DispatchingEntries() = 0;
   // Dollars spent on jobs created since `since`: final costs plus the
   // running estimates of active jobs (SPEC §12's cost limit).
   virtual Result<double> SpentSince(int64_t since, const PriceTable& prices, int64_t now) = 0;

@@ -5,7 +5,8 @@
 // The sources, one per table: sqlite_schema.cc (the schema and its
 // migrations), sqlite_store.cc (opening, health, checkpoints, service state,
 // leases), sqlite_jobs.cc (jobs and the merge's write), sqlite_search.cc (the
-// list's search), sqlite_queue.cc (the submission queue), sqlite_metrics.cc,
+// list's search), sqlite_queue.cc and sqlite_dispatch.cc (the submission
+// queue, and what a dispatch does to it), sqlite_metrics.cc,
 // sqlite_events.cc, sqlite_inbox.cc.
 //
 // Thread-safety: one connection; one thread at a time.
@@ -80,6 +81,13 @@ class SqliteStore final : public Store {
                                      int64_t now) override;
   Result<std::optional<DispatchClaim>> ClaimNextEntry(int max_concurrent, int user_max,
                                                       int64_t now) override;
+  Result<ApplyOutcome> MarkDispatched(std::string_view job_id, const Observation& run,
+                                      const PriceTable& prices, int64_t now) override;
+  Status RetryDispatchLater(std::string_view job_id, std::string_view error,
+                            int64_t retry_at) override;
+  Result<ApplyOutcome> FailDispatch(std::string_view job_id, std::string_view error,
+                                    const PriceTable& prices, int64_t now) override;
+  Result<std::vector<DispatchClaim>> DispatchingEntries() override;
   Result<double> SpentSince(int64_t since, const PriceTable& prices, int64_t now) override;
 
   // EventLog (sqlite_events.cc)
@@ -127,6 +135,9 @@ class SqliteStore final : public Store {
   // The page and total of a filter with a query, inside the caller's read
   // transaction (sqlite_search.cc).
   Result<SqliteSearchResult> SearchJobs(const JobFilter& filter);
+  // Inside a transaction: the entry of `job_id` when it is dispatching, else
+  // kNotFound (no entry) or kConflict (another state).
+  Result<QueueEntry> DispatchingEntry(std::string_view job_id);
   // Inside Submit's transaction: the submission an unexpired idempotency key
   // names, or nullopt (an expired key is freed for reuse).
   Result<std::optional<SubmitOutcome>> SubmissionForKey(const std::string& key, int64_t now);

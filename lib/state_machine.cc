@@ -206,6 +206,13 @@ MergeResult MergeObservation(const std::optional<Job>& current, const Observatio
   Job& job = r.job;
   if (current) {
     job = *current;
+    // A submitted job learns its run's id from the create's answer (or a
+    // webhook that names the job); an id it already has is never replaced.
+    if (!job.external_id && !obs.external_id.empty() &&
+        obs.source == Observation::Source::kProvider &&
+        (obs.provider.empty() || job.provider == obs.provider)) {
+      job.external_id = obs.external_id;
+    }
   } else {
     r.created = true;
     job.job_id = obs.job_id ? *obs.job_id : obs.external_id;

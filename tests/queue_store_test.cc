@@ -271,6 +271,81 @@ BOOST_AUTO_TEST_CASE(claims_follow_position_within_the_global_and_user_limits) {
   BOOST_TEST((*retry)->input_digest == "digest-anon-2");
 }
 
+// What a create's outcome does (lib/sqlite_dispatch.cc): a run makes the
+// entry dispatched and gives the job its run id through the merge.
+BOOST_AUTO_TEST_CASE(a_created_run_makes_the_entry_dispatched) {
+  MustSubmit(MakeSubmission("s1"), kNow);
+  MustSubmit(MakeSubmission("s2"), kNow + 1);
+  auto claims = store->ClaimNextEntry(5, 2, kNow + 10);
+  BOOST_REQUIRE(claims.ok() && claims->has_value());
+  BOOST_REQUIRE(store->ClaimNextEntry(5, 2, kNow + 10).ok());
+  auto left = store->DispatchingEntries();
+  BOOST_REQUIRE(left.ok());
+  BOOST_REQUIRE(left->size() == 2u);
+  BOOST_TEST((*left)[0].entry.job_id == "s1");
+  BOOST_TEST((*left)[1].input_digest == "digest-s2");
+  Observation run = ProviderObs("r8-run-s1", "starting");
+  const auto dispatched = store->MarkDispatched("s1", run, prices, kNow + 20);
+  BOOST_REQUIRE_MESSAGE(dispatched.ok(), dispatched.status().ToString());
+  BOOST_TEST((dispatched->job.status == JobStatus::kQueued));
+  BOOST_TEST(dispatched->job.external_id.value_or("") == "r8-run-s1");
+  const QueueEntry entry = MustEntry("s1");
+  BOOST_TEST((entry.status == QueueStatus::kDispatched));
+  BOOST_TEST(entry.dispatched_at.value_or(0) == kNow + 20);
+  // The run's later news reaches the job by its run id, like any run's.
+  MustApply(*store, ProviderObs("r8-run-s1", "processing"), kNow + 30);
+  BOOST_TEST((MustGet(*store, "s1").status == JobStatus::kRunning));
+  const auto twice = store->MarkDispatched("s1", run, prices, kNow + 40);
+  BOOST_REQUIRE(!twice.ok());
+  BOOST_TEST((twice.status().code() == Status::Code::kConflict));
+  BOOST_TEST(store->DispatchingEntries()->size() == 1u);
+}
+
+// A cancel while the create was in flight closed the entry: the run that
+// comes back must not revive the job (the dispatcher cancels it instead).
+BOOST_AUTO_TEST_CASE(a_run_for_a_job_cancelled_meanwhile_is_refused) {
+  MustSubmit(MakeSubmission("c1"), kNow);
+  BOOST_REQUIRE(store->ClaimNextEntry(5, 2, kNow + 1).ok());
+  Observation cancel;
+  cancel.source = Observation::Source::kLocal;
+  cancel.job_id = "c1";
+  cancel.status = JobStatus::kCancelled;
+  MustApply(*store, cancel, kNow + 2);
+  const auto late =
+      store->MarkDispatched("c1", ProviderObs("r8-late", "starting"), prices, kNow + 3);
+  BOOST_REQUIRE(!late.ok());
+  BOOST_TEST((late.status().code() == Status::Code::kConflict));
+  const Job job = MustGet(*store, "c1");
+  BOOST_TEST((job.status == JobStatus::kCancelled));
+  BOOST_TEST(!job.external_id.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_attempt_waits_again_and_the_last_one_fails_the_job) {
+  MustSubmit(MakeSubmission("f1"), kNow);
+  BOOST_REQUIRE(store->ClaimNextEntry(5, 2, kNow + 1).ok());
+  BOOST_REQUIRE(store->RetryDispatchLater("f1", "HTTP 503", kNow + 100).ok());
+  QueueEntry entry = MustEntry("f1");
+  BOOST_TEST((entry.status == QueueStatus::kWaiting));
+  BOOST_TEST(entry.position.value_or(-1) == 1);
+  BOOST_TEST(entry.attempts == 1);
+  BOOST_TEST(entry.error_message.value_or("") == "HTTP 503");
+  BOOST_TEST(!store->ClaimNextEntry(5, 2, kNow + 99)->has_value());
+  auto second = store->ClaimNextEntry(5, 2, kNow + 100);
+  BOOST_REQUIRE(second.ok() && second->has_value());
+  BOOST_TEST((*second)->entry.attempts == 2);
+  const auto failed = store->FailDispatch("f1", "HTTP 422: input is invalid", prices, kNow + 101);
+  BOOST_REQUIRE_MESSAGE(failed.ok(), failed.status().ToString());
+  BOOST_TEST((failed->job.status == JobStatus::kFailed));
+  BOOST_TEST(failed->job.error_message.value_or("") == "HTTP 422: input is invalid");
+  entry = MustEntry("f1");
+  BOOST_TEST((entry.status == QueueStatus::kClosed));
+  BOOST_TEST(entry.error_message.value_or("") == "HTTP 422: input is invalid");
+  // Only a dispatching entry takes these.
+  BOOST_TEST((store->RetryDispatchLater("f1", "x", kNow).code() == Status::Code::kConflict));
+  BOOST_TEST(
+      (store->FailDispatch("nope", "x", prices, kNow).status().code() == Status::Code::kNotFound));
+}
+
 BOOST_AUTO_TEST_CASE(priority_names_and_statuses_round_trip) {
   BOOST_TEST(PriorityFromName("low").value_or(-1) == 0);
   BOOST_TEST(PriorityFromName("normal").value_or(-1) == 10);

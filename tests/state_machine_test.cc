@@ -125,6 +125,30 @@ BOOST_AUTO_TEST_CASE(pending_can_jump_straight_to_running) {
   BOOST_TEST(Show(r.previous_status) == "pending");
 }
 
+// A submitted job has no run until the dispatcher's create answers (SPEC
+// §12): the first provider observation naming it gives it its external id;
+// a local one, another provider's, or a second run never do.
+BOOST_AUTO_TEST_CASE(a_submitted_job_adopts_its_first_run_id) {
+  Job submitted = MakeJob(JobStatus::kPending);
+  submitted.external_id.reset();
+  Observation created = ProviderObs("starting");
+  created.job_id = "j1";
+  created.external_id = "run-1";
+  MergeResult r = Merge(submitted, created);
+  BOOST_TEST(r.job.external_id.value_or("") == "run-1");
+  BOOST_TEST((r.job.status == JobStatus::kQueued));
+  BOOST_TEST(r.changed);
+  Observation other = created;
+  other.external_id = "run-2";
+  BOOST_TEST(Merge(r.job, other).job.external_id.value_or("") == "run-1");
+  Observation local = LocalObs(JobStatus::kQueued);
+  local.external_id = "run-3";
+  BOOST_TEST(!Merge(submitted, local).job.external_id.has_value());
+  Observation elsewhere = created;
+  elsewhere.provider = "modal";
+  BOOST_TEST(!Merge(submitted, elsewhere).job.external_id.has_value());
+}
+
 BOOST_AUTO_TEST_CASE(terminal_status_is_final) {
   const Job completed = MakeJob(JobStatus::kCompleted);
   for (const char* s : {"failed", "processing", "canceled", "starting", "aborted"}) {

@@ -1,0 +1,116 @@
+// The dispatcher's writes to the queue (lib/queue_store.h): what a create's
+// outcome does to an entry that is dispatching. Each is one transaction that
+// first checks the entry is still dispatching, since a cancel may have
+// closed it while the create was in flight.
+#include <string>
+#include <string_view>
+
+#include "lib/sqlite_store.h"
+
+namespace jobpulse {
+
+Result<QueueEntry> SqliteStore::DispatchingEntry(std::string_view job_id) {
+  auto entry = GetQueueEntry(job_id);
+  if (!entry.ok()) return entry.status();
+  const std::string id(job_id);
+  if (!*entry) {
+    return Status::Error(Status::Code::kNotFound, "queue_entry_not_found",
+                         "No queue entry for job " + id, {{"job_id", id}});
+  }
+  if ((*entry)->status != QueueStatus::kDispatching) {
+    const char* state = QueueStatusName((*entry)->status);
+    return Status::Error(Status::Code::kConflict, "invalid_queue_state",
+                         "Job " + id + " is " + state + " in the queue, no longer dispatching",
+                         {{"job_id", id}, {"current_state", state}});
+  }
+  return **entry;
+}
+
+Result<ApplyOutcome> SqliteStore::MarkDispatched(std::string_view job_id, const Observation& run,
+                                                 const PriceTable& prices, int64_t now) {
+  Transaction txn(*db_, Transaction::Mode::kImmediate);
+  if (!txn.status().ok()) return txn.status();
+  if (auto entry = DispatchingEntry(job_id); !entry.ok()) return entry.status();
+  Observation obs = run;
+  obs.job_id = std::string(job_id);
+  auto applied = ApplyInTransaction(obs, prices, now, /*create_if_missing=*/false);
+  if (!applied.ok()) return applied.status();
+  // A run already over closed the entry through the trigger; the WHERE keeps it closed.
+  Query update = db_->Prepare(
+      "UPDATE queue SET status = 'dispatched', dispatched_at = ?2, error_message = NULL"
+      " WHERE job_id = ?1 AND status = 'dispatching'");
+  if (!update.ok()) return update.status();
+  update->Bind(1, job_id);
+  update->Bind(2, now);
+  if (Status s = update->Run("mark an entry dispatched"); !s.ok()) return s;
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return applied;
+}
+
+Status SqliteStore::RetryDispatchLater(std::string_view job_id, std::string_view error,
+                                       int64_t retry_at) {
+  Transaction txn(*db_, Transaction::Mode::kImmediate);
+  if (!txn.status().ok()) return txn.status();
+  if (auto entry = DispatchingEntry(job_id); !entry.ok()) return entry.status();
+  Query update = db_->Prepare(
+      "UPDATE queue SET status = 'waiting', next_attempt_at = ?2, error_message = ?3"
+      " WHERE job_id = ?1");
+  if (!update.ok()) return update.status();
+  update->Bind(1, job_id);
+  update->Bind(2, retry_at);
+  update->Bind(3, error);
+  if (Status s = update->Run("put an entry back to wait"); !s.ok()) return s;
+  return txn.Commit();
+}
+
+Result<ApplyOutcome> SqliteStore::FailDispatch(std::string_view job_id, std::string_view error,
+                                               const PriceTable& prices, int64_t now) {
+  Transaction txn(*db_, Transaction::Mode::kImmediate);
+  if (!txn.status().ok()) return txn.status();
+  if (auto entry = DispatchingEntry(job_id); !entry.ok()) return entry.status();
+  Query note = db_->Prepare("UPDATE queue SET error_message = ?2 WHERE job_id = ?1");
+  if (!note.ok()) return note.status();
+  note->Bind(1, job_id);
+  note->Bind(2, error);
+  if (Status s = note->Run("record a dispatch failure"); !s.ok()) return s;
+  Observation obs;
+  obs.source = Observation::Source::kLocal;
+  obs.job_id = std::string(job_id);
+  obs.status = JobStatus::kFailed;
+  obs.error_message = std::string(error);
+  obs.completed_at = now;
+  auto applied = ApplyInTransaction(obs, prices, now, /*create_if_missing=*/false);
+  if (!applied.ok()) return applied.status();
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return applied;
+}
+
+Result<std::vector<DispatchClaim>> SqliteStore::DispatchingEntries() {
+  Transaction txn(*db_, Transaction::Mode::kDeferred);
+  if (!txn.status().ok()) return txn.status();
+  Query q = db_->Prepare(
+      "SELECT job_id, request, input_digest FROM queue WHERE status = 'dispatching'"
+      " ORDER BY queued_at, job_id");
+  if (!q.ok()) return q.status();
+  std::vector<DispatchClaim> claims;
+  for (;;) {
+    auto row = q->Step("list dispatching entries");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    DispatchClaim c;
+    c.entry.job_id = q->Text(0);
+    c.request_json = q->Text(1);
+    c.input_digest = q->Text(2);
+    claims.push_back(std::move(c));
+  }
+  q->Reset();
+  for (DispatchClaim& c : claims) {
+    auto entry = GetQueueEntry(c.entry.job_id);
+    if (!entry.ok()) return entry.status();
+    if (*entry) c.entry = std::move(**entry);
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return claims;
+}
+
+}  // namespace jobpulse
