@@ -93,7 +93,11 @@ Result<int> PriorityOf(const Value& value) {
 Result<rapidjson::Document> ParseObject(std::string_view body, const char* example) {
   rapidjson::Document doc;
   const bool shallow = JsonDepthWithin(body);  // SPEC §9: nesting limit
-  if (shallow) doc.Parse<rapidjson::kParseIterativeFlag>(body.data(), body.size());
+  // Validated as UTF-8: the input goes to the provider and into the database.
+  if (shallow) {
+    doc.Parse<rapidjson::kParseIterativeFlag | rapidjson::kParseValidateEncodingFlag>(body.data(),
+                                                                                      body.size());
+  }
   if (!shallow || doc.HasParseError() || !doc.IsObject()) {
     return Status::Error(Status::Code::kInvalidArgument, "invalid_json",
                          std::string("the body must be a JSON object such as ") + example);

@@ -168,6 +168,8 @@ BOOST_AUTO_TEST_CASE(bad_submissions_name_the_field_and_change_nothing) {
     }
   }
   for (const std::string& bad : {std::string("not json"), std::string("[1]"),
+                                 std::string("{\"kind\":\"prediction\",\"model\":\"o/m\","
+                                             "\"input\":{\"p\xff\":1}}"),
                                  std::string(100, '[') + std::string(100, ']')}) {
     const HttpResponse r = Submit(bad);
     BOOST_TEST(r.status == 400);
