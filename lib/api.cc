@@ -139,6 +139,7 @@ const Api::Endpoint Api::kEndpoints[] = {
     {"GET", "/api/queue/position/{job_id}", &Api::QueuePosition},
     {"POST", "/api/queue/{job_id}/priority", &Api::QueuePriority},
     {"POST", "/api/queue/{job_id}/cancel", &Api::QueueCancel},
+    {"POST", "/api/queue/process", &Api::QueueProcess},
 };
 
 // The endpoints whose path matches, the most specific ones only ("sync" is an

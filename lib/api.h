@@ -79,6 +79,7 @@ class Api {
   Result<HttpResponse> QueuePosition(const HttpRequest&, const std::string& job_id);
   Result<HttpResponse> QueuePriority(const HttpRequest& request, const std::string& job_id);
   Result<HttpResponse> QueueCancel(const HttpRequest&, const std::string& job_id);
+  Result<HttpResponse> QueueProcess(const HttpRequest&, const std::string&);
   // kConflict "cost_limit_exceeded" when queue.cost_limit_usd is set and the
   // period's spend (running estimates included) has reached it.
   Status CheckCostLimit(Store& store, int64_t now);

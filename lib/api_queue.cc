@@ -2,13 +2,18 @@
 // table): parse, ask the queue store, render. The worker does the dispatching;
 // a write here pokes it (Api::Handle).
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "lib/api.h"
+#include "lib/heartbeat.h"
 #include "lib/json_writer.h"
+#include "lib/notify.h"
+#include "lib/service_state.h"
 #include "lib/submission.h"
 #include "lib/timestamp.h"
 
@@ -16,7 +21,12 @@ namespace jobpulse {
 
 namespace {
 
-constexpr int64_t kDayMicros = int64_t{24} * 3600 * 1000000;
+constexpr int64_t kDayMicros = 24 * 3600 * kMicrosPerSecond;
+// POST /api/queue/process: how long a handler waits for the worker's pass
+// (a pass of creates at the provider's timeout can take a while), and how
+// often it looks.
+constexpr int kQueuePassWaitMs = 15000;
+constexpr int kQueuePassPollMs = 10;
 
 // Seconds until a waiting entry at `position` (1 = next) is dispatched: the
 // slots free up at one average run each; nullopt without a run to average.
@@ -240,6 +250,38 @@ Result<HttpResponse> Api::QueueCancel(const HttpRequest&, const std::string& job
   }
   w.EndObject();
   return JsonResponse(w.str());
+}
+
+// SPEC §12: a queue pass now, answered once it ran. The ticket goes through
+// the database (lib/service_state.h) and the poke wakes the worker, which
+// runs the pass even with the loop turned off; the handler waits for the
+// worker's record of it, a bounded while.
+Result<HttpResponse> Api::QueueProcess(const HttpRequest&, const std::string&) {
+  auto store = store_();
+  if (!store.ok()) return store.status();
+  auto beat = ReadWorkerHeartbeat(**store, clock_(), config_.polling_interval_seconds.value);
+  if (!beat.ok()) return beat.status();
+  if (!beat->live) {
+    return Status::Error(Status::Code::kUnavailable, "worker_unavailable",
+                         "the worker is not running, so no queue pass can run");
+  }
+  auto ticket = RequestQueuePass(**store, clock_());
+  if (!ticket.ok()) return ticket.status();
+  PokeWorker(poke_path_);
+  for (int waited_ms = 0; waited_ms < kQueuePassWaitMs; waited_ms += kQueuePassPollMs) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(kQueuePassPollMs));
+    const QueuePassRecord done = ReadQueuePassDone(**store);
+    if (done.ticket >= *ticket) {
+      JsonWriter w;
+      w.BeginObject();
+      w.Key("dispatched").Int(done.dispatched);
+      w.EndObject();
+      return JsonResponse(w.str());
+    }
+  }
+  return Status::Error(Status::Code::kUnavailable, "queue_pass_pending",
+                       "the worker has not finished the queue pass in " +
+                           std::to_string(kQueuePassWaitMs / 1000) + " s; it goes on");
 }
 
 }  // namespace jobpulse

@@ -13,6 +13,8 @@ const char* EventTypeName(EventType type) {
       return "job_progress";
     case EventType::kJobsSynced:
       return "jobs_synced";
+    case EventType::kQueueChanged:
+      return "queue_changed";
   }
   return "unknown";
 }
@@ -59,6 +61,17 @@ std::string JobsSyncedData(std::string_view provider, int64_t created, int64_t u
   w.Key("provider").String(provider);
   w.Key("new").Int(created);
   w.Key("updated").Int(updated);
+  w.Key("at").String(FormatTimestamp(now));
+  w.EndObject();
+  return w.str();
+}
+
+std::string QueueChangedData(int64_t queue_depth, int64_t running, int64_t now) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("type").String(EventTypeName(EventType::kQueueChanged));
+  w.Key("queue_depth").Int(queue_depth);
+  w.Key("running").Int(running);
   w.Key("at").String(FormatTimestamp(now));
   w.EndObject();
   return w.str();

@@ -20,10 +20,10 @@
 
 namespace jobpulse {
 
-enum class EventType { kJobStatusChanged, kJobProgress, kJobsSynced };
+enum class EventType { kJobStatusChanged, kJobProgress, kJobsSynced, kQueueChanged };
 
-// "job_status_changed", "job_progress", "jobs_synced": the stored type and
-// the SSE event name.
+// "job_status_changed", "job_progress", "jobs_synced", "queue_changed": the
+// stored type and the SSE event name.
 const char* EventTypeName(EventType type);
 
 // One row of the event log. `data` is the JSON message (the payloads below).
@@ -44,6 +44,9 @@ std::string JobProgressData(const Job& job, int64_t now);
 // A full sync's outcome: jobs it created and jobs it updated.
 std::string JobsSyncedData(std::string_view provider, int64_t created, int64_t updated,
                            int64_t now);
+
+// The queue's depth (waiting entries) and running count (SPEC §12).
+std::string QueueChangedData(int64_t queue_depth, int64_t running, int64_t now);
 
 class EventLog {
  public:

@@ -61,6 +61,13 @@ class Provider {
 
   // The newest runs, newest first, following pagination until `max_runs`.
   virtual Result<std::vector<Observation>> ListRecent(int max_runs) = 0;
+  // The newest runs of one kind ("training" or "prediction"), newest first,
+  // up to `max_runs`: where a dispatcher looks for a run its create may have
+  // made. Providers that list every kind together keep this default.
+  virtual Result<std::vector<Observation>> ListRecentOfKind(const std::string& /*kind*/,
+                                                            int max_runs) {
+    return ListRecent(max_runs);
+  }
   // One run, with its logs.
   virtual Result<Observation> Get(const std::string& external_id, long timeout_ms) = 0;
   // Called once per run asked of GetEach: its index in `external_ids`, its result.
@@ -93,6 +100,15 @@ class Provider {
   virtual Result<Observation> CreateRun(const CreateRunRequest& /*request*/, long /*timeout_ms*/) {
     return Status::Error(Status::Code::kUnavailable, "create_unsupported",
                          display_name() + " cannot create runs");
+  }
+  // Creates `requests` with at most `max_parallel` in flight, each by the
+  // rules of CreateRun with `timeout_ms`; `on_run` gets each result as its
+  // create ends, on the calling thread. A create never started gets
+  // NotReached() (lib/http_client.h): it surely made no run. This default
+  // sends them one at a time through CreateRun.
+  virtual void CreateEach(const std::vector<CreateRunRequest>& requests, int /*max_parallel*/,
+                          long timeout_ms, const OnRun& on_run) {
+    for (size_t i = 0; i < requests.size(); ++i) on_run(i, CreateRun(requests[i], timeout_ms));
   }
   // Who the credential belongs to; the cheapest proof that it works.
   virtual Result<ProviderAccount> Account() = 0;

@@ -51,6 +51,9 @@ struct QueueEntry {
   std::optional<int64_t> dispatched_at;
   int attempts = 0;
   std::optional<std::string> error_message;
+  // Dispatching entries: when this attempt's create was about to be sent;
+  // unset while it was not (MarkSent).
+  std::optional<int64_t> sent_at;
 };
 
 // A validated submission (lib/submission.h builds it from the request body).
@@ -109,6 +112,14 @@ struct QueueCounts {
   std::optional<double> avg_run_seconds;
 };
 
+// The worker's cheap look at the queue before a pass, and the figures of
+// the queue_changed event.
+struct QueueLoad {
+  int64_t waiting = 0;  // the depth
+  int64_t ready = 0;    // waiting entries whose retry time has come
+  int64_t running = 0;  // dispatching or dispatched
+};
+
 class QueueStore {
  public:
   virtual ~QueueStore() = default;
@@ -123,6 +134,7 @@ class QueueStore {
   virtual Result<std::optional<QueueEntry>> GetQueueEntry(std::string_view job_id) = 0;
   virtual Result<QueuePage> ListQueue(const QueueFilter& filter) = 0;
   virtual Result<QueueCounts> CountQueue(int64_t now) = 0;
+  virtual Result<QueueLoad> ReadQueueLoad(int64_t now) = 0;
   // A waiting entry's new priority. kConflict once it left waiting.
   virtual Result<QueueEntry> SetQueuePriority(std::string_view job_id, int priority) = 0;
   // Cancels a waiting job locally: the job becomes cancelled through the
@@ -144,10 +156,19 @@ class QueueStore {
   // was cancelled meanwhile): the caller then cancels the run it made.
   virtual Result<ApplyOutcome> MarkDispatched(std::string_view job_id, const Observation& run,
                                               const PriceTable& prices, int64_t now) = 0;
+  // The create is about to be sent: from now on a run may exist, so an entry
+  // left dispatching by a dead worker is reconciled before anything is sent
+  // again; one never marked sent made no run. kConflict unless dispatching.
+  virtual Status MarkSent(std::string_view job_id, int64_t now) = 0;
   // A failed attempt that may be tried again: the entry waits again, not
   // before `retry_at`, keeping `error`. kConflict unless it was dispatching.
   virtual Status RetryDispatchLater(std::string_view job_id, std::string_view error,
                                     int64_t retry_at) = 0;
+  // As RetryDispatchLater, but the attempt does not count against
+  // queue.max_attempts: the provider asked us to wait (429), had no
+  // credential, or the create was never sent.
+  virtual Status ReleaseClaim(std::string_view job_id, std::string_view error,
+                              int64_t retry_at) = 0;
   // A refusal, or the last attempt failed: the job fails through the merge
   // with `error` as its message, which closes the entry. kConflict unless the
   // entry was dispatching.

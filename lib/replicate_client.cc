@@ -35,20 +35,6 @@ constexpr int kMaxPages = 1000;
 // SPEC §6: the wait after a 429 that says nothing about when to come back.
 constexpr int kDefaultRetryAfterSeconds = 10;
 
-std::string PathEscape(const std::string& segment) {
-  std::string out;
-  for (const unsigned char c : segment) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof(buf), "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 std::string Lower(std::string_view text) {
   std::string out(text);
   for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -131,6 +117,20 @@ std::string WithQuery(std::string url, const UrlParts& parts) {
 }
 
 }  // namespace
+
+std::string PathEscape(std::string_view segment) {
+  std::string out;
+  for (const unsigned char c : segment) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
 
 std::optional<int> ParseRetryAfter(std::string_view header, int64_t now_seconds) {
   if (header.empty()) return std::nullopt;
@@ -377,6 +377,12 @@ Result<std::vector<Observation>> ReplicateClient::ListPages(const std::string& f
 
 Result<std::vector<Observation>> ReplicateClient::ListRecent(int max_runs) {
   return ListPages("/predictions", max_runs, "list predictions");
+}
+
+Result<std::vector<Observation>> ReplicateClient::ListRecentOfKind(const std::string& kind,
+                                                                   int max_runs) {
+  if (kind == "training") return ListPages("/trainings", max_runs, "list trainings");
+  return ListRecent(max_runs);
 }
 
 Result<Observation> ReplicateClient::GetRun(const std::string& path, long timeout_ms,

@@ -68,6 +68,10 @@ std::optional<std::string> ResolveNextPage(std::string_view base_url, std::strin
 // filled in, case-insensitive) of `base_url`.
 bool SameOrigin(std::string_view url, std::string_view base_url);
 
+// `segment` percent-encoded for one path segment (RFC 3986 unreserved
+// characters kept).
+std::string PathEscape(std::string_view segment);
+
 // One run from a Replicate answer: the transport failure, the HTTP error as
 // ReplicateStatusFor maps it, or the parsed run (a parse failure names `what`).
 Result<Observation> ReplicateRunFrom(const Result<OutboundResponse>& response,
@@ -83,6 +87,8 @@ class ReplicateClient : public Provider {
   Status NotConfigured() const override;
 
   Result<std::vector<Observation>> ListRecent(int max_runs) override;
+  // Trainings from GET /trainings; predictions as ListRecent.
+  Result<std::vector<Observation>> ListRecentOfKind(const std::string& kind, int max_runs) override;
   Result<Observation> Get(const std::string& external_id, long timeout_ms) override;
   void GetEach(const std::vector<std::string>& external_ids, int max_parallel, long budget_ms,
                const std::function<bool()>& keep_starting, const OnRun& on_run) override;
@@ -92,6 +98,9 @@ class ReplicateClient : public Provider {
   // /models/{owner}/{name}/predictions (lib/replicate_create.cc); the webhook
   // asks for start, output, logs and completed.
   Result<Observation> CreateRun(const CreateRunRequest& request, long timeout_ms) override;
+  // The same creates side by side through one curl multi handle.
+  void CreateEach(const std::vector<CreateRunRequest>& requests, int max_parallel, long timeout_ms,
+                  const OnRun& on_run) override;
   // GET /webhooks/default/secret.
   Result<std::string> WebhookSecret() override;
 
@@ -101,6 +110,9 @@ class ReplicateClient : public Provider {
   Result<std::vector<Observation>> ListPages(const std::string& first_path, int max_runs,
                                              const std::string& what);
   Result<Observation> GetRun(const std::string& path, long timeout_ms, const std::string& what);
+  // The POST that creates `request`'s run (lib/replicate_create.cc);
+  // kInvalidArgument for a training without version or destination.
+  Result<OutboundRequest> CreateRequest(const CreateRunRequest& request, long timeout_ms) const;
 
   std::optional<std::string> token_;
   std::string base_url_;  // no trailing slash

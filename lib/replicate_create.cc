@@ -2,6 +2,7 @@
 // endpoints of reference/replicate.md §2. The body is written here from the
 // queue's checked request; the input goes in verbatim (it is a JSON object the
 // submission already parsed and compacted).
+#include <algorithm>
 #include <string>
 
 #include "lib/json_writer.h"
@@ -33,31 +34,36 @@ std::string CreateBody(const CreateRunRequest& request, bool version_in_body) {
 // "owner/name" as two escaped path segments.
 std::string ModelPath(const std::string& model) {
   const size_t slash = model.find('/');
-  const auto escape = [](std::string_view part) {
-    std::string out;
-    for (const char c : part) {
-      const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                         (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
-      if (plain) {
-        out += c;
-      } else {
-        static constexpr char kHex[] = "0123456789ABCDEF";
-        out += '%';
-        out += kHex[static_cast<unsigned char>(c) >> 4];
-        out += kHex[static_cast<unsigned char>(c) & 15];
-      }
-    }
-    return out;
-  };
   const std::string_view m(model);
-  return "/models/" + escape(m.substr(0, slash)) + "/" +
-         escape(slash == std::string::npos ? "" : m.substr(slash + 1));
+  return "/models/" + PathEscape(m.substr(0, slash)) + "/" +
+         PathEscape(slash == std::string::npos ? "" : m.substr(slash + 1));
+}
+
+// What the create of `request` is called in messages.
+std::string CreateWhat(const CreateRunRequest& request) {
+  return std::string("create of a ") + (request.kind == "training" ? "training" : "prediction") +
+         " of " + request.model;
+}
+
+// A create's answer: the run, or why not. A refusal is final: the request
+// itself is wrong (or not allowed), and sending it again would be refused
+// again. 429 is a wait, not a refusal.
+Result<Observation> CreateAnswer(const Result<OutboundResponse>& response,
+                                 const std::string& what) {
+  if (response.ok() && response->status >= 400 && response->status < 500 &&
+      response->status != 429) {
+    const Status refused = ReplicateStatusFor(*response, what);
+    return Status::Error(
+        Status::Code::kInvalidArgument, "provider_rejected", refused.message(),
+        {{"provider", kReplicateProvider}, {"http_status", std::to_string(response->status)}});
+  }
+  return ReplicateRunFrom(response, what);
 }
 
 }  // namespace
 
-Result<Observation> ReplicateClient::CreateRun(const CreateRunRequest& request, long timeout_ms) {
-  if (!configured()) return NotConfigured();
+Result<OutboundRequest> ReplicateClient::CreateRequest(const CreateRunRequest& request,
+                                                       long timeout_ms) const {
   const bool training = request.kind == "training";
   if (training && (!request.version || !request.destination)) {
     return Status::InvalidArgument("a training needs a version and a destination");
@@ -65,7 +71,7 @@ Result<Observation> ReplicateClient::CreateRun(const CreateRunRequest& request, 
   std::string path;
   bool version_in_body = false;
   if (training) {
-    path = ModelPath(request.model) + "/versions/" + *request.version + "/trainings";
+    path = ModelPath(request.model) + "/versions/" + PathEscape(*request.version) + "/trainings";
   } else if (request.version) {
     path = "/predictions";
     version_in_body = true;
@@ -75,19 +81,38 @@ Result<Observation> ReplicateClient::CreateRun(const CreateRunRequest& request, 
   OutboundRequest out = Request("POST", path);
   out.body = CreateBody(request, version_in_body);
   out.timeout_ms = timeout_ms;
-  const std::string what =
-      std::string("create of a ") + (training ? "training" : "prediction") + " of " + request.model;
-  auto response = http_.Perform(out);
-  // A refusal is final: the request itself is wrong (or not allowed), and
-  // sending it again would be refused again. 429 is a wait, not a refusal.
-  if (response.ok() && response->status >= 400 && response->status < 500 &&
-      response->status != 429) {
-    const Status refused = ReplicateStatusFor(*response, what);
-    return Status::Error(
-        Status::Code::kInvalidArgument, "provider_rejected", refused.message(),
-        {{"provider", kReplicateProvider}, {"http_status", std::to_string(response->status)}});
+  return out;
+}
+
+Result<Observation> ReplicateClient::CreateRun(const CreateRunRequest& request, long timeout_ms) {
+  if (!configured()) return NotConfigured();
+  auto out = CreateRequest(request, timeout_ms);
+  if (!out.ok()) return out.status();
+  return CreateAnswer(http_.Perform(*out), CreateWhat(request));
+}
+
+void ReplicateClient::CreateEach(const std::vector<CreateRunRequest>& requests, int max_parallel,
+                                 long timeout_ms, const OnRun& on_run) {
+  std::vector<OutboundRequest> posts;
+  std::vector<size_t> index_of;  // posts[i] creates requests[index_of[i]]
+  for (size_t i = 0; i < requests.size(); ++i) {
+    auto out = configured() ? CreateRequest(requests[i], timeout_ms) : NotConfigured();
+    if (!out.ok()) {
+      on_run(i, out.status());
+      continue;
+    }
+    posts.push_back(std::move(*out));
+    index_of.push_back(i);
   }
-  return ReplicateRunFrom(response, what);
+  if (posts.empty()) return;
+  const int parallel = std::max(1, max_parallel);
+  const long rounds = static_cast<long>((posts.size() + parallel - 1) / parallel);
+  http_.PerformEach(
+      posts, parallel, timeout_ms * rounds, [] { return true; },
+      [&](size_t i, Result<OutboundResponse> response) {
+        const CreateRunRequest& request = requests[index_of[i]];
+        on_run(index_of[i], CreateAnswer(response, CreateWhat(request)));
+      });
 }
 
 }  // namespace jobpulse

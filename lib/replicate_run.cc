@@ -11,6 +11,7 @@
 #include "lib/job.h"
 #include "lib/json_limits.h"
 #include "lib/json_writer.h"
+#include "lib/run_match.h"
 #include "lib/timestamp.h"
 
 namespace jobpulse {
@@ -158,6 +159,11 @@ Result<Observation> ObservationFrom(const rapidjson::Value& run) {
   }
   if (const auto version = OptString(run, "version")) obs.metadata["version"] = *version;
   if (const auto source = OptString(run, "source")) obs.metadata["source"] = *source;
+  obs.webhook_url = OptString(run, "webhook");
+  if (const auto input = run.FindMember("input");
+      input != run.MemberEnd() && input->value.IsObject()) {
+    obs.input_digest = InputDigest(Stringify(input->value));
+  }
   return obs;
 }
 

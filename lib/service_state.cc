@@ -2,6 +2,9 @@
 
 #include <rapidjson/document.h>
 
+#include <cstdint>
+
+#include "lib/http.h"
 #include "lib/json_limits.h"
 #include "lib/json_writer.h"
 #include "lib/timestamp.h"
@@ -12,6 +15,8 @@ namespace {
 // The records' names in the table.
 constexpr std::string_view kPollerStatus = "poller_status";
 constexpr std::string_view kHealthProbe = "health_probe";
+constexpr std::string_view kQueuePassRequest = "queue_pass_request";
+constexpr std::string_view kQueuePassDone = "queue_pass_done";
 std::string CircuitName(std::string_view provider) { return "circuit:" + std::string(provider); }
 std::string SyncName(std::string_view provider) { return "sync_result:" + std::string(provider); }
 std::string SecretName(std::string_view provider) {
@@ -127,6 +132,35 @@ std::optional<std::string> CachedWebhookSecret(ServiceStateStore& store, std::st
   const int64_t age = now - (*cached)->updated_at;
   if (age < 0 || age >= max_age) return std::nullopt;
   return (*cached)->value;
+}
+
+Result<int64_t> RequestQueuePass(ServiceStateStore& store, int64_t now) {
+  const int64_t ticket = ReadQueuePassRequest(store) + 1;
+  if (Status s = store.PutServiceState(kQueuePassRequest, std::to_string(ticket), now); !s.ok()) {
+    return s;
+  }
+  return ticket;
+}
+
+int64_t ReadQueuePassRequest(ServiceStateStore& store) {
+  auto state = store.GetServiceState(kQueuePassRequest);
+  if (!state.ok() || !*state) return 0;
+  return ParseInt((*state)->value, 0, INT64_MAX).value_or(0);
+}
+
+Status WriteQueuePassDone(ServiceStateStore& store, const QueuePassRecord& record, int64_t now) {
+  JsonWriter w;
+  w.BeginObject();
+  w.Key("ticket").Int(record.ticket);
+  w.Key("dispatched").Int(record.dispatched);
+  w.EndObject();
+  return store.PutServiceState(kQueuePassDone, w.str(), now);
+}
+
+QueuePassRecord ReadQueuePassDone(ServiceStateStore& store) {
+  const rapidjson::Document doc = ReadObject(store, kQueuePassDone);
+  return {IntMember(doc, "ticket").value_or(0),
+          static_cast<int>(IntMember(doc, "dispatched").value_or(0))};
 }
 
 Status WriteHealthProbe(ServiceStateStore& store, int64_t now) {

@@ -75,6 +75,20 @@ Status CacheWebhookSecret(ServiceStateStore& store, std::string_view provider,
 std::optional<std::string> CachedWebhookSecret(ServiceStateStore& store, std::string_view provider,
                                                int64_t max_age, int64_t now);
 
+// Queue passes asked of the worker (POST /api/queue/process, SPEC §12): a
+// caller takes a ticket (the last ticket + 1; two callers at once may share
+// one, which serves both), pokes the worker, and waits until the worker's
+// record of the last pass served reaches its ticket.
+Result<int64_t> RequestQueuePass(ServiceStateStore& store, int64_t now);
+// The newest ticket taken; 0 when none.
+int64_t ReadQueuePassRequest(ServiceStateStore& store);
+struct QueuePassRecord {
+  int64_t ticket = 0;  // the newest ticket the pass served; 0 when none
+  int dispatched = 0;  // entries it dispatched
+};
+Status WriteQueuePassDone(ServiceStateStore& store, const QueuePassRecord& record, int64_t now);
+QueuePassRecord ReadQueuePassDone(ServiceStateStore& store);
+
 // Health's probe: a small write proving the database accepts writes.
 Status WriteHealthProbe(ServiceStateStore& store, int64_t now);
 

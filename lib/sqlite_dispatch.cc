@@ -47,18 +47,41 @@ Result<ApplyOutcome> SqliteStore::MarkDispatched(std::string_view job_id, const 
   return applied;
 }
 
+Status SqliteStore::MarkSent(std::string_view job_id, int64_t now) {
+  Transaction txn(*db_, Transaction::Mode::kImmediate);
+  if (!txn.status().ok()) return txn.status();
+  if (auto entry = DispatchingEntry(job_id); !entry.ok()) return entry.status();
+  Query update = db_->Prepare("UPDATE queue SET sent_at = ?2 WHERE job_id = ?1");
+  if (!update.ok()) return update.status();
+  update->Bind(1, job_id);
+  update->Bind(2, now);
+  if (Status s = update->Run("mark a create sent"); !s.ok()) return s;
+  return txn.Commit();
+}
+
 Status SqliteStore::RetryDispatchLater(std::string_view job_id, std::string_view error,
                                        int64_t retry_at) {
+  return BackToWaiting(job_id, error, retry_at, /*attempt_counts=*/true);
+}
+
+Status SqliteStore::ReleaseClaim(std::string_view job_id, std::string_view error,
+                                 int64_t retry_at) {
+  return BackToWaiting(job_id, error, retry_at, /*attempt_counts=*/false);
+}
+
+Status SqliteStore::BackToWaiting(std::string_view job_id, std::string_view error, int64_t retry_at,
+                                  bool attempt_counts) {
   Transaction txn(*db_, Transaction::Mode::kImmediate);
   if (!txn.status().ok()) return txn.status();
   if (auto entry = DispatchingEntry(job_id); !entry.ok()) return entry.status();
   Query update = db_->Prepare(
-      "UPDATE queue SET status = 'waiting', next_attempt_at = ?2, error_message = ?3"
-      " WHERE job_id = ?1");
+      "UPDATE queue SET status = 'waiting', next_attempt_at = ?2, error_message = ?3,"
+      " sent_at = NULL, attempts = attempts - ?4 WHERE job_id = ?1");
   if (!update.ok()) return update.status();
   update->Bind(1, job_id);
   update->Bind(2, retry_at);
-  update->Bind(3, error);
+  update->Bind(3, error.empty() ? std::nullopt : std::optional<std::string_view>(error));
+  update->Bind(4, attempt_counts ? 0 : 1);
   if (Status s = update->Run("put an entry back to wait"); !s.ok()) return s;
   return txn.Commit();
 }

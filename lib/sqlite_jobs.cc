@@ -5,6 +5,7 @@
 
 #include "lib/json_limits.h"
 #include "lib/json_writer.h"
+#include "lib/run_match.h"
 #include "lib/sqlite_store.h"
 #include "lib/timestamp.h"
 
@@ -350,6 +351,23 @@ Status SqliteStore::WriteJob(const Job& job, bool insert, int64_t expected_versi
   return Status::Ok();
 }
 
+// A run we have not stored whose webhook URL names a local job (the
+// dispatcher's `?job_id=`, SPEC §12) belongs to that job, not to a new one, if
+// the job is of the run's provider and has no run yet (or this one): so a
+// webhook, a poll or a sync that sees the run before the create's answer is
+// merged into the submitted job instead of creating a second job for it.
+Result<std::optional<Job>> SqliteStore::SubmittedJobOf(const Observation& obs) {
+  const std::string job_id = JobIdInWebhookUrl(*obs.webhook_url);
+  if (job_id.empty()) return std::optional<Job>();
+  auto found = GetJob(job_id);
+  if (!found.ok() || !*found) return found;
+  const Job& job = **found;
+  const bool same_provider = obs.provider.empty() || job.provider == obs.provider;
+  const bool free = !job.external_id || *job.external_id == obs.external_id;
+  if (!same_provider || !free) return std::optional<Job>();
+  return found;
+}
+
 Result<ApplyOutcome> SqliteStore::ApplyInTransaction(const Observation& obs,
                                                      const PriceTable& prices, int64_t now,
                                                      bool create_if_missing) {
@@ -363,6 +381,11 @@ Result<ApplyOutcome> SqliteStore::ApplyInTransaction(const Observation& obs,
     auto found = FindByExternalId(obs.provider, obs.external_id);
     if (!found.ok()) return found.status();
     current = std::move(found.value());
+  }
+  if (!current && obs.webhook_url) {
+    auto submitted = SubmittedJobOf(obs);
+    if (!submitted.ok()) return submitted.status();
+    current = std::move(submitted.value());
   }
   if (!current) {
     const std::string id = obs.job_id ? *obs.job_id : obs.external_id;

@@ -1,4 +1,4 @@
-// QueueStore over SQLite (lib/queue_store.h): the queue table of schema 7.
+// QueueStore over SQLite (lib/queue_store.h): the queue table of schema 7 (8).
 // Positions are computed when read (a window over the waiting entries, which
 // the partial index queue_waiting keeps in order), never stored, so a
 // submission or a dispatch never rewrites the other entries.
@@ -6,18 +6,20 @@
 #include <string_view>
 
 #include "lib/sqlite_store.h"
+#include "lib/timestamp.h"
 
 namespace jobpulse {
 
 namespace {
 
-constexpr int64_t kIdempotencyMicros = int64_t{24} * 3600 * 1000000;
+constexpr int64_t kDayMicros = 24 * 3600 * kMicrosPerSecond;
+constexpr int64_t kIdempotencyMicros = kDayMicros;
 
 // The entry columns in ReadEntry's order, over `queue q`, `jobs j` and the
 // waiting ranks `r`.
 constexpr const char* kEntryColumns =
     "q.job_id, q.user_id, q.provider, j.config_name, q.priority, q.status, r.position, "
-    "q.queued_at, q.dispatched_at, q.attempts, q.error_message";
+    "q.queued_at, q.dispatched_at, q.attempts, q.error_message, q.sent_at";
 
 // The waiting entries' positions, as a CTE named `ranked`.
 constexpr const char* kRanked =
@@ -38,6 +40,7 @@ QueueEntry ReadEntry(const SqliteStatement& row) {
   e.dispatched_at = row.OptInt(c++);
   e.attempts = static_cast<int>(row.Int(c++));
   e.error_message = row.OptText(c++);
+  e.sent_at = row.OptInt(c++);
   return e;
 }
 
@@ -192,6 +195,27 @@ Result<QueuePage> SqliteStore::ListQueue(const QueueFilter& filter) {
   return page;
 }
 
+Result<QueueLoad> SqliteStore::ReadQueueLoad(int64_t now) {
+  // Over the open entries only (the partial index queue_open): the worker
+  // asks this at every wake-up, and closed entries pile up.
+  Query q = db_->Prepare(
+      "SELECT count(*) FILTER (WHERE status = 'waiting'),"
+      " count(*) FILTER (WHERE status = 'waiting' AND (next_attempt_at IS NULL"
+      " OR next_attempt_at <= ?1)), count(*) FILTER (WHERE status <> 'waiting')"
+      " FROM queue WHERE status <> 'closed'");
+  if (!q.ok()) return q.status();
+  q->Bind(1, now);
+  auto row = q->Step("read the queue's load");
+  if (!row.ok()) return row.status();
+  QueueLoad load;
+  if (*row) {
+    load.waiting = q->Int(0);
+    load.ready = q->Int(1);
+    load.running = q->Int(2);
+  }
+  return load;
+}
+
 Result<QueueCounts> SqliteStore::CountQueue(int64_t now) {
   Transaction txn(*db_, Transaction::Mode::kDeferred);
   if (!txn.status().ok()) return txn.status();
@@ -221,8 +245,8 @@ Result<QueueCounts> SqliteStore::CountQueue(int64_t now) {
       "  ON j.job_id = q.job_id WHERE q.status = 'closed' AND j.status = 'completed'"
       "  AND q.dispatched_at IS NOT NULL AND q.closed_at >= ?2)");
   if (!averages.ok()) return averages.status();
-  averages->Bind(1, now - int64_t{24} * 3600 * 1000000);
-  averages->Bind(2, now - int64_t{30} * 24 * 3600 * 1000000);
+  averages->Bind(1, now - kDayMicros);
+  averages->Bind(2, now - 30 * kDayMicros);
   auto row = averages->Step("average queue times");
   if (!row.ok()) return row.status();
   if (*row) {
@@ -297,8 +321,8 @@ Result<std::optional<DispatchClaim>> SqliteStore::ClaimNextEntry(int max_concurr
   claim.input_digest = pick->Text(2);
   pick->Reset();
   Query take = db_->Prepare(
-      "UPDATE queue SET status = 'dispatching', attempts = attempts + 1, next_attempt_at = NULL"
-      " WHERE job_id = ?1");
+      "UPDATE queue SET status = 'dispatching', attempts = attempts + 1, next_attempt_at = NULL,"
+      " sent_at = NULL WHERE job_id = ?1");
   if (!take.ok()) return take.status();
   take->Bind(1, job_id);
   if (Status s = take->Run("claim a queue entry"); !s.ok()) return s;

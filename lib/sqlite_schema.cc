@@ -1,7 +1,7 @@
 // The SQLite schema and its migrations, oldest first (SqliteDb::Open applies
 // the missing ones in one transaction and sets PRAGMA user_version).
 //
-// Schema (PRAGMA user_version = 7), all STRICT tables:
+// Schema (PRAGMA user_version = 8), all STRICT tables:
 //   jobs           one row per job. Timestamps are INTEGER microseconds since the
 //                  epoch (they sort and subtract cheaply; the API renders RFC 3339).
 //                  metadata is a JSON object of strings. stage/progress/last_log
@@ -37,6 +37,9 @@
 //                  job_search_fields is the view it is filled from.
 //   queue          (v7) the submission queue (lib/queue_store.h), one entry
 //                  per submitted job; closed by trigger with its job.
+//                  (v8) sent_at: when the create of the current attempt was
+//                  about to be sent, so a dispatch a dead worker left is known
+//                  to have never reached the provider (sent_at NULL).
 #include <iterator>
 
 #include "lib/sqlite_store.h"
@@ -266,6 +269,11 @@ END;
 CREATE TRIGGER jobs_delete_queue_entry AFTER DELETE ON jobs BEGIN
   DELETE FROM queue WHERE job_id = old.job_id;
 END;
+)sql",
+    // 8: the moment a dispatch's create is sent (SPEC §12's reconciliation:
+    // an entry left dispatching with no sent_at made no run).
+    R"sql(
+ALTER TABLE queue ADD COLUMN sent_at INTEGER;
 )sql",
 };
 

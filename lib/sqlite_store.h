@@ -44,7 +44,7 @@ struct SqliteSearchResult {
 class SqliteStore final : public Store {
  public:
   // The schema version Open() migrates to (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 7;
+  static constexpr int kSchemaVersion = 8;
 
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
 
@@ -76,6 +76,7 @@ class SqliteStore final : public Store {
   Result<std::optional<QueueEntry>> GetQueueEntry(std::string_view job_id) override;
   Result<QueuePage> ListQueue(const QueueFilter& filter) override;
   Result<QueueCounts> CountQueue(int64_t now) override;
+  Result<QueueLoad> ReadQueueLoad(int64_t now) override;
   Result<QueueEntry> SetQueuePriority(std::string_view job_id, int priority) override;
   Result<ApplyOutcome> CancelWaiting(std::string_view job_id, const PriceTable& prices,
                                      int64_t now) override;
@@ -83,8 +84,10 @@ class SqliteStore final : public Store {
                                                       int64_t now) override;
   Result<ApplyOutcome> MarkDispatched(std::string_view job_id, const Observation& run,
                                       const PriceTable& prices, int64_t now) override;
+  Status MarkSent(std::string_view job_id, int64_t now) override;
   Status RetryDispatchLater(std::string_view job_id, std::string_view error,
                             int64_t retry_at) override;
+  Status ReleaseClaim(std::string_view job_id, std::string_view error, int64_t retry_at) override;
   Result<ApplyOutcome> FailDispatch(std::string_view job_id, std::string_view error,
                                     const PriceTable& prices, int64_t now) override;
   Result<std::vector<DispatchClaim>> DispatchingEntries() override;
@@ -138,6 +141,12 @@ class SqliteStore final : public Store {
   // Inside a transaction: the entry of `job_id` when it is dispatching, else
   // kNotFound (no entry) or kConflict (another state).
   Result<QueueEntry> DispatchingEntry(std::string_view job_id);
+  // Inside a transaction: the submitted job a run's webhook URL names, when
+  // the run may be merged into it (sqlite_jobs.cc); else nullopt.
+  Result<std::optional<Job>> SubmittedJobOf(const Observation& obs);
+  // RetryDispatchLater and ReleaseClaim: back to waiting until `retry_at`.
+  Status BackToWaiting(std::string_view job_id, std::string_view error, int64_t retry_at,
+                       bool attempt_counts);
   // Inside Submit's transaction: the submission an unexpired idempotency key
   // names, or nullopt (an expired key is freed for reuse).
   Result<std::optional<SubmitOutcome>> SubmissionForKey(const std::string& key, int64_t now);

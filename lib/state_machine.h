@@ -85,6 +85,10 @@ struct Observation {
   // The provider answered 404 for this run (a fetch that found nothing): only
   // job_id is meaningful then. See NotFoundObservation.
   bool not_found = false;
+  // What ties a run to the submission that created it (lib/run_match.h): the
+  // run's webhook URL and its input's digest. The merge stores neither.
+  std::optional<std::string> webhook_url;
+  std::optional<std::string> input_digest;
 };
 
 // The observation that a fetch of `job` at its provider answered 404.

@@ -2,7 +2,6 @@
 // and the first bad one is named; nothing is stored before all pass.
 #include "lib/submission.h"
 
-#include <openssl/sha.h>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -11,6 +10,7 @@
 
 #include "lib/json_limits.h"
 #include "lib/json_writer.h"
+#include "lib/run_match.h"
 
 namespace jobpulse {
 
@@ -222,15 +222,37 @@ Submission MakeSubmission(const SubmitRequest& request, std::string job_id, std:
   w.Key("input").Raw(request.input_json);
   w.EndObject();
   s.request_json = w.str();
-  unsigned char digest[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(request.input_json.data()),
-         request.input_json.size(), digest);
-  static constexpr char kHex[] = "0123456789abcdef";
-  for (const unsigned char byte : digest) {
-    s.input_digest += kHex[byte >> 4];
-    s.input_digest += kHex[byte & 15];
-  }
+  s.input_digest = InputDigest(request.input_json);
   return s;
+}
+
+Result<CreateRunRequest> CreateRunRequestFrom(std::string_view request_json,
+                                              std::optional<std::string> webhook_url) {
+  const auto invalid = [] {
+    return Status::Error(Status::Code::kInternal, "invalid_queued_request",
+                         "a queued request is not a create this version wrote");
+  };
+  if (!JsonDepthWithin(request_json)) return invalid();
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseIterativeFlag>(request_json.data(), request_json.size());
+  if (doc.HasParseError() || !doc.IsObject()) return invalid();
+  const auto text = [&](const char* key) -> std::optional<std::string> {
+    const auto it = doc.FindMember(key);
+    if (it == doc.MemberEnd() || !it->value.IsString()) return std::nullopt;
+    return std::string(it->value.GetString(), it->value.GetStringLength());
+  };
+  const auto input = doc.FindMember("input");
+  auto kind = text("kind");
+  auto model = text("model");
+  if (!kind || !model || input == doc.MemberEnd() || !input->value.IsObject()) return invalid();
+  CreateRunRequest out;
+  out.kind = std::move(*kind);
+  out.model = std::move(*model);
+  out.version = text("version");
+  out.destination = text("destination");
+  out.input_json = Compact(input->value);
+  out.webhook_url = std::move(webhook_url);
+  return out;
 }
 
 }  // namespace jobpulse

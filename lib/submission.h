@@ -13,6 +13,7 @@
 #include <string>
 #include <string_view>
 
+#include "lib/provider.h"
 #include "lib/queue_store.h"
 #include "lib/status.h"
 
@@ -49,6 +50,12 @@ std::string NewSubmittedJobId();
 // destination).
 Submission MakeSubmission(const SubmitRequest& request, std::string job_id, std::string provider,
                           std::optional<std::string> idempotency_key);
+
+// The provider create a queued request (Submission::request_json) asks for,
+// with `webhook_url` (nullopt: none). Errors: kInternal "invalid_queued_request"
+// when the stored text is not what MakeSubmission writes.
+Result<CreateRunRequest> CreateRunRequestFrom(std::string_view request_json,
+                                              std::optional<std::string> webhook_url);
 
 }  // namespace jobpulse
 

@@ -120,6 +120,15 @@ Status Worker::Start() {
   if (Status s = OpenStoreUntilStopped(); !s.ok()) return s;
   if (Status s = poke_.Open(options_.poke_socket); !s.ok()) return s;
   LogInfo(DescribePolling(polling_));
+  dispatcher_ = std::make_unique<Dispatcher>(*store_, providers_, DispatchSettingsFrom(config_),
+                                             [this] { return Now(); });
+  LogInfo(DescribeQueueProcessing(config_));
+  const DispatchReport recovered = dispatcher_->RecoverInterrupted();
+  if (recovered.dispatched + recovered.failed + recovered.released > 0) {
+    LogInfo("queue recovery: " + std::to_string(recovered.dispatched) + " dispatched, " +
+            std::to_string(recovered.released) + " back to waiting, " +
+            std::to_string(recovered.failed) + " failed");
+  }
   if (options_.serve_events && !options_.events_socket.empty()) {
     SseOptions sse;
     sse.socket_path = options_.events_socket;
@@ -177,21 +186,25 @@ void Worker::Run() {
     if (polling_.enabled) wait = std::min(wait, std::max<int64_t>(0, next_poll_at_ - now));
     ::poll(fds, 2, static_cast<int>(wait / 1000));
     if (stop_) break;
-    // A poke means a handler wrote something (a delivery, demand, a sync):
-    // its events can go out now rather than at the SSE server's next poll.
-    if (poke_.Drain() && sse_) sse_->Notify();
+    // A poke means a handler wrote something (a delivery, demand, a sync, a
+    // submission): its events can go out now rather than at the SSE server's
+    // next poll, and a queue pass may have work.
+    bool poked = poke_.Drain();
+    if (poked && sse_) sse_->Notify();
     Heartbeat();
-    InboxPass();
-    DemandRefresh();
+    poked |= InboxPass();
+    poked |= DemandRefresh();
     if (polling_.enabled) {
       if (Now() >= next_poll_at_) {
         next_poll_at_ = Now() + int64_t{polling_.interval_seconds} * kMicrosPerSecond;
-        PollCycle();
+        poked |= PollCycle().refreshed > 0;
       }
     } else if (Now() >= next_safety_net_at_) {
       next_safety_net_at_ = Now() + kSafetyNetEvery;
       SafetyNet();
+      poked = true;
     }
+    QueueStep(poked);
     PruneInbox();
     CheckpointWal();
     Housekeeping();
@@ -206,6 +219,9 @@ void Worker::RunOnce() {
   LogInfo("one poll cycle: " + std::to_string(cycle.jobs) + " active jobs, " +
           std::to_string(cycle.refreshed) + " refreshed, " + std::to_string(cycle.failed) +
           " failed");
+  const int dispatched = QueuePass();
+  LogInfo("one queue pass: " + std::to_string(dispatched) + " dispatched");
+  AnnounceQueue();
 }
 
 void Worker::Heartbeat() {
@@ -335,13 +351,13 @@ Worker::Cycle Worker::PollCycle() {
   return total;
 }
 
-void Worker::DemandRefresh() {
+bool Worker::DemandRefresh() {
   const int64_t now = Now();
   const int64_t max_age = int64_t{config_.inline_progress_max_age_seconds.value} * kMicrosPerSecond;
   auto watched = store_->ListWatchedJobs(now - kDemandWindow);
   if (!watched.ok()) {
     LogWarning("demand refresh: " + watched.status().ToString());
-    return;
+    return false;
   }
   std::map<std::string, std::vector<Job>> wanted;
   for (Job& job : *watched) {
@@ -349,9 +365,12 @@ void Worker::DemandRefresh() {
     const bool backing_off = job.next_poll_at && *job.next_poll_at > now;
     if (stale && !backing_off && job.provider) wanted[*job.provider].push_back(std::move(job));
   }
+  bool wrote = false;
   for (auto& [name, jobs] : wanted) {
-    if (Provider* provider = providers_.Find(name)) FetchJobs(*provider, jobs);
+    if (Provider* provider = providers_.Find(name))
+      wrote |= FetchJobs(*provider, jobs).refreshed > 0;
   }
+  return wrote;
 }
 
 void Worker::SafetyNet() {
@@ -372,7 +391,7 @@ void Worker::SafetyNet() {
   }
 }
 
-void Worker::InboxPass() {
+bool Worker::InboxPass() {
   auto report = ApplyPendingDeliveries(
       *store_, providers_.prices(), [this] { return Now(); }, kInboxBatch);
   if (!report.ok()) {
@@ -380,12 +399,13 @@ void Worker::InboxPass() {
     // The pass may have applied part of its batch before failing: prune as
     // soon as during a flood, or those bodies wait for the hourly round.
     inbox_applied_since_prune_ = true;
-    return;
+    return true;
   }
   if (report->applied > 0) {
     inbox_applied_since_prune_ = true;
     if (sse_) sse_->Notify();
   }
+  return report->applied > 0;
 }
 
 // SPEC §7: bodies of applied deliveries go after webhooks.retention_hours,

@@ -1,5 +1,6 @@
-// The long-running worker (SPEC §1, §6, §7, §8): it keeps jobs current without
-// any client asking, applies webhook deliveries, and feeds the SSE server.
+// The long-running worker (SPEC §1, §6, §7, §8, §12): it keeps jobs current
+// without any client asking, applies webhook deliveries, dispatches the
+// submission queue, and feeds the SSE server.
 // worker/main.cc is a thin shell around Worker::Run. See worker.cc for the
 // design (where work comes from, ordering, retries, shutdown, visibility).
 //
@@ -19,6 +20,7 @@
 #include "lib/config.h"
 #include "lib/cost.h"
 #include "lib/delivery_intake.h"
+#include "lib/dispatcher.h"
 #include "lib/notify.h"
 #include "lib/poller.h"
 #include "lib/provider.h"
@@ -63,8 +65,9 @@ class Worker {
   // Loops until RequestStop(); finishes the step in progress, then closes.
   // Failures inside a step are logged and retried at the next one.
   void Run();
-  // One poll cycle (whatever the polling decision) and one inbox pass;
-  // failures are logged, as in Run().
+  // One poll cycle (whatever the polling decision), one inbox pass and one
+  // queue pass (whatever background.queue_processing says); failures are
+  // logged, as in Run().
   void RunOnce();
   // Async-signal-safe.
   void RequestStop();
@@ -83,13 +86,21 @@ class Worker {
   bool StoreFetched(Provider& provider, ProviderCircuit& circuit, const Job& job,
                     Result<Observation>& run, Cycle* cycle);
   Cycle PollCycle();
-  void DemandRefresh();
+  // These two return true when they wrote.
+  bool DemandRefresh();
   void SafetyNet();
-  void InboxPass();
+  bool InboxPass();
   void PruneInbox();
   void CheckpointWal();
   void Housekeeping();
   void Heartbeat();
+  // The queue loop (lib/worker_queue.cc): a pass when something may have
+  // changed (`poked`: a handler's write, or one of ours) or the interval is
+  // up, or when a caller asked for one (POST /api/queue/process); then the
+  // queue_changed event.
+  void QueueStep(bool poked);
+  int QueuePass();
+  void AnnounceQueue();
   void WriteStatus(const std::string& last_error);
   int64_t Now() const;
   Status OpenStoreUntilStopped();
@@ -103,6 +114,7 @@ class Worker {
   PokeListener poke_;
   std::unique_ptr<SseServer> sse_;
   std::unique_ptr<IntakeServer> intake_;
+  std::unique_ptr<Dispatcher> dispatcher_;
   std::mt19937_64 rng_;
   int stop_pipe_[2] = {-1, -1};
   std::atomic<bool> stop_{false};
@@ -116,6 +128,12 @@ class Worker {
   int64_t last_inbox_prune_at_ = 0;
   bool inbox_applied_since_prune_ = false;
   int last_cycle_jobs_ = 0;
+  int64_t next_queue_pass_at_ = 0;
+  int64_t served_queue_ticket_ = 0;
+  // The queue_changed event: what was last announced, and when.
+  QueueLoad announced_load_;
+  int64_t last_queue_announce_at_ = 0;
+  bool queue_announce_due_ = false;
   std::string last_error_;
 };
 

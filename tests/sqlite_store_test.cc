@@ -68,7 +68,7 @@ BOOST_FIXTURE_TEST_CASE(a_schema_3_database_migrates_in_place, StoreFixture) {
   }
   auto store = OpenStore();
   RawDb raw(db_path);
-  BOOST_TEST(raw.QueryText("PRAGMA user_version") == "7");
+  BOOST_TEST(raw.QueryText("PRAGMA user_version") == "8");
   const Job url = MustGet(*store, "url");
   BOOST_TEST(Show(url.output_url) == "\"https://replicate.delivery/w.tar\"");
   BOOST_TEST(url.log_bytes_seen == 18);

@@ -186,7 +186,7 @@ Stack::Stack(const StackOptions& options) {
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   db_path_ = (options.db_dir.empty() ? dir_ : options.db_dir) + "/jobpulse.db";
-  port_ = FreePort();
+  port_ = options.port ? options.port : FreePort();
   const std::string run_dir = dir_ + "/run";
   std::vector<std::string> gen = {RepoRoot() + "/nginx/gen-config",
                                   "--run-dir",

@@ -27,6 +27,9 @@
 namespace jobpulse::testing {
 
 struct StackOptions {
+  // nginx's port on 127.0.0.1; 0 = a free one. Known ahead when the
+  // configuration must name it (a webhook URL pointing at the stack).
+  int port = 0;
   int pool_size = 2;            // serving FastCGI processes
   int max_requests = 1000;      // JOBPULSE_MAX_REQUESTS (±25 % per process)
   std::string enterprise_yaml;  // written to the run dir and used when not empty
