@@ -1,6 +1,7 @@
 // One card of the job list: li.job-card[data-job-id][data-status] holding a
 // button.job-open (status badge, model, id, facts; running jobs the live
-// part, failed ones the reason).
+// part, failed ones the reason, waiting ones their queue position) and, for
+// jobs waiting in the queue, div.job-queue-actions beside it (js/queue.js).
 //
 // A running card shows the time left and the speed from the job's
 // eta_seconds and rate; between updates renderSpeed() (called by
@@ -10,6 +11,7 @@
 import {
   DASH, el, formatCost, formatDuration, formatProgress, formatRate, formatTimeLeft, timeElement,
 } from './dom.js';
+import { fillQueueActions, queueLabel } from './queue.js';
 
 export function createCard(jobId) {
   // tabindex=-1: focusable by script (forwarded to the button), not a tab stop.
@@ -31,7 +33,8 @@ export function markSelected(card, selected) {
   else button.removeAttribute('aria-current');
 }
 
-export function fillCard(card, job, selected) {
+// entry: the job's waiting queue entry, or null.
+export function fillCard(card, job, selected, entry = null) {
   card.dataset.status = job.status;
   markSelected(card, selected);
   const button = card.querySelector('.job-open');
@@ -56,6 +59,10 @@ export function fillCard(card, job, selected) {
     const reason = firstLine(job.error_message);
     button.append(el('span', { class: 'job-error' }, reason || 'No reason given'));
   }
+  // Only a pending job can wait in the queue; anything else has left it.
+  const waiting = job.status === 'pending' ? entry : null;
+  if (waiting) button.append(el('span', { class: 'job-queue-position' }, queueLabel(waiting)));
+  fillQueueActions(card, waiting);
 }
 
 // The first non-empty line of a provider's error text ('' for none).

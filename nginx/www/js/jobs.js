@@ -13,13 +13,18 @@
 // page's URL (?q=...), so a reload or a shared link shows the same search.
 //
 // The cards themselves are drawn by js/card.js.
+//
+// Queue positions (SPEC §12): every load also fetches the waiting entries,
+// in one request for all cards (js/queue.js); reloadQueue() fetches only
+// them (queue events), applyEntry()/applyJob() show an action's answer at once.
 
 import { api, newestOnly } from './api.js';
 import {
   createCard, fillCard, fillLive, liveFields, markSelected, renderSpeed,
 } from './card.js';
 import { el } from './dom.js';
-import { STATUSES } from './statuses.js';
+import { fetchWaiting } from './queue.js';
+import { STATUSES, TERMINAL_STATUSES } from './statuses.js';
 
 const PAGE_SIZE = 50;
 const MAX_LIMIT = 500; // the API's largest limit (SPEC §9)
@@ -42,9 +47,12 @@ export class JobList {
     this.wanted = PAGE_SIZE; // how many jobs the reader asked to see (pages loaded)
     this.selectedId = null;
     this.latest = newestOnly(); // answers to older loads are dropped
+    this.waiting = new Map(); // job_id -> waiting queue entry
+    this.latestQueue = newestOnly();
 
     // One listener for every card, present and future.
     this.listEl.addEventListener('click', (event) => {
+      if (event.target.closest('.job-queue-actions')) return; // js/queue.js
       const card = event.target.closest('.job-card');
       if (card) onOpen(card.dataset.jobId);
     });
@@ -77,6 +85,8 @@ export class JobList {
     if (restart) this.wanted = PAGE_SIZE;
     const wanted = Math.max(this.wanted, restart ? 0 : this.jobs.size);
     const target = Math.ceil(wanted / PAGE_SIZE) * PAGE_SIZE;
+    // Alongside the pages; without it the list still shows (positions as they were).
+    const waiting = this.fetchQueue().catch(() => null);
     const seen = new Set();
     const jobs = [];
     let total = 0;
@@ -93,7 +103,46 @@ export class JobList {
       offset += limit;
       if (data.jobs.length < limit) break;
     }
+    const entries = await waiting;
+    if (entries) this.waiting = entries;
     this.render(jobs, total);
+  }
+
+  // The waiting entries; null when a newer request has begun since.
+  async fetchQueue() {
+    const isNewest = this.latestQueue.begin();
+    const entries = await fetchWaiting();
+    return isNewest() ? entries : null;
+  }
+
+  // Reloads the queue positions only; rejects with an ApiError.
+  async reloadQueue() {
+    const entries = await this.fetchQueue();
+    if (!entries) return;
+    this.waiting = entries;
+    this.redraw();
+  }
+
+  // A queue entry from an action's answer (its new priority and position).
+  applyEntry(entry) {
+    this.latestQueue.drop(); // older answers do not know it yet
+    if (entry.status === 'waiting') this.waiting.set(entry.job_id, entry);
+    else this.waiting.delete(entry.job_id);
+    this.redraw();
+  }
+
+  // A job from an action's answer (a cancelled one), before the reload.
+  applyJob(job) {
+    if (TERMINAL_STATUSES.includes(job.status)) {
+      this.latestQueue.drop();
+      this.waiting.delete(job.job_id);
+    }
+    if (this.jobs.has(job.job_id)) this.jobs.set(job.job_id, job);
+    this.redraw();
+  }
+
+  redraw() {
+    this.render([...this.jobs.values()], this.total);
   }
 
   // Appends the next page ("Load more"); rejects with an ApiError.
@@ -141,7 +190,7 @@ export class JobList {
       let card = existing.get(job.job_id);
       existing.delete(job.job_id);
       if (!card) card = createCard(job.job_id);
-      fillCard(card, job, job.job_id === this.selectedId);
+      fillCard(card, job, job.job_id === this.selectedId, this.waiting.get(job.job_id) || null);
       // Move a node only when it is out of place: moving a node blurs it.
       const atIndex = this.listEl.children[index];
       if (atIndex !== card) this.listEl.insertBefore(card, atIndex || null);

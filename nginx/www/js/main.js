@@ -1,5 +1,5 @@
-// jobpulse web page: wires the toolbar, the job list, the detail panel, the
-// metrics bar and the live connection together.
+// jobpulse web page: wires the toolbar, the job list (and its queue actions),
+// the detail panel, the metrics bar and the live connection together.
 //
 // What keeps the page current, as the SimpleTuner guide recommends:
 // - Server-Sent Events (/api/events): status changes reload the list and the
@@ -10,6 +10,10 @@
 // - every 30 s, the list with sync_active=true (active jobs refreshed at the
 //   provider first) and the metrics;
 // - Sync (POST /api/cloud/jobs/sync) discovers jobs started outside jobpulse.
+// The queue (SPEC §12): queue positions load with the list and on
+// queue_changed; the queue counts of the metrics bar load with the metrics
+// and come with every queue_changed; a queue action reloads what it changed
+// at once, without waiting for its event.
 // In token mode (SPEC §11) a 401 shows the sign-in form instead of a toast and
 // pauses the stream and the timers; signing in reloads and reconnects.
 
@@ -19,6 +23,7 @@ import { el } from './dom.js';
 import { EventStream } from './events.js';
 import { JobList } from './jobs.js';
 import { loadMetrics } from './metrics.js';
+import { applyQueueChanged, loadQueueStats, wireQueueActions } from './queue.js';
 import { SignIn } from './signin.js';
 import { showToast } from './toast.js';
 
@@ -72,7 +77,8 @@ function reloader(load) {
 // reloadList({syncActive, background}), reloadMetrics({background}), and
 // both at once (syncActive concerns the list only).
 const reloadList = reloader(({ syncActive = false, restart = false }) => list.load({ syncActive, restart }));
-const reloadMetrics = reloader(() => loadMetrics());
+const reloadMetrics = reloader(() => Promise.all([loadMetrics(), loadQueueStats()]));
+const reloadQueue = reloader(() => list.reloadQueue());
 const reloadListAndMetrics = (options = {}) => Promise.all([reloadList(options), reloadMetrics(options)]);
 
 function reloadDetail() {
@@ -90,6 +96,7 @@ function debounce(fn, ms) {
 const scheduleList = debounce(() => reloadList({ background: true }), DEBOUNCE_MS);
 const scheduleMetrics = debounce(() => reloadMetrics({ background: true }), DEBOUNCE_MS);
 const scheduleDetail = debounce(reloadDetail, DEBOUNCE_MS);
+const scheduleQueue = debounce(() => reloadQueue({ background: true }), DEBOUNCE_MS);
 const scheduleListAndMetrics = () => {
   scheduleList();
   scheduleMetrics();
@@ -165,6 +172,24 @@ document.addEventListener('keydown', (event) => {
   detail.close();
 });
 
+// ---- The queue ---------------------------------------------------------------
+
+wireQueueActions(document.getElementById('job-list'), {
+  onEntry: (entry) => {
+    list.applyEntry(entry);
+    reloadQueue(); // the other cards' positions moved too
+  },
+  onCancelled: (job) => {
+    list.applyJob(job);
+    reloadListAndMetrics();
+    if (job.job_id === detail.jobId) reloadDetail();
+  },
+  onError: (error) => {
+    toastError(error);
+    reloadListAndMetrics(); // the entry probably left the queue meanwhile
+  },
+});
+
 // ---- Live updates -----------------------------------------------------------
 
 // The handler of the stream's messages; it remembers whether the stream was
@@ -186,6 +211,10 @@ function eventHandler() {
       case 'job_progress':
         list.applyProgress(message.job_id, message);
         detail.applyProgress(message.job_id, message);
+        break;
+      case 'queue_changed':
+        applyQueueChanged(message);
+        scheduleQueue();
         break;
       case 'jobs_synced':
         scheduleList();
