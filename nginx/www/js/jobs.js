@@ -203,7 +203,7 @@ export class JobList {
     } else {
       this.emptyEl.textContent = filtered
         ? 'No jobs match these filters. Choose "All" to see every job.'
-        : 'No jobs yet. Press Sync to discover jobs from Replicate.';
+        : 'No jobs yet. Press New job to submit one, or Sync to discover jobs from Replicate.';
     }
     this.emptyEl.hidden = jobs.length > 0;
     this.renderCount();

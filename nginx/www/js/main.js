@@ -1,5 +1,6 @@
-// jobpulse web page: wires the toolbar, the job list (and its queue actions),
-// the detail panel, the metrics bar and the live connection together.
+// jobpulse web page: wires the toolbar, the New job dialog, the job list (and
+// its queue actions), the detail panel, the metrics bar and the live
+// connection together.
 //
 // What keeps the page current, as the SimpleTuner guide recommends:
 // - Server-Sent Events (/api/events): status changes reload the list and the
@@ -12,8 +13,8 @@
 // - Sync (POST /api/cloud/jobs/sync) discovers jobs started outside jobpulse.
 // The queue (SPEC §12): queue positions load with the list and on
 // queue_changed; the queue counts of the metrics bar load with the metrics
-// and come with every queue_changed; a queue action reloads what it changed
-// at once, without waiting for its event.
+// and come with every queue_changed; a submission or a queue action reloads
+// what it changed at once, without waiting for its event.
 // In token mode (SPEC §11) a 401 shows the sign-in form instead of a toast and
 // pauses the stream and the timers; signing in reloads and reconnects.
 
@@ -25,6 +26,7 @@ import { JobList } from './jobs.js';
 import { loadMetrics } from './metrics.js';
 import { applyQueueChanged, loadQueueStats, wireQueueActions } from './queue.js';
 import { SignIn } from './signin.js';
+import { SubmitDialog } from './submit.js';
 import { showToast } from './toast.js';
 
 const INLINE_PROGRESS_MS = 5000;
@@ -165,14 +167,23 @@ loadMoreButton.addEventListener('click', async () => {
   }
 });
 
-// Escape closes the detail (the dialog handles its own Escape first).
+// Escape closes the detail (an open dialog handles its own Escape first).
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape' || event.defaultPrevented || !detail.isOpen) return;
-  if (document.getElementById('confirm-dialog').open) return;
+  if (document.querySelector('dialog[open]')) return;
   detail.close();
 });
 
-// ---- The queue ---------------------------------------------------------------
+// ---- Submitting and the queue -----------------------------------------------
+
+// The dialog lives on through its listeners.
+new SubmitDialog({
+  onSubmitted: ({ job, queue }) => {
+    const position = queue && typeof queue.position === 'number' ? ` · #${queue.position} in queue` : '';
+    showToast(`Job ${job.job_id} submitted${position}`);
+    reloadListAndMetrics();
+  },
+});
 
 wireQueueActions(document.getElementById('job-list'), {
   onEntry: (entry) => {
