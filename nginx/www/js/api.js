@@ -7,7 +7,8 @@
 // A 204 resolves with null. A 401 (token mode, SPEC §11) first calls the
 // handler given to onUnauthorized, which shows the sign-in form.
 // api.getIfChanged sends If-None-Match and resolves with {notModified: true}
-// on a 304, else {data, etag}.
+// on a 304, else {data, etag}. api.post takes extra request headers
+// ({headers: {'Idempotency-Key': ...}}).
 
 export class ApiError extends Error {
   constructor(message, { status = 0, code = '', details = null } = {}) {
@@ -25,7 +26,7 @@ export function onUnauthorized(handler) {
   unauthorizedHandler = handler;
 }
 
-async function request(method, path, { params, body, etag } = {}) {
+async function request(method, path, { params, body, etag, headers = {} } = {}) {
   let url = path;
   if (params) {
     const query = new URLSearchParams();
@@ -37,7 +38,7 @@ async function request(method, path, { params, body, etag } = {}) {
   }
   const init = {
     method,
-    headers: { Accept: 'application/json' },
+    headers: { ...headers, Accept: 'application/json' },
     // GETs carry an ETag: always revalidate, so a 304 costs nothing and a
     // stale copy is never shown.
     cache: 'no-cache',
@@ -88,7 +89,7 @@ const dataOf = async (answer) => (await answer).data;
 
 export const api = {
   get: (path, params) => dataOf(request('GET', path, { params })),
-  post: (path, body) => dataOf(request('POST', path, { body })),
+  post: (path, body, { headers } = {}) => dataOf(request('POST', path, { body, headers })),
   del: (path) => dataOf(request('DELETE', path)),
   // etag: the ETag of the copy we hold ('' for none).
   async getIfChanged(path, etag, params) {

@@ -12,15 +12,19 @@
 // The search box (#search-input) sends `q` (SPEC §9) and is kept in the
 // page's URL (?q=...), so a reload or a shared link shows the same search.
 //
-// A running card shows the time left and the speed from the job's
-// eta_seconds and rate; between updates tick() counts the time left down
-// each second (the server's value and when it arrived are on the element).
+// The cards themselves are drawn by js/card.js.
+//
+// Queue positions (SPEC §12): every load also fetches the waiting entries,
+// in one request for all cards (js/queue.js); reloadQueue() fetches only
+// them (queue events), applyEntry()/applyJob() show an action's answer at once.
 
 import { api, newestOnly } from './api.js';
 import {
-  DASH, el, formatCost, formatDuration, formatProgress, formatRate, formatTimeLeft, timeElement,
-} from './dom.js';
-import { STATUSES } from './statuses.js';
+  createCard, fillCard, fillLive, liveFields, markSelected, renderSpeed,
+} from './card.js';
+import { el } from './dom.js';
+import { fetchWaiting } from './queue.js';
+import { STATUSES, TERMINAL_STATUSES } from './statuses.js';
 
 const PAGE_SIZE = 50;
 const MAX_LIMIT = 500; // the API's largest limit (SPEC §9)
@@ -43,9 +47,12 @@ export class JobList {
     this.wanted = PAGE_SIZE; // how many jobs the reader asked to see (pages loaded)
     this.selectedId = null;
     this.latest = newestOnly(); // answers to older loads are dropped
+    this.waiting = new Map(); // job_id -> waiting queue entry
+    this.latestQueue = newestOnly();
 
     // One listener for every card, present and future.
     this.listEl.addEventListener('click', (event) => {
+      if (event.target.closest('.job-queue-actions')) return; // js/queue.js
       const card = event.target.closest('.job-card');
       if (card) onOpen(card.dataset.jobId);
     });
@@ -78,6 +85,8 @@ export class JobList {
     if (restart) this.wanted = PAGE_SIZE;
     const wanted = Math.max(this.wanted, restart ? 0 : this.jobs.size);
     const target = Math.ceil(wanted / PAGE_SIZE) * PAGE_SIZE;
+    // Alongside the pages; without it the list still shows (positions as they were).
+    const waiting = this.fetchQueue().catch(() => null);
     const seen = new Set();
     const jobs = [];
     let total = 0;
@@ -94,7 +103,46 @@ export class JobList {
       offset += limit;
       if (data.jobs.length < limit) break;
     }
+    const entries = await waiting;
+    if (entries) this.waiting = entries;
     this.render(jobs, total);
+  }
+
+  // The waiting entries; null when a newer request has begun since.
+  async fetchQueue() {
+    const isNewest = this.latestQueue.begin();
+    const entries = await fetchWaiting();
+    return isNewest() ? entries : null;
+  }
+
+  // Reloads the queue positions only; rejects with an ApiError.
+  async reloadQueue() {
+    const entries = await this.fetchQueue();
+    if (!entries) return;
+    this.waiting = entries;
+    this.redraw();
+  }
+
+  // A queue entry from an action's answer (its new priority and position).
+  applyEntry(entry) {
+    this.latestQueue.drop(); // older answers do not know it yet
+    if (entry.status === 'waiting') this.waiting.set(entry.job_id, entry);
+    else this.waiting.delete(entry.job_id);
+    this.redraw();
+  }
+
+  // A job from an action's answer (a cancelled one), before the reload.
+  applyJob(job) {
+    if (TERMINAL_STATUSES.includes(job.status)) {
+      this.latestQueue.drop();
+      this.waiting.delete(job.job_id);
+    }
+    if (this.jobs.has(job.job_id)) this.jobs.set(job.job_id, job);
+    this.redraw();
+  }
+
+  redraw() {
+    this.render([...this.jobs.values()], this.total);
   }
 
   // Appends the next page ("Load more"); rejects with an ApiError.
@@ -142,7 +190,7 @@ export class JobList {
       let card = existing.get(job.job_id);
       existing.delete(job.job_id);
       if (!card) card = createCard(job.job_id);
-      fillCard(card, job, job.job_id === this.selectedId);
+      fillCard(card, job, job.job_id === this.selectedId, this.waiting.get(job.job_id) || null);
       // Move a node only when it is out of place: moving a node blurs it.
       const atIndex = this.listEl.children[index];
       if (atIndex !== card) this.listEl.insertBefore(card, atIndex || null);
@@ -155,7 +203,7 @@ export class JobList {
     } else {
       this.emptyEl.textContent = filtered
         ? 'No jobs match these filters. Choose "All" to see every job.'
-        : 'No jobs yet. Press Sync to discover jobs from Replicate.';
+        : 'No jobs yet. Press New job to submit one, or Sync to discover jobs from Replicate.';
     }
     this.emptyEl.hidden = jobs.length > 0;
     this.renderCount();
@@ -228,124 +276,4 @@ export class JobList {
     if (card) card.querySelector('.job-open').focus();
     else document.getElementById('job-list-section').focus();
   }
-}
-
-function createCard(jobId) {
-  // tabindex=-1: focusable by script (forwarded to the button), not a tab stop.
-  const card = el('li', { class: 'job-card', tabindex: '-1', dataset: { jobId } });
-  card.append(el('button', { type: 'button', class: 'job-open', 'aria-controls': 'job-detail' }));
-  return card;
-}
-
-// The model shown on a card: metadata.model, else config_name, else a dash.
-export function modelName(job) {
-  return (job.metadata && job.metadata.model) || job.config_name || DASH;
-}
-
-// The card of the job shown in the detail: .selected, its button aria-current.
-function markSelected(card, selected) {
-  card.classList.toggle('selected', selected);
-  const button = card.querySelector('.job-open');
-  if (selected) button.setAttribute('aria-current', 'true');
-  else button.removeAttribute('aria-current');
-}
-
-function fillCard(card, job, selected) {
-  card.dataset.status = job.status;
-  markSelected(card, selected);
-  const button = card.querySelector('.job-open');
-
-  const estimate = Boolean(job.metadata && job.metadata.cost_is_estimate);
-  const countdown = button.querySelector('.job-eta'); // survives the redraw below
-  button.replaceChildren(
-    el('span', { class: 'job-head' },
-      el('span', { class: `status-badge status-${job.status}` }, job.status),
-      el('span', { class: 'job-model' }, modelName(job))),
-    el('span', { class: 'job-id' }, job.job_id),
-    el('span', { class: 'job-facts' },
-      fact('Created', el('span', { class: 'job-created' }, timeElement(job.created_at))),
-      fact('Duration', el('span', { class: 'job-duration' }, formatDuration(job.duration_seconds))),
-      fact(estimate ? 'Cost so far' : 'Cost',
-        el('span', { class: 'job-cost', title: estimate ? 'Estimate while the job runs' : null },
-          formatCost(job.cost_usd, estimate)))),
-  );
-  if (job.status === 'running') fillLive(button, liveFields(job), countdown);
-  if (job.status === 'failed') {
-    // The reason's first line; the whole text is in the detail.
-    const reason = firstLine(job.error_message);
-    button.append(el('span', { class: 'job-error' }, reason || 'No reason given'));
-  }
-}
-
-// The first non-empty line of a provider's error text ('' for none).
-function firstLine(text) {
-  if (typeof text !== 'string') return '';
-  return text.split(/\r\n|\r|\n/).map((line) => line.trim()).find(Boolean) || '';
-}
-
-// The live fields of a job, an inline-progress answer or a job_progress
-// event (older servers send no rate or eta_seconds: null).
-function liveFields({ stage = null, progress = null, last_log: lastLog = null, rate = null, eta_seconds: eta = null }) {
-  return { stage, progress, last_log: lastLog, rate, eta_seconds: eta };
-}
-
-function fact(label, value) {
-  return el('span', { class: 'fact' }, el('span', { class: 'fact-label' }, `${label} `), value);
-}
-
-// The running part of a card: stage, progress bar and text, time left and
-// speed, last log line.
-// countdown: the card's .job-eta before a redraw, whose count goes on.
-function fillLive(button, { stage, progress, last_log: lastLog, rate, eta_seconds: eta }, countdown = null) {
-  let live = button.querySelector('.job-live');
-  if (!live) {
-    live = el('span', { class: 'job-live' },
-      el('span', { class: 'job-live-head' },
-        el('span', { class: 'job-stage' }),
-        el('span', { class: 'job-progress-text' })),
-      el('progress', { class: 'job-progress', max: '100', 'aria-label': 'Training progress' }),
-      el('span', { class: 'job-eta', hidden: true }),
-      el('span', { class: 'job-last-log' }));
-    button.append(live);
-    if (countdown) {
-      const node = live.querySelector('.job-eta');
-      node.dataset.eta = countdown.dataset.eta || '';
-      node.dataset.etaAt = countdown.dataset.etaAt || '';
-    }
-  }
-  setSpeed(live.querySelector('.job-eta'), rate, eta);
-  const known = typeof progress === 'number' && Number.isFinite(progress);
-  live.querySelector('.job-stage').textContent = stage || 'Waiting for logs';
-  live.querySelector('.job-progress-text').textContent = formatProgress(progress);
-  const bar = live.querySelector('.job-progress');
-  // No value attribute = an indeterminate bar.
-  if (known) bar.setAttribute('value', String(Math.min(100, Math.max(0, progress))));
-  else bar.removeAttribute('value');
-  live.querySelector('.job-last-log').textContent = lastLog || '';
-}
-
-// Keeps the server's eta_seconds and rate on the .job-eta element. The
-// countdown restarts only when the server's value changes: an unchanged log
-// gives the same eta again and again, which says nothing about the time since.
-function setSpeed(node, rate, eta) {
-  const etaText = typeof eta === 'number' && Number.isFinite(eta) ? String(eta) : '';
-  if (node.dataset.eta !== etaText) {
-    node.dataset.eta = etaText;
-    node.dataset.etaAt = String(Date.now());
-  }
-  node.dataset.rate = typeof rate === 'number' && Number.isFinite(rate) ? String(rate) : '';
-  renderSpeed(node);
-}
-
-// "≈ 38 s left · 7.8 it/s", the time left counted down from when it arrived.
-function renderSpeed(node) {
-  const { eta, etaAt, rate } = node.dataset;
-  let left = '';
-  if (eta) {
-    const passed = Math.floor((Date.now() - Number(etaAt)) / 1000);
-    left = formatTimeLeft(Math.max(0, Number(eta) - Math.max(0, passed)));
-  }
-  const text = [left, rate ? formatRate(Number(rate)) : ''].filter(Boolean).join(' · ');
-  if (node.textContent !== text) node.textContent = text;
-  node.hidden = !text;
 }

@@ -1,5 +1,6 @@
-// jobpulse web page: wires the toolbar, the job list, the detail panel, the
-// metrics bar and the live connection together.
+// jobpulse web page: wires the toolbar, the New job dialog, the job list (and
+// its queue actions), the detail panel, the metrics bar and the live
+// connection together.
 //
 // What keeps the page current, as the SimpleTuner guide recommends:
 // - Server-Sent Events (/api/events): status changes reload the list and the
@@ -10,6 +11,10 @@
 // - every 30 s, the list with sync_active=true (active jobs refreshed at the
 //   provider first) and the metrics;
 // - Sync (POST /api/cloud/jobs/sync) discovers jobs started outside jobpulse.
+// The queue (SPEC §12): queue positions load with the list and on
+// queue_changed; the queue counts of the metrics bar load with the metrics
+// and come with every queue_changed; a submission or a queue action reloads
+// what it changed at once, without waiting for its event.
 // In token mode (SPEC §11) a 401 shows the sign-in form instead of a toast and
 // pauses the stream and the timers; signing in reloads and reconnects.
 
@@ -19,7 +24,9 @@ import { el } from './dom.js';
 import { EventStream } from './events.js';
 import { JobList } from './jobs.js';
 import { loadMetrics } from './metrics.js';
+import { applyQueueChanged, loadQueueStats, wireQueueActions } from './queue.js';
 import { SignIn } from './signin.js';
+import { SubmitDialog } from './submit.js';
 import { showToast } from './toast.js';
 
 const INLINE_PROGRESS_MS = 5000;
@@ -72,7 +79,8 @@ function reloader(load) {
 // reloadList({syncActive, background}), reloadMetrics({background}), and
 // both at once (syncActive concerns the list only).
 const reloadList = reloader(({ syncActive = false, restart = false }) => list.load({ syncActive, restart }));
-const reloadMetrics = reloader(() => loadMetrics());
+const reloadMetrics = reloader(() => Promise.all([loadMetrics(), loadQueueStats()]));
+const reloadQueue = reloader(() => list.reloadQueue());
 const reloadListAndMetrics = (options = {}) => Promise.all([reloadList(options), reloadMetrics(options)]);
 
 function reloadDetail() {
@@ -90,6 +98,7 @@ function debounce(fn, ms) {
 const scheduleList = debounce(() => reloadList({ background: true }), DEBOUNCE_MS);
 const scheduleMetrics = debounce(() => reloadMetrics({ background: true }), DEBOUNCE_MS);
 const scheduleDetail = debounce(reloadDetail, DEBOUNCE_MS);
+const scheduleQueue = debounce(() => reloadQueue({ background: true }), DEBOUNCE_MS);
 const scheduleListAndMetrics = () => {
   scheduleList();
   scheduleMetrics();
@@ -158,11 +167,38 @@ loadMoreButton.addEventListener('click', async () => {
   }
 });
 
-// Escape closes the detail (the dialog handles its own Escape first).
+// Escape closes the detail (an open dialog handles its own Escape first).
 document.addEventListener('keydown', (event) => {
   if (event.key !== 'Escape' || event.defaultPrevented || !detail.isOpen) return;
-  if (document.getElementById('confirm-dialog').open) return;
+  if (document.querySelector('dialog[open]')) return;
   detail.close();
+});
+
+// ---- Submitting and the queue -----------------------------------------------
+
+// The dialog lives on through its listeners.
+new SubmitDialog({
+  onSubmitted: ({ job, queue }) => {
+    const position = queue && typeof queue.position === 'number' ? ` · #${queue.position} in queue` : '';
+    showToast(`Job ${job.job_id} submitted${position}`);
+    reloadListAndMetrics();
+  },
+});
+
+wireQueueActions(document.getElementById('job-list'), {
+  onEntry: (entry) => {
+    list.applyEntry(entry);
+    reloadQueue(); // the other cards' positions moved too
+  },
+  onCancelled: (job) => {
+    list.applyJob(job);
+    reloadListAndMetrics();
+    if (job.job_id === detail.jobId) reloadDetail();
+  },
+  onError: (error) => {
+    toastError(error);
+    reloadListAndMetrics(); // the entry probably left the queue meanwhile
+  },
 });
 
 // ---- Live updates -----------------------------------------------------------
@@ -186,6 +222,10 @@ function eventHandler() {
       case 'job_progress':
         list.applyProgress(message.job_id, message);
         detail.applyProgress(message.job_id, message);
+        break;
+      case 'queue_changed':
+        applyQueueChanged(message);
+        scheduleQueue();
         break;
       case 'jobs_synced':
         scheduleList();
