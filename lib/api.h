@@ -80,14 +80,18 @@ class Api {
   Result<HttpResponse> QueuePriority(const HttpRequest& request, const std::string& job_id);
   Result<HttpResponse> QueueCancel(const HttpRequest&, const std::string& job_id);
   Result<HttpResponse> QueueProcess(const HttpRequest&, const std::string&);
-  // kConflict "cost_limit_exceeded" when queue.cost_limit_usd is set and the
-  // period's spend (running estimates included) has reached it.
-  Status CheckCostLimit(Store& store, int64_t now);
+  // queue.cost_limit_usd over queue.cost_limit_period, as of `now`; nullopt
+  // when no limit is set. The store checks it when it queues a submission.
+  std::optional<CostLimit> SubmissionCostLimit(int64_t now) const;
   // The job `job_id` names. Errors: kNotFound "job_not_found" (404), the
   // store's errors.
   Result<Job> LoadJob(const std::string& job_id, JobRead read = JobRead::kWhole);
   // The provider a job or request names; nullptr when unknown.
   Provider* FindProvider(const std::string& name);
+  // CountQueue for a submission's estimated wait, at most a second old: the
+  // counts read the whole queue, and a burst of submissions must not read it
+  // once each.
+  Result<QueueCounts> RecentQueueCounts(Store& store, int64_t now);
 
   Config config_;
   // WorkerPokeSocketPath of the database, worked out once (path arithmetic
@@ -107,6 +111,8 @@ class Api {
     std::string body;
   };
   std::optional<ListCache> list_cache_;
+  std::optional<QueueCounts> queue_counts_;
+  int64_t queue_counts_at_ = 0;
 };
 
 }  // namespace jobpulse

@@ -84,22 +84,22 @@ int64_t PeriodDays(const std::string& period) {
 
 }  // namespace
 
-Status Api::CheckCostLimit(Store& store, int64_t now) {
+Result<QueueCounts> Api::RecentQueueCounts(Store& store, int64_t now) {
+  if (queue_counts_ && now >= queue_counts_at_ && now - queue_counts_at_ < kMicrosPerSecond) {
+    return *queue_counts_;
+  }
+  auto counts = store.CountQueue(now);
+  if (!counts.ok()) return counts.status();
+  queue_counts_ = *counts;
+  queue_counts_at_ = now;
+  return counts;
+}
+
+std::optional<CostLimit> Api::SubmissionCostLimit(int64_t now) const {
   const std::optional<double>& limit = config_.queue_cost_limit_usd.value;
-  if (!limit) return Status::Ok();
+  if (!limit) return std::nullopt;
   const std::string& period = config_.queue_cost_limit_period.value;
-  auto spent = store.SpentSince(now - PeriodDays(period) * kDayMicros, providers_.prices(), now);
-  if (!spent.ok()) return spent.status();
-  if (*spent < *limit) return Status::Ok();
-  char figures[128];
-  std::snprintf(figures, sizeof figures, "$%.2f spent of the $%.2f %s limit", *spent, *limit,
-                period.c_str());
-  char spent_text[32], limit_text[32];
-  std::snprintf(spent_text, sizeof spent_text, "%.2f", *spent);
-  std::snprintf(limit_text, sizeof limit_text, "%.2f", *limit);
-  return Status::Error(Status::Code::kConflict, "cost_limit_exceeded",
-                       std::string("Submission refused: ") + figures,
-                       {{"spent_usd", spent_text}, {"limit_usd", limit_text}, {"period", period}});
+  return CostLimit{*limit, now - PeriodDays(period) * kDayMicros, period};
 }
 
 Result<HttpResponse> Api::Submit(const HttpRequest& request, const std::string& /*param*/) {
@@ -121,11 +121,11 @@ Result<HttpResponse> Api::Submit(const HttpRequest& request, const std::string& 
   auto store = store_();
   if (!store.ok()) return store.status();
   const int64_t now = clock_();
-  if (Status s = CheckCostLimit(**store, now); !s.ok()) return s;
-  auto submitted = (*store)->Submit(MakeSubmission(*parsed, NewSubmittedJobId(), provider, key),
-                                    providers_.prices(), now);
+  Submission submission = MakeSubmission(*parsed, NewSubmittedJobId(), provider, key);
+  submission.cost_limit = SubmissionCostLimit(now);
+  auto submitted = (*store)->Submit(submission, providers_.prices(), now);
   if (!submitted.ok()) return submitted.status();
-  auto counts = (*store)->CountQueue(now);
+  auto counts = RecentQueueCounts(**store, now);
   if (!counts.ok()) return counts.status();
   JsonWriter w;
   w.BeginObject();

@@ -143,24 +143,18 @@ DispatchReport Dispatcher::Pass(const std::function<bool()>& keep_going) {
 }
 
 std::vector<DispatchClaim> Dispatcher::ClaimBatch() {
-  std::vector<DispatchClaim> claims;
-  const size_t batch = static_cast<size_t>(std::max(1, settings_.max_parallel_creates));
-  while (claims.size() < batch) {
-    auto claim =
-        store_.ClaimNextEntry(settings_.max_concurrent, settings_.user_max_concurrent, clock_());
-    if (!claim.ok()) {
-      LogWarning("queue claim: " + claim.status().ToString());
-      break;
-    }
-    if (!*claim) break;
-    claims.push_back(std::move(**claim));
+  auto claims = store_.ClaimNextEntries(settings_.max_concurrent, settings_.user_max_concurrent,
+                                        clock_(), std::max(1, settings_.max_parallel_creates));
+  if (!claims.ok()) {
+    LogWarning("queue claim: " + claims.status().ToString());
+    return {};
   }
-  return claims;
+  return std::move(*claims);
 }
 
 void Dispatcher::DispatchBatch(Provider& provider, std::vector<Attempt>& attempts,
                                DispatchReport* report) {
-  std::vector<Attempt*> to_send;
+  std::vector<Attempt*> ready;
   for (Attempt& attempt : attempts) {
     if (attempt.claim.entry.attempts > 1) {
       // An earlier attempt failed and may have made the run after all.
@@ -174,14 +168,26 @@ void Dispatcher::DispatchBatch(Provider& provider, std::vector<Attempt>& attempt
         continue;
       }
     }
-    if (Status s = store_.MarkSent(attempt.job_id(), clock_()); !s.ok()) {
-      // Cancelled while claimed (kConflict) or the store failed: not sent.
-      if (s.code() != Status::Code::kConflict) {
-        Release(attempt.job_id(), s.message(), clock_() + kMicrosPerSecond, report);
-      }
-      continue;
+    ready.push_back(&attempt);
+  }
+  if (ready.empty()) return;
+  std::vector<std::string> ids;
+  for (const Attempt* attempt : ready) ids.push_back(attempt->job_id());
+  auto marked = store_.MarkSent(ids, clock_());
+  if (!marked.ok()) {  // the store failed: nothing was sent
+    for (const Attempt* attempt : ready) {
+      Release(attempt->job_id(), marked.status().message(), clock_() + kMicrosPerSecond, report);
     }
-    to_send.push_back(&attempt);
+    return;
+  }
+  // Entries cancelled while claimed are not among the marked: not sent.
+  std::vector<Attempt*> to_send;
+  size_t next = 0;
+  for (Attempt* attempt : ready) {
+    if (next < marked->size() && (*marked)[next] == attempt->job_id()) {
+      to_send.push_back(attempt);
+      ++next;
+    }
   }
   if (!to_send.empty()) SendCreates(provider, to_send, report);
 }

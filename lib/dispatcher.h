@@ -4,11 +4,13 @@
 // when a create's answer is lost or the worker dies in the middle of one.
 //
 // One attempt of an entry:
-//  1. ClaimNextEntry makes it dispatching (lib/queue_store.h).
+//  1. ClaimNextEntries makes it dispatching (lib/queue_store.h), a batch at
+//     a time in one transaction.
 //  2. A retry first looks for the run an earlier attempt may have made
 //     (reconciliation, below); a run found is adopted and nothing is sent.
-//  3. MarkSent records that the create is about to go out, then the create
-//     is sent (several at once, up to the provider's max_concurrent_requests).
+//  3. MarkSent records (for the batch, in one transaction) that the create is
+//     about to go out, then the creates are sent side by side, up to the
+//     provider's max_concurrent_requests.
 //  4. The answer decides: a run is adopted (MarkDispatched; the job takes its
 //     id through the merge, and a job cancelled meanwhile has the run
 //     cancelled); a refusal (4xx) fails the job with the provider's detail; a

@@ -90,8 +90,14 @@ class JobStore {
   virtual Result<std::optional<JobProgress>> GetJobProgress(std::string_view job_id) = 0;
   virtual Result<std::optional<Job>> FindByExternalId(std::string_view provider,
                                                       std::string_view external_id) = 0;
-  // One page and the total, from one snapshot.
+  // One page and the total, from one snapshot. A search (filter.query) first
+  // indexes what IndexPendingSearches has not yet, so it sees every job.
   virtual Result<JobPage> ListJobs(const JobFilter& filter) = 0;
+  // Brings the search index up to date with up to `limit` jobs written since
+  // it was last brought up to date, in one transaction; returns how many.
+  // Writes of jobs only note them (it keeps the index's cost out of their
+  // transactions); the worker calls this often.
+  virtual Result<int> IndexPendingSearches(int limit) = 0;
 
   // Applies one observation (SPEC §4): finds the job by obs.job_id, else by
   // (provider, external_id), merges, writes and appends events, all in one

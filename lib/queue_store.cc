@@ -1,5 +1,7 @@
 #include "lib/queue_store.h"
 
+#include <cstdio>
+
 namespace jobpulse {
 
 namespace {
@@ -38,6 +40,18 @@ std::optional<int> PriorityFromName(std::string_view name) {
     if (entry.name == name) return entry.priority;
   }
   return std::nullopt;
+}
+
+Status CostLimitExceeded(double spent_usd, const CostLimit& limit) {
+  char figures[160];
+  std::snprintf(figures, sizeof figures, "$%.2f spent of the $%.2f %s limit", spent_usd,
+                limit.limit_usd, limit.period.c_str());
+  char spent_text[32], limit_text[32];
+  std::snprintf(spent_text, sizeof spent_text, "%.2f", spent_usd);
+  std::snprintf(limit_text, sizeof limit_text, "%.2f", limit.limit_usd);
+  return Status::Error(
+      Status::Code::kConflict, "cost_limit_exceeded", std::string("Submission refused: ") + figures,
+      {{"spent_usd", spent_text}, {"limit_usd", limit_text}, {"period", limit.period}});
 }
 
 }  // namespace jobpulse

@@ -56,6 +56,18 @@ struct QueueEntry {
   std::optional<int64_t> sent_at;
 };
 
+// SPEC §12's spending limit for a submission: refused when the dollars spent
+// on jobs created since `since` (running estimates included) reach `limit_usd`.
+struct CostLimit {
+  double limit_usd = 0;
+  int64_t since = 0;
+  std::string period;  // "daily", "weekly", "monthly": for the message
+};
+
+// kConflict "cost_limit_exceeded" with spent_usd, limit_usd (two decimals) and
+// period in its details.
+Status CostLimitExceeded(double spent_usd, const CostLimit& limit);
+
 // A validated submission (lib/submission.h builds it from the request body).
 struct Submission {
   std::string job_id;  // the new job's id
@@ -71,6 +83,8 @@ struct Submission {
   std::string input_digest;
   // Same key within 24 h: the same job again (SPEC §12).
   std::optional<std::string> idempotency_key;
+  // Checked when the submission is new (a replayed key gets its first answer).
+  std::optional<CostLimit> cost_limit;
 };
 
 struct SubmitOutcome {
@@ -127,7 +141,9 @@ class QueueStore {
   // Creates the job (pending, through the merge; a job_created event) and its
   // waiting entry, in one transaction. With an idempotency key used within
   // the last 24 h, returns that submission's job and entry, created = false.
-  // Errors: kConflict when submission.job_id already exists.
+  // Errors: kConflict when submission.job_id already exists, or
+  // CostLimitExceeded when the submission's cost limit is reached (checked in
+  // the same transaction, so concurrent submissions cannot overspend it).
   virtual Result<SubmitOutcome> Submit(const Submission& submission, const PriceTable& prices,
                                        int64_t now) = 0;
   // The job's entry with its position; nullopt when it has none.
@@ -142,24 +158,36 @@ class QueueStore {
   // kConflict once the entry left waiting.
   virtual Result<ApplyOutcome> CancelWaiting(std::string_view job_id, const PriceTable& prices,
                                              int64_t now) = 0;
-  // The worker's next dispatch: the best waiting entry (position order) whose
-  // retry time has come, when fewer than `max_concurrent` entries are
-  // dispatching or dispatched in all and fewer than `user_max` of its user's
-  // (entries without a user_id have only the global limit). It becomes
-  // dispatching with one more attempt, in one transaction, so two workers
-  // never take the same entry. nullopt when nothing may start now.
-  virtual Result<std::optional<DispatchClaim>> ClaimNextEntry(int max_concurrent, int user_max,
-                                                              int64_t now) = 0;
+  // The worker's next dispatches: the best waiting entries (position order)
+  // whose retry time has come, one after another while fewer than
+  // `max_concurrent` entries are dispatching or dispatched in all and fewer
+  // than `user_max` of the entry's user (entries without a user_id have only
+  // the global limit), at most `limit`. Each becomes dispatching with one more
+  // attempt, all in one transaction, so two workers never take the same
+  // entry. Empty when nothing may start now.
+  virtual Result<std::vector<DispatchClaim>> ClaimNextEntries(int max_concurrent, int user_max,
+                                                              int64_t now, int limit) = 0;
+  // ClaimNextEntries for one entry; nullopt when nothing may start now.
+  Result<std::optional<DispatchClaim>> ClaimNextEntry(int max_concurrent, int user_max,
+                                                      int64_t now) {
+    auto claims = ClaimNextEntries(max_concurrent, user_max, now, 1);
+    if (!claims.ok()) return claims.status();
+    if (claims->empty()) return std::optional<DispatchClaim>();
+    return std::optional<DispatchClaim>(std::move(claims->front()));
+  }
   // The create answered with `run` (its external id, its status): the job
   // takes it through the merge and the entry becomes dispatched, in one
   // transaction. kConflict when the entry is no longer dispatching (its job
   // was cancelled meanwhile): the caller then cancels the run it made.
   virtual Result<ApplyOutcome> MarkDispatched(std::string_view job_id, const Observation& run,
                                               const PriceTable& prices, int64_t now) = 0;
-  // The create is about to be sent: from now on a run may exist, so an entry
-  // left dispatching by a dead worker is reconciled before anything is sent
-  // again; one never marked sent made no run. kConflict unless dispatching.
-  virtual Status MarkSent(std::string_view job_id, int64_t now) = 0;
+  // The creates of these entries are about to be sent: from now on a run may
+  // exist, so an entry left dispatching by a dead worker is reconciled before
+  // anything is sent again; one never marked sent made no run. One
+  // transaction; returns the ids marked, in order: those still dispatching
+  // (one cancelled meanwhile is left out, and must not be sent).
+  virtual Result<std::vector<std::string>> MarkSent(const std::vector<std::string>& job_ids,
+                                                    int64_t now) = 0;
   // A failed attempt that may be tried again: the entry waits again, not
   // before `retry_at`, keeping `error`. kConflict unless it was dispatching.
   virtual Status RetryDispatchLater(std::string_view job_id, std::string_view error,

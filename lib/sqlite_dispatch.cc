@@ -47,16 +47,22 @@ Result<ApplyOutcome> SqliteStore::MarkDispatched(std::string_view job_id, const 
   return applied;
 }
 
-Status SqliteStore::MarkSent(std::string_view job_id, int64_t now) {
+Result<std::vector<std::string>> SqliteStore::MarkSent(const std::vector<std::string>& job_ids,
+                                                       int64_t now) {
   Transaction txn(*db_, Transaction::Mode::kImmediate);
   if (!txn.status().ok()) return txn.status();
-  if (auto entry = DispatchingEntry(job_id); !entry.ok()) return entry.status();
-  Query update = db_->Prepare("UPDATE queue SET sent_at = ?2 WHERE job_id = ?1");
-  if (!update.ok()) return update.status();
-  update->Bind(1, job_id);
-  update->Bind(2, now);
-  if (Status s = update->Run("mark a create sent"); !s.ok()) return s;
-  return txn.Commit();
+  std::vector<std::string> marked;
+  for (const std::string& job_id : job_ids) {
+    Query update =
+        db_->Prepare("UPDATE queue SET sent_at = ?2 WHERE job_id = ?1 AND status = 'dispatching'");
+    if (!update.ok()) return update.status();
+    update->Bind(1, job_id);
+    update->Bind(2, now);
+    if (Status s = update->Run("mark a create sent"); !s.ok()) return s;
+    if (db_->Changes() == 1) marked.push_back(job_id);
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return marked;
 }
 
 Status SqliteStore::RetryDispatchLater(std::string_view job_id, std::string_view error,

@@ -272,6 +272,14 @@ int SqliteBindFilters(SqliteStatement& statement, const JobFilter& filter, int f
 }
 
 Result<JobPage> SqliteStore::ListJobs(const JobFilter& filter) {
+  if (filter.query) {
+    // Every job indexed first, so a search never misses a fresh one; a
+    // database too busy for that is searched as it is.
+    while (true) {
+      auto indexed = IndexPendingSearches(kSearchIndexBatch);
+      if (!indexed.ok() || *indexed < kSearchIndexBatch) break;
+    }
+  }
   // The page and its total come from one snapshot.
   Transaction txn(*db_, Transaction::Mode::kDeferred);
   if (!txn.status().ok()) return txn.status();

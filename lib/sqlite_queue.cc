@@ -61,9 +61,20 @@ Status NotWaiting(const QueueEntry& entry, const std::string& what) {
 }  // namespace
 
 Result<std::optional<QueueEntry>> SqliteStore::GetQueueEntry(std::string_view job_id) {
-  static const std::string kSql = std::string(kRanked) + "SELECT " + kEntryColumns +
-                                  " FROM queue q LEFT JOIN jobs j ON j.job_id = q.job_id"
-                                  " LEFT JOIN ranked r ON r.job_id = q.job_id WHERE q.job_id = ?1";
+  // One entry's position is the waiting entries ahead of it: three range
+  // counts on the covering index queue_status_order (higher priority; the
+  // same priority, earlier; the same priority and time, up to this id), not
+  // a window over all of them.
+  static const std::string kSql =
+      std::string(
+          "WITH r AS (SELECT CASE WHEN e.status = 'waiting' THEN "
+          "(SELECT count(*) FROM queue w WHERE w.status = 'waiting' AND w.priority > e.priority)"
+          " + (SELECT count(*) FROM queue w WHERE w.status = 'waiting' AND w.priority = "
+          "e.priority AND w.queued_at < e.queued_at) + (SELECT count(*) FROM queue w WHERE "
+          "w.status = 'waiting' AND w.priority = e.priority AND w.queued_at = e.queued_at AND "
+          "w.job_id <= e.job_id) END AS position FROM queue e WHERE e.job_id = ?1) SELECT ") +
+      kEntryColumns +
+      " FROM queue q LEFT JOIN jobs j ON j.job_id = q.job_id, r WHERE q.job_id = ?1";
   Query q = db_->Prepare(kSql);
   if (!q.ok()) return q.status();
   q->Bind(1, job_id);
@@ -80,7 +91,13 @@ Result<SubmitOutcome> SqliteStore::Submit(const Submission& submission, const Pr
   if (submission.idempotency_key) {
     auto earlier = SubmissionForKey(*submission.idempotency_key, now);
     if (!earlier.ok()) return earlier.status();
-    if (*earlier) return std::move(**earlier);
+    if (*earlier) return std::move(**earlier);  // the first answer, whatever was spent since
+  }
+  // In the transaction that inserts, so two submissions cannot both pass.
+  if (const auto& limit = submission.cost_limit) {
+    auto spent = SpentInTransaction(limit->since, prices, now);
+    if (!spent.ok()) return spent.status();
+    if (*spent >= limit->limit_usd) return CostLimitExceeded(*spent, *limit);
   }
   auto existing = GetJob(submission.job_id);
   if (!existing.ok()) return existing.status();
@@ -116,9 +133,11 @@ Result<SubmitOutcome> SqliteStore::Submit(const Submission& submission, const Pr
   insert->Bind(9, submission.idempotency_key ? std::optional<int64_t>(now + kIdempotencyMicros)
                                              : std::nullopt);
   if (Status s = insert->Run("queue a submission"); !s.ok()) return s;
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  // Read after the commit: the write lock is not held while positions are counted.
   auto entry = GetQueueEntry(submission.job_id);
   if (!entry.ok()) return entry.status();
-  if (Status s = txn.Commit(); !s.ok()) return s;
+  if (!*entry) return Status::Internal("queued entry " + submission.job_id + " vanished");
   return SubmitOutcome{std::move(applied->job), std::move(**entry), true};
 }
 
@@ -295,48 +314,60 @@ Result<ApplyOutcome> SqliteStore::CancelWaiting(std::string_view job_id, const P
   return applied;
 }
 
-Result<std::optional<DispatchClaim>> SqliteStore::ClaimNextEntry(int max_concurrent, int user_max,
-                                                                 int64_t now) {
+Result<std::vector<DispatchClaim>> SqliteStore::ClaimNextEntries(int max_concurrent, int user_max,
+                                                                 int64_t now, int limit) {
   Transaction txn(*db_, Transaction::Mode::kImmediate);
   if (!txn.status().ok()) return txn.status();
+  std::vector<DispatchClaim> claims;
   auto running = db_->QueryInt(
       "SELECT count(*) FROM queue WHERE status IN ('dispatching', 'dispatched')", "count running");
   if (!running.ok()) return running.status();
-  if (*running >= max_concurrent) return std::optional<DispatchClaim>();
-  Query pick = db_->Prepare(
-      "SELECT q.job_id, q.request, q.input_digest FROM queue q WHERE q.status = 'waiting'"
-      " AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?1)"
-      " AND (q.user_id IS NULL OR (SELECT count(*) FROM queue u WHERE u.user_id = q.user_id"
-      " AND u.status IN ('dispatching', 'dispatched')) < ?2)"
-      " ORDER BY q.priority DESC, q.queued_at, q.job_id LIMIT 1");
-  if (!pick.ok()) return pick.status();
-  pick->Bind(1, now);
-  pick->Bind(2, user_max);
-  auto row = pick->Step("pick the next queue entry");
-  if (!row.ok()) return row.status();
-  if (!*row) return std::optional<DispatchClaim>();
-  DispatchClaim claim;
-  const std::string job_id = pick->Text(0);
-  claim.request_json = pick->Text(1);
-  claim.input_digest = pick->Text(2);
-  pick->Reset();
-  Query take = db_->Prepare(
-      "UPDATE queue SET status = 'dispatching', attempts = attempts + 1, next_attempt_at = NULL,"
-      " sent_at = NULL WHERE job_id = ?1");
-  if (!take.ok()) return take.status();
-  take->Bind(1, job_id);
-  if (Status s = take->Run("claim a queue entry"); !s.ok()) return s;
-  auto entry = GetQueueEntry(job_id);
-  if (!entry.ok()) return entry.status();
-  if (!*entry) return Status::Internal("claimed queue entry " + job_id + " vanished");
-  claim.entry = std::move(**entry);
+  // One at a time: each claim counts against the limits of the next pick.
+  for (int64_t taken = 0; taken < limit && *running + taken < max_concurrent; ++taken) {
+    Query pick = db_->Prepare(
+        "SELECT q.job_id, q.request, q.input_digest FROM queue q WHERE q.status = 'waiting'"
+        " AND (q.next_attempt_at IS NULL OR q.next_attempt_at <= ?1)"
+        " AND (q.user_id IS NULL OR (SELECT count(*) FROM queue u WHERE u.user_id = q.user_id"
+        " AND u.status IN ('dispatching', 'dispatched')) < ?2)"
+        " ORDER BY q.priority DESC, q.queued_at, q.job_id LIMIT 1");
+    if (!pick.ok()) return pick.status();
+    pick->Bind(1, now);
+    pick->Bind(2, user_max);
+    auto row = pick->Step("pick the next queue entry");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    DispatchClaim claim;
+    const std::string job_id = pick->Text(0);
+    claim.request_json = pick->Text(1);
+    claim.input_digest = pick->Text(2);
+    pick->Reset();
+    Query take = db_->Prepare(
+        "UPDATE queue SET status = 'dispatching', attempts = attempts + 1, next_attempt_at = "
+        "NULL, sent_at = NULL WHERE job_id = ?1");
+    if (!take.ok()) return take.status();
+    take->Bind(1, job_id);
+    if (Status s = take->Run("claim a queue entry"); !s.ok()) return s;
+    auto entry = GetQueueEntry(job_id);
+    if (!entry.ok()) return entry.status();
+    if (!*entry) return Status::Internal("claimed queue entry " + job_id + " vanished");
+    claim.entry = std::move(**entry);
+    claims.push_back(std::move(claim));
+  }
   if (Status s = txn.Commit(); !s.ok()) return s;
-  return std::optional<DispatchClaim>(std::move(claim));
+  return claims;
 }
 
 Result<double> SqliteStore::SpentSince(int64_t since, const PriceTable& prices, int64_t now) {
   Transaction txn(*db_, Transaction::Mode::kDeferred);
   if (!txn.status().ok()) return txn.status();
+  auto spent = SpentInTransaction(since, prices, now);
+  if (!spent.ok()) return spent.status();
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return spent;
+}
+
+Result<double> SqliteStore::SpentInTransaction(int64_t since, const PriceTable& prices,
+                                               int64_t now) {
   Query final_costs =
       db_->Prepare("SELECT coalesce(sum(cost_usd), 0) FROM jobs WHERE created_at >= ?1");
   if (!final_costs.ok()) return final_costs.status();
@@ -361,7 +392,6 @@ Result<double> SqliteStore::SpentSince(int64_t since, const PriceTable& prices, 
     if (!job.ok()) return job.status();
     if (*job) spent += CostOf(**job, prices, now).usd.value_or(0);
   }
-  if (Status s = txn.Commit(); !s.ok()) return s;
   return spent;
 }
 

@@ -40,6 +40,9 @@
 //                  (v8) sent_at: when the create of the current attempt was
 //                  about to be sent, so a dispatch a dead worker left is known
 //                  to have never reached the provider (sent_at NULL).
+//   job_search_pending (v8) jobs whose trigram rows are to be rewritten: the
+//                  jobs triggers note them, IndexPendingSearches indexes them
+//                  in batches.
 #include <iterator>
 
 #include "lib/sqlite_store.h"
@@ -271,9 +274,36 @@ CREATE TRIGGER jobs_delete_queue_entry AFTER DELETE ON jobs BEGIN
 END;
 )sql",
     // 8: the moment a dispatch's create is sent (SPEC §12's reconciliation:
-    // an entry left dispatching with no sent_at made no run).
+    // an entry left dispatching with no sent_at made no run); an index that
+    // answers one entry's position, and the count of entries in a status, by
+    // range counts on the index alone (the partial queue_waiting index made
+    // SQLite read every waiting row for them). And the trigram index is kept
+    // in batches: a write of a job only notes it in job_search_pending, and
+    // IndexPendingSearches (the worker, often; a search, first) rewrites the
+    // noted jobs' rows in one transaction. Kept in each write, the trigram
+    // insert was most of a submission's time under the write lock (B7: 1,600
+    // submissions/s with it, 2,570 without) and of a webhook's (B5).
     R"sql(
 ALTER TABLE queue ADD COLUMN sent_at INTEGER;
+CREATE INDEX queue_status_order ON queue(status, priority, queued_at, job_id);
+CREATE TABLE job_search_pending (
+  job_id TEXT PRIMARY KEY,
+  indexed INTEGER NOT NULL  -- 1: the job has rows in job_search to replace
+) WITHOUT ROWID, STRICT;
+DROP TRIGGER jobs_search_insert;
+DROP TRIGGER jobs_search_update;
+CREATE TRIGGER jobs_search_insert AFTER INSERT ON jobs BEGIN
+  INSERT OR IGNORE INTO job_search_pending (job_id, indexed) VALUES (new.job_id, 0);
+END;
+CREATE TRIGGER jobs_search_update AFTER UPDATE ON jobs
+  WHEN old.job_id IS NOT new.job_id OR old.external_id IS NOT new.external_id
+    OR old.config_name IS NOT new.config_name
+    OR (CASE WHEN json_valid(old.metadata) THEN json_extract(old.metadata, '$.model') END)
+       IS NOT (CASE WHEN json_valid(new.metadata) THEN json_extract(new.metadata, '$.model') END)
+BEGIN
+  INSERT OR IGNORE INTO job_search_pending (job_id, indexed) VALUES (old.job_id, 1);
+  INSERT OR IGNORE INTO job_search_pending (job_id, indexed) VALUES (new.job_id, 1);
+END;
 )sql",
 };
 

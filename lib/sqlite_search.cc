@@ -14,6 +14,8 @@
 //    the walk stopped, so the table is read at most once.
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "lib/sqlite_store.h"
 
@@ -103,6 +105,59 @@ Result<SqliteSearchResult> SqliteStore::SearchJobs(const JobFilter& filter) {
   if (!row.ok()) return row.status();
   found.total += *row ? rest->Int(0) : 0;
   return found;
+}
+
+// The trigram index cannot look up ids under three characters: those rows
+// are found by a scan (ids that short are rare).
+Status SqliteStore::RemoveSearchRow(const std::string& job_id) {
+  Query remove = db_->Prepare(
+      "DELETE FROM job_search WHERE job_id = ?1 AND rowid IN (SELECT rowid FROM job_search "
+      "WHERE job_search MATCH 'job_id:' || ?2 UNION ALL SELECT rowid FROM job_search WHERE "
+      "length(?1) < 3)");
+  if (!remove.ok()) return remove.status();
+  remove->Bind(1, job_id);
+  remove->Bind(2, FtsPhrase(job_id));
+  return remove->Run("drop a job's search row");
+}
+
+Result<int> SqliteStore::IndexPendingSearches(int limit) {
+  // Most calls find nothing to do: look first without the write lock.
+  auto any = db_->QueryInt("SELECT count(*) FROM (SELECT 1 FROM job_search_pending LIMIT 1)",
+                           "look for unindexed jobs");
+  if (!any.ok()) return any.status();
+  if (*any == 0) return 0;
+  Transaction txn(*db_, Transaction::Mode::kImmediate);
+  if (!txn.status().ok()) return txn.status();
+  Query pending = db_->Prepare("SELECT job_id, indexed FROM job_search_pending LIMIT ?1");
+  if (!pending.ok()) return pending.status();
+  pending->Bind(1, limit);
+  std::vector<std::pair<std::string, bool>> ids;
+  for (;;) {
+    auto row = pending->Step("list unindexed jobs");
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    ids.emplace_back(pending->Text(0), pending->Int(1) != 0);
+  }
+  pending->Reset();
+  for (const auto& [id, indexed] : ids) {
+    if (indexed) {
+      if (Status s = RemoveSearchRow(id); !s.ok()) return s;
+    }
+    Query insert = db_->Prepare(
+        "INSERT INTO job_search (job_id, external_id, config_name, model) SELECT job_id, "
+        "coalesce(external_id, ''), coalesce(config_name, ''), coalesce(CASE WHEN "
+        "json_valid(metadata) THEN json_extract(metadata, '$.model') END, '') FROM jobs WHERE "
+        "job_id = ?1");
+    if (!insert.ok()) return insert.status();
+    insert->Bind(1, id);
+    if (Status s = insert->Run("index a job for search"); !s.ok()) return s;
+    Query done = db_->Prepare("DELETE FROM job_search_pending WHERE job_id = ?1");
+    if (!done.ok()) return done.status();
+    done->Bind(1, id);
+    if (Status s = done->Run("mark a job indexed"); !s.ok()) return s;
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return static_cast<int>(ids.size());
 }
 
 }  // namespace jobpulse

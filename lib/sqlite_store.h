@@ -45,6 +45,8 @@ class SqliteStore final : public Store {
  public:
   // The schema version Open() migrates to (PRAGMA user_version).
   static constexpr int kSchemaVersion = 8;
+  // Jobs indexed for search per transaction (IndexPendingSearches).
+  static constexpr int kSearchIndexBatch = 1000;
 
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
 
@@ -61,6 +63,7 @@ class SqliteStore final : public Store {
   Result<std::optional<Job>> FindByExternalId(std::string_view provider,
                                               std::string_view external_id) override;
   Result<JobPage> ListJobs(const JobFilter& filter) override;
+  Result<int> IndexPendingSearches(int limit) override;
   Result<ApplyOutcome> Apply(const Observation& obs, const PriceTable& prices, int64_t now,
                              bool create_if_missing = true) override;
   Status DeleteJob(std::string_view job_id) override;
@@ -80,11 +83,12 @@ class SqliteStore final : public Store {
   Result<QueueEntry> SetQueuePriority(std::string_view job_id, int priority) override;
   Result<ApplyOutcome> CancelWaiting(std::string_view job_id, const PriceTable& prices,
                                      int64_t now) override;
-  Result<std::optional<DispatchClaim>> ClaimNextEntry(int max_concurrent, int user_max,
-                                                      int64_t now) override;
+  Result<std::vector<DispatchClaim>> ClaimNextEntries(int max_concurrent, int user_max, int64_t now,
+                                                      int limit) override;
   Result<ApplyOutcome> MarkDispatched(std::string_view job_id, const Observation& run,
                                       const PriceTable& prices, int64_t now) override;
-  Status MarkSent(std::string_view job_id, int64_t now) override;
+  Result<std::vector<std::string>> MarkSent(const std::vector<std::string>& job_ids,
+                                            int64_t now) override;
   Status RetryDispatchLater(std::string_view job_id, std::string_view error,
                             int64_t retry_at) override;
   Status ReleaseClaim(std::string_view job_id, std::string_view error, int64_t retry_at) override;
@@ -138,6 +142,8 @@ class SqliteStore final : public Store {
   // The page and total of a filter with a query, inside the caller's read
   // transaction (sqlite_search.cc).
   Result<SqliteSearchResult> SearchJobs(const JobFilter& filter);
+  // Inside a transaction: the job's rows in the trigram index, gone.
+  Status RemoveSearchRow(const std::string& job_id);
   // Inside a transaction: the entry of `job_id` when it is dispatching, else
   // kNotFound (no entry) or kConflict (another state).
   Result<QueueEntry> DispatchingEntry(std::string_view job_id);
@@ -147,6 +153,8 @@ class SqliteStore final : public Store {
   // RetryDispatchLater and ReleaseClaim: back to waiting until `retry_at`.
   Status BackToWaiting(std::string_view job_id, std::string_view error, int64_t retry_at,
                        bool attempt_counts);
+  // Inside a transaction: SpentSince.
+  Result<double> SpentInTransaction(int64_t since, const PriceTable& prices, int64_t now);
   // Inside Submit's transaction: the submission an unexpired idempotency key
   // names, or nullopt (an expired key is freed for reuse).
   Result<std::optional<SubmitOutcome>> SubmissionForKey(const std::string& key, int64_t now);

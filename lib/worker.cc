@@ -66,6 +66,8 @@ constexpr int kInboxBatch = 64;
 constexpr int64_t kInboxRowRetention = 7 * 86400 * kMicrosPerSecond;
 constexpr int64_t kInboxPruneDuringFlood = 5 * kMicrosPerSecond;
 constexpr int64_t kCheckpointEvery = kMicrosPerSecond / 10;
+constexpr int64_t kSearchIndexEvery = kMicrosPerSecond / 10;
+constexpr int kSearchIndexBatch = 1000;
 // How long the worker's checkpoint may hold other writers back while it waits
 // for readers to leave the log (they take microseconds each).
 constexpr int kCheckpointMaxWaitMs = 50;
@@ -205,6 +207,7 @@ void Worker::Run() {
       poked = true;
     }
     QueueStep(poked);
+    IndexSearch();
     PruneInbox();
     CheckpointWal();
     Housekeeping();
@@ -222,6 +225,7 @@ void Worker::RunOnce() {
   const int dispatched = QueuePass();
   LogInfo("one queue pass: " + std::to_string(dispatched) + " dispatched");
   AnnounceQueue();
+  IndexSearch();
 }
 
 void Worker::Heartbeat() {
@@ -425,6 +429,20 @@ void Worker::PruneInbox() {
     inbox_applied_since_prune_ = true;  // try again in a few seconds, not a minute
   } else if (*pruned > 0) {
     LogInfo("pruned " + std::to_string(*pruned) + " webhook deliveries");
+  }
+}
+
+// Jobs written since the last round get their search rows, a batch per
+// transaction (lib/job_store.h IndexPendingSearches): every 100 ms, so a
+// search finds a fresh job at once (it indexes what is left itself) and the
+// writes that made the jobs never paid for the index.
+void Worker::IndexSearch() {
+  const int64_t now = Now();
+  if (now - last_search_index_at_ < kSearchIndexEvery) return;
+  last_search_index_at_ = now;
+  auto indexed = store_->IndexPendingSearches(kSearchIndexBatch);
+  if (!indexed.ok() && indexed.status().code() != Status::Code::kBusy) {
+    LogWarning("search index: " + indexed.status().ToString());
   }
 }
 

@@ -91,6 +91,7 @@ class Worker {
   void SafetyNet();
   bool InboxPass();
   void PruneInbox();
+  void IndexSearch();
   void CheckpointWal();
   void Housekeeping();
   void Heartbeat();
@@ -99,6 +100,8 @@ class Worker {
   // up, or when a caller asked for one (POST /api/queue/process); then the
   // queue_changed event.
   void QueueStep(bool poked);
+  // How long the loop may sleep before a pass QueueStep put off is due.
+  int64_t QueueWakeIn(int64_t now) const;
   int QueuePass();
   void AnnounceQueue();
   void WriteStatus(const std::string& last_error);
@@ -123,12 +126,16 @@ class Worker {
   int64_t next_safety_net_at_ = 0;
   int64_t next_housekeeping_at_ = 0;
   int64_t last_checkpoint_at_ = 0;
+  int64_t last_search_index_at_ = 0;
   int64_t last_cycle_at_ = 0;
   int64_t last_heartbeat_at_ = 0;
   int64_t last_inbox_prune_at_ = 0;
   bool inbox_applied_since_prune_ = false;
   int last_cycle_jobs_ = 0;
+  static constexpr int64_t kQueuePassGap = 20000;  // microseconds
   int64_t next_queue_pass_at_ = 0;
+  int64_t last_queue_pass_at_ = 0;
+  bool queue_poked_ = false;  // a pass is owed since the last one
   int64_t served_queue_ticket_ = 0;
   // The queue_changed event: what was last announced, and when.
   QueueLoad announced_load_;

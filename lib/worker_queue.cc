@@ -5,6 +5,8 @@
 // caller asked for one with POST /api/queue/process, even with the loop off.
 // Before claiming anything it reads the queue's load, a cheap read, so the
 // wake-ups of a webhook flood do not each take the write lock for nothing.
+#include <algorithm>
+
 #include "lib/log.h"
 #include "lib/service_state.h"
 #include "lib/timestamp.h"
@@ -12,13 +14,25 @@
 
 namespace jobpulse {
 
+int64_t Worker::QueueWakeIn(int64_t now) const {
+  if (!queue_poked_) return kMicrosPerSecond;
+  return std::max<int64_t>(0, last_queue_pass_at_ + kQueuePassGap - now);
+}
+
 void Worker::QueueStep(bool poked) {
   const int64_t now = Now();
+  queue_poked_ |= poked;
+  // Pokes come with every submission: passes at most every kQueuePassGap
+  // gather a burst's entries into a few claims instead of one each.
+  if (now - last_queue_pass_at_ < kQueuePassGap) return;
+  poked = queue_poked_;
   // A caller's ticket arrives with a poke; it is read only then.
   const int64_t ticket = poked ? ReadQueuePassRequest(*store_) : served_queue_ticket_;
   const bool asked = ticket > served_queue_ticket_;
   const bool due = config_.queue_processing_enabled.value && (poked || now >= next_queue_pass_at_);
+  queue_poked_ = false;
   if (asked || due) {
+    last_queue_pass_at_ = now;
     next_queue_pass_at_ =
         now + int64_t{config_.queue_processing_interval_seconds.value} * kMicrosPerSecond;
     const int dispatched = QueuePass();

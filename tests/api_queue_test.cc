@@ -203,6 +203,8 @@ BOOST_AUTO_TEST_CASE(over_the_cost_limit_a_submission_is_refused_with_the_figure
   config.queue_cost_limit_period.value = "daily";
   Reconfigure(config);
   BOOST_REQUIRE(Submit(Training()).status == 202);  // nothing spent yet
+  const HttpResponse keyed = Submit(Training(), "", {{"idempotency-key", "before-the-limit"}});
+  BOOST_REQUIRE(keyed.status == 202);
   Observation spent;
   spent.provider = "replicate";
   spent.external_id = "r8-spent";
@@ -220,6 +222,13 @@ BOOST_AUTO_TEST_CASE(over_the_cost_limit_a_submission_is_refused_with_the_figure
   BOOST_TEST(std::string(doc["details"]["spent_usd"].GetString()) == "1.95");
   BOOST_TEST(std::string(doc["details"]["limit_usd"].GetString()) == "1.00");
   BOOST_TEST(std::string(doc["details"]["period"].GetString()) == "daily");
+  BOOST_TEST(Snapshot() == before);
+  // A replayed key gets its first answer, even over the limit.
+  const HttpResponse replayed = Submit(Training(), "", {{"idempotency-key", "before-the-limit"}});
+  BOOST_TEST(replayed.status == 202);
+  BOOST_TEST(replayed.Header("Idempotent-Replayed") != nullptr);
+  BOOST_TEST(std::string(Parse(replayed.body)["job"]["job_id"].GetString()) ==
+             std::string(Parse(keyed.body)["job"]["job_id"].GetString()));
   BOOST_TEST(Snapshot() == before);
   // Spending from before the period does not count.
   now += 2 * 24 * 3600 * kSecond;

@@ -372,8 +372,10 @@ BOOST_AUTO_TEST_CASE(recovery_settles_each_kind_of_interrupted_dispatch) {
     auto claim = store->ClaimNextEntry(5, 5, now);
     BOOST_TEST_REQUIRE((claim.ok() && claim->has_value()));
   }
-  BOOST_TEST_REQUIRE(store->MarkSent(sent_and_made, now).ok());
-  BOOST_TEST_REQUIRE(store->MarkSent(sent_not_made, now).ok());
+  auto marked = store->MarkSent({sent_and_made, sent_not_made, "no-such-job"}, now);
+  BOOST_TEST_REQUIRE(marked.ok());
+  BOOST_TEST(*marked == (std::vector<std::string>{sent_and_made, sent_not_made}),
+             boost::test_tools::per_element());
   // The worker died while the provider made the run of one of them.
   ScriptedProvider maker(shared);
   CreateRunRequest made;

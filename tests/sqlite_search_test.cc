@@ -13,6 +13,56 @@ namespace {
 
 BOOST_AUTO_TEST_SUITE(sqlite_search)
 
+// Schema 8: a write only notes the job; IndexPendingSearches writes its
+// trigram row in a batch (a new job's inserted, a changed job's replaced),
+// and a search indexes what is left first, so it never misses a fresh job.
+BOOST_FIXTURE_TEST_CASE(the_trigram_index_is_kept_in_batches, StoreFixture) {
+  auto store = OpenStore();
+  RawDb raw(db_path);
+  const auto fts = [&] {
+    return raw.QueryText(
+        "SELECT coalesce(group_concat(job_id || '=' || external_id, ','), '') FROM (SELECT * "
+        "FROM job_search ORDER BY job_id)");
+  };
+  const auto pending = [&] {
+    return raw.QueryText(
+        "SELECT coalesce(group_concat(job_id || ':' || indexed, ','), '') FROM (SELECT * FROM "
+        "job_search_pending ORDER BY job_id)");
+  };
+  for (const char* id : {"job-one", "job-two"}) {
+    Observation obs;
+    obs.source = Observation::Source::kLocal;
+    obs.job_id = id;
+    obs.provider = "replicate";
+    obs.status = JobStatus::kPending;
+    MustApply(*store, obs, kNow);
+  }
+  BOOST_TEST(pending() == "job-one:0,job-two:0");
+  BOOST_TEST(fts() == "");
+  auto indexed = store->IndexPendingSearches(1);
+  BOOST_TEST_REQUIRE(indexed.ok());
+  BOOST_TEST(*indexed == 1);
+  BOOST_TEST(store->IndexPendingSearches(10).value() == 1);
+  BOOST_TEST(store->IndexPendingSearches(10).value() == 0);
+  BOOST_TEST(pending() == "");
+  BOOST_TEST(fts() == "job-one=,job-two=");
+  // The run id arrives (a dispatch): the row is replaced, not added to.
+  Observation run = ProviderObs("r8-abcdef", "starting");
+  run.job_id = "job-one";
+  MustApply(*store, run, kNow + kSecond);
+  BOOST_TEST(pending() == "job-one:1");
+  JobFilter filter;
+  filter.query = "r8-abcd";  // found at once: the search indexes first
+  BOOST_TEST((Ids(MustList(*store, filter)) == std::vector<std::string>{"job-one"}));
+  BOOST_TEST(pending() == "");
+  BOOST_TEST(fts() == "job-one=r8-abcdef,job-two=");
+  // A progress write changes no searched field: nothing to index.
+  Observation progress = ProviderObs("r8-abcdef", "processing");
+  progress.logs = "Step 1/10";
+  MustApply(*store, progress, kNow + 2 * kSecond);
+  BOOST_TEST(pending() == "");
+}
+
 // SPEC §9 `q`: a case-insensitive substring of the job id, the external id,
 // the config name or the model, through the search index, kept in step with
 // the jobs by the table's triggers.

@@ -64,6 +64,7 @@ BOOST_FIXTURE_TEST_CASE(a_schema_3_database_migrates_in_place, StoreFixture) {
     raw.Exec("DROP TABLE job_search_rows");
     raw.Exec("DROP VIEW job_search_fields");
     raw.Exec("DROP TABLE queue");
+    raw.Exec("DROP TABLE job_search_pending");
     raw.Exec("PRAGMA user_version = 3");
   }
   auto store = OpenStore();
