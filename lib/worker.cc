@@ -186,7 +186,8 @@ void Worker::Run() {
     const int64_t now = Now();
     int64_t wait = kMicrosPerSecond;
     if (polling_.enabled) wait = std::min(wait, std::max<int64_t>(0, next_poll_at_ - now));
-    ::poll(fds, 2, static_cast<int>(wait / 1000));
+    wait = std::min(wait, QueueWakeIn(now));  // a queue pass put off for its gap
+    ::poll(fds, 2, static_cast<int>((wait + 999) / 1000));
     if (stop_) break;
     // A poke means a handler wrote something (a delivery, demand, a sync, a
     // submission): its events can go out now rather than at the SSE server's
