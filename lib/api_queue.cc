@@ -59,21 +59,14 @@ void WriteEntry(JsonWriter& w, const QueueEntry& e) {
 
 Result<std::vector<QueueStatus>> ParseQueueStatuses(const std::string& text) {
   std::vector<QueueStatus> out;
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    const std::string name = text.substr(start, end - start);
-    if (!name.empty()) {
-      const auto status = ParseQueueStatus(name);
-      if (!status) {
-        return InvalidParameter("status", text,
-                                "expected a comma-separated list of waiting, dispatching, "
-                                "dispatched, closed");
-      }
-      if (std::find(out.begin(), out.end(), *status) == out.end()) out.push_back(*status);
+  for (const std::string_view name : SplitCommaList(text)) {
+    const auto status = ParseQueueStatus(name);
+    if (!status) {
+      return InvalidParameter("status", text,
+                              "expected a comma-separated list of waiting, dispatching, "
+                              "dispatched, closed");
     }
-    start = end + 1;
+    out.push_back(*status);
   }
   return out;
 }

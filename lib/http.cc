@@ -146,6 +146,23 @@ std::optional<std::string> QueryParams::Get(std::string_view name) const {
   return std::nullopt;
 }
 
+std::vector<std::string_view> SplitCommaList(std::string_view text) {
+  std::vector<std::string_view> items;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find(',', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view item = text.substr(start, end - start);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty() && std::find(items.begin(), items.end(), item) == items.end()) {
+      items.push_back(item);
+    }
+    start = end + 1;
+  }
+  return items;
+}
+
 std::optional<bool> ParseBool(std::string_view text) {
   for (const char* yes : {"true", "1", "yes", "on"}) {
     if (EqualsIgnoreCase(text, yes)) return true;

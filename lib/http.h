@@ -76,6 +76,11 @@ class QueryParams {
   std::vector<std::pair<std::string, std::string>> params_;
 };
 
+// The items of a comma-separated list ("running, queued,,running"): spaces
+// (not tabs) around each trimmed, empty items and repeats dropped, first-seen order.
+// Views into `text`.
+std::vector<std::string_view> SplitCommaList(std::string_view text);
+
 // "true/false/1/0/yes/no/on/off" (case-insensitive); nullopt otherwise.
 std::optional<bool> ParseBool(std::string_view text);
 

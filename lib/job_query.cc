@@ -13,20 +13,12 @@ namespace {
 constexpr int64_t kMaxOffset = 1000000000000;
 
 // "running, failed" -> {running, failed}; false when a name is not a status.
+// Repeats dropped, so `status=running,running,...` binds each status once.
 bool ParseStatusList(const std::string& text, std::vector<JobStatus>* out) {
-  size_t start = 0;
-  while (start <= text.size()) {
-    size_t end = text.find(',', start);
-    if (end == std::string::npos) end = text.size();
-    std::string_view name = std::string_view(text).substr(start, end - start);
-    while (!name.empty() && name.front() == ' ') name.remove_prefix(1);
-    while (!name.empty() && name.back() == ' ') name.remove_suffix(1);
-    if (!name.empty()) {
-      const auto parsed = ParseJobStatus(name);
-      if (!parsed) return false;
-      out->push_back(*parsed);
-    }
-    start = end + 1;
+  for (const std::string_view name : SplitCommaList(text)) {
+    const auto parsed = ParseJobStatus(name);
+    if (!parsed) return false;
+    out->push_back(*parsed);
   }
   return true;
 }

@@ -47,6 +47,15 @@ BOOST_AUTO_TEST_CASE(path_patterns_match_literals_and_one_segment_parameters) {
   BOOST_TEST(MatchPath("", {}).has_value());
 }
 
+BOOST_AUTO_TEST_CASE(comma_lists_trim_and_drop_empty_items_and_repeats) {
+  using V = std::vector<std::string_view>;
+  BOOST_TEST(
+      (SplitCommaList("running, queued,,running , failed") == V{"running", "queued", "failed"}));
+  BOOST_TEST((SplitCommaList("") == V{}));
+  BOOST_TEST((SplitCommaList(" , ,") == V{}));
+  BOOST_TEST((SplitCommaList("one") == V{"one"}));
+}
+
 BOOST_AUTO_TEST_CASE(percent_decode_escapes_and_plus) {
   BOOST_TEST(PercentDecode("%41+b", true) == "A b");
   BOOST_TEST(PercentDecode("%41+b", false) == "A+b");

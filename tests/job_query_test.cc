@@ -32,7 +32,8 @@ BOOST_AUTO_TEST_CASE(no_parameters_mean_the_defaults) {
 
 BOOST_AUTO_TEST_CASE(every_known_parameter_is_read) {
   auto q = ParseJobListQuery(
-      "status=running,%20failed&provider=replicate&job_type=cloud&limit=500&offset=7&sync_active=on"
+      "status=running,%20failed,running&provider=replicate&job_type=cloud&limit=500&offset=7&sync_"
+      "active=on"
       "&_=1733000000");
   BOOST_TEST_REQUIRE(q.ok(), q.status().ToString());
   BOOST_TEST(
