@@ -36,6 +36,43 @@ BOOST_FIXTURE_TEST_CASE(newer_schema_version_is_unavailable, StoreFixture) {
   BOOST_TEST(Contains(store.status().message(), "999"));
 }
 
+// Issue 13: a database made by the first released schema (1) opens with this
+// binary, migrates once through every step to the current schema, and keeps
+// its jobs, events and service state, searchable and queue-ready.
+BOOST_FIXTURE_TEST_CASE(a_database_of_the_first_schema_migrates_to_the_current_one, StoreFixture) {
+  fs::create_directories(fs::path(db_path).parent_path());
+  {
+    RawDb raw(db_path);
+    raw.Exec(SqliteMigrations()[0]);
+    raw.Exec(
+        "INSERT INTO jobs (job_id, provider, external_id, status, config_name, created_at, "
+        "metadata, updated_at) VALUES ('r8-first', 'replicate', 'r8-first', 'completed', "
+        "'flux-first', 1764320000000000, '{\"model\":\"acme/trainer\"}', 1764320000000000)");
+    raw.Exec(
+        "INSERT INTO events (job_id, type, data, created_at) VALUES ('r8-first', "
+        "'job_status_changed', '{}', 1764320000000000)");
+    raw.Exec("INSERT INTO service_state VALUES ('note', 'kept', 1764320000000000)");
+    raw.Exec("PRAGMA user_version = 1");
+  }
+  auto store = OpenStore();
+  RawDb raw(db_path);
+  BOOST_TEST(raw.QueryText("PRAGMA user_version") == std::to_string(SqliteStore::kSchemaVersion));
+  const Job job = MustGet(*store, "r8-first");
+  BOOST_TEST((job.status == JobStatus::kCompleted));
+  BOOST_TEST(job.config_name.value_or("") == "flux-first");
+  BOOST_TEST(raw.QueryText("SELECT count(*) FROM events") == "1");
+  BOOST_TEST(raw.QueryText("SELECT value FROM service_state WHERE name = 'note'") == "kept");
+  JobFilter filter;
+  filter.query = "flux-fir";
+  BOOST_TEST((Ids(MustList(*store, filter)) == std::vector<std::string>{"r8-first"}));
+  BOOST_TEST(raw.QueryText("SELECT count(*) FROM queue") == "0");
+  BOOST_TEST(raw.QueryText("PRAGMA integrity_check") == "ok");
+  // Opened again: nothing left to migrate, nothing changed.
+  store.reset();
+  auto again = OpenStore();
+  BOOST_TEST(MustGet(*again, "r8-first").version == job.version);
+}
+
 // A database written by the previous release (schema 3) opens, keeps its
 // jobs, and loses only output_url values that were never URLs.
 BOOST_FIXTURE_TEST_CASE(a_schema_3_database_migrates_in_place, StoreFixture) {

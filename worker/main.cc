@@ -6,12 +6,15 @@
 //   jobpulse-worker --check-config  print the effective configuration and exit
 //   jobpulse-worker --check-config=sh  the same as sh assignments to eval
 //                                      (DescribeConfigForShell in lib/config.h)
+//   jobpulse-worker --backup FILE   a consistent copy of the live database
+//   jobpulse-worker --restore FILE  the database replaced by a copy (service stopped)
 #include <signal.h>
 
 #include <cstring>
 #include <iostream>
 #include <string>
 
+#include "lib/backup.h"
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/notify.h"
@@ -25,21 +28,46 @@ void OnStopSignal(int) {
   if (g_worker) g_worker->RequestStop();
 }
 
+// --backup or --restore: one line on stdout saying what was copied.
+int CopyDatabase(const std::string& db, const std::string& backup_to,
+                 const std::string& restore_from) {
+  const bool backup = !backup_to.empty();
+  auto report = backup ? jobpulse::BackupDatabase(db, backup_to)
+                       : jobpulse::RestoreDatabase(restore_from, db);
+  if (!report.ok()) {
+    jobpulse::LogError((backup ? "backup: " : "restore: ") + report.status().ToString());
+    return report.status().code() == jobpulse::Status::Code::kConflict ? 75 : 1;  // EX_TEMPFAIL
+  }
+  std::cout << (backup ? "backup of " + db + " written to " + backup_to
+                       : "restored " + db + " from " + restore_from)
+            << ": " << report->bytes << " bytes, schema " << report->schema_version << ", "
+            << report->jobs << " jobs, " << report->events << " events, " << report->queue_entries
+            << " queue entries\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   bool once = false;
   bool check_config = false;
   bool check_config_sh = false;
+  std::string backup_to;
+  std::string restore_from;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--once") == 0) {
+    if (std::strcmp(argv[i], "--backup") == 0 && i + 1 < argc) {
+      backup_to = argv[++i];
+    } else if (std::strcmp(argv[i], "--restore") == 0 && i + 1 < argc) {
+      restore_from = argv[++i];
+    } else if (std::strcmp(argv[i], "--once") == 0) {
       once = true;
     } else if (std::strcmp(argv[i], "--check-config") == 0) {
       check_config = true;
     } else if (std::strcmp(argv[i], "--check-config=sh") == 0) {
       check_config_sh = true;
     } else {
-      std::cerr << "usage: jobpulse-worker [--once | --check-config[=sh]]\n";
+      std::cerr << "usage: jobpulse-worker [--once | --check-config[=sh] | --backup FILE | "
+                   "--restore FILE]\n";
       return 2;
     }
   }
@@ -56,6 +84,9 @@ int main(int argc, char** argv) {
   if (check_config_sh) {
     std::cout << jobpulse::DescribeConfigForShell(*config);
     return 0;
+  }
+  if (!backup_to.empty() || !restore_from.empty()) {
+    return CopyDatabase(config->database_path.value, backup_to, restore_from);
   }
   jobpulse::WorkerOptions options;
   const std::string db = config->database_path.value;
