@@ -105,6 +105,9 @@ class Dispatcher {
   // The job takes `run`; a job no longer dispatching has the run cancelled
   // unless the run is already its own.
   void Adopt(Provider& provider, const Attempt& attempt, Observation run, DispatchReport* report);
+  // What MarkDispatchedAll said of one run: counted, or a conflict sorted out.
+  void Recorded(Provider& provider, const Attempt& attempt, const std::string& run_id,
+                const Result<ApplyOutcome>& marked, DispatchReport* report);
   void Fail(const std::string& job_id, const std::string& message, DispatchReport* report);
   void Release(const std::string& job_id, const std::string& why, int64_t retry_at,
                DispatchReport* report);

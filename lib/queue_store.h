@@ -175,12 +175,22 @@ class QueueStore {
     if (claims->empty()) return std::optional<DispatchClaim>();
     return std::optional<DispatchClaim>(std::move(claims->front()));
   }
-  // The create answered with `run` (its external id, its status): the job
-  // takes it through the merge and the entry becomes dispatched, in one
-  // transaction. kConflict when the entry is no longer dispatching (its job
-  // was cancelled meanwhile): the caller then cancels the run it made.
-  virtual Result<ApplyOutcome> MarkDispatched(std::string_view job_id, const Observation& run,
-                                              const PriceTable& prices, int64_t now) = 0;
+  // The creates answered with `runs` (each names its job in job_id, and
+  // carries its external id and status): each job takes its run through the
+  // merge and its entry becomes dispatched, all in one transaction, one
+  // result per run in order. A run whose entry is no longer dispatching (its
+  // job was cancelled, or a webhook ended it first) gets kConflict and
+  // changes nothing; the others are recorded all the same.
+  virtual std::vector<Result<ApplyOutcome>> MarkDispatchedAll(const std::vector<Observation>& runs,
+                                                              const PriceTable& prices,
+                                                              int64_t now) = 0;
+  // MarkDispatchedAll for one run of job `job_id`.
+  Result<ApplyOutcome> MarkDispatched(std::string_view job_id, const Observation& run,
+                                      const PriceTable& prices, int64_t now) {
+    Observation named = run;
+    named.job_id = std::string(job_id);
+    return std::move(MarkDispatchedAll({std::move(named)}, prices, now).front());
+  }
   // The creates of these entries are about to be sent: from now on a run may
   // exist, so an entry left dispatching by a dead worker is reconciled before
   // anything is sent again; one never marked sent made no run. One

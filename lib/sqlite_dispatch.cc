@@ -44,14 +44,34 @@ Result<QueueEntry> SqliteStore::DispatchingEntry(std::string_view job_id) {
   return **entry;
 }
 
-Result<ApplyOutcome> SqliteStore::MarkDispatched(std::string_view job_id, const Observation& run,
-                                                 const PriceTable& prices, int64_t now) {
+std::vector<Result<ApplyOutcome>> SqliteStore::MarkDispatchedAll(
+    const std::vector<Observation>& runs, const PriceTable& prices, int64_t now) {
   Transaction txn(*db_, Transaction::Mode::kImmediate);
-  if (!txn.status().ok()) return txn.status();
+  if (!txn.status().ok()) return std::vector<Result<ApplyOutcome>>(runs.size(), txn.status());
+  std::vector<Result<ApplyOutcome>> results;
+  results.reserve(runs.size());
+  for (const Observation& run : runs) {
+    // A savepoint each: a run refused half way leaves nothing behind.
+    if (Status s = db_->Exec("SAVEPOINT mark_dispatched"); !s.ok()) {
+      return std::vector<Result<ApplyOutcome>>(runs.size(), s);
+    }
+    Result<ApplyOutcome> marked = MarkOneDispatched(run, prices, now);
+    const char* end = marked.ok() ? "RELEASE mark_dispatched"
+                                  : "ROLLBACK TO mark_dispatched; RELEASE mark_dispatched";
+    if (Status s = db_->Exec(end); !s.ok()) {
+      return std::vector<Result<ApplyOutcome>>(runs.size(), s);
+    }
+    results.push_back(std::move(marked));
+  }
+  if (Status s = txn.Commit(); !s.ok()) return std::vector<Result<ApplyOutcome>>(runs.size(), s);
+  return results;
+}
+
+Result<ApplyOutcome> SqliteStore::MarkOneDispatched(const Observation& run,
+                                                    const PriceTable& prices, int64_t now) {
+  const std::string job_id = run.job_id.value_or("");
   if (auto entry = DispatchingEntry(job_id); !entry.ok()) return entry.status();
-  Observation obs = run;
-  obs.job_id = std::string(job_id);
-  auto applied = ApplyInTransaction(obs, prices, now, /*create_if_missing=*/false);
+  auto applied = ApplyInTransaction(run, prices, now, /*create_if_missing=*/false);
   if (!applied.ok()) return applied.status();
   // A run already over closed the entry through the trigger; the WHERE keeps it closed.
   Query update = db_->Prepare(
@@ -61,7 +81,6 @@ Result<ApplyOutcome> SqliteStore::MarkDispatched(std::string_view job_id, const 
   update->Bind(1, job_id);
   update->Bind(2, now);
   if (Status s = update->Run("mark an entry dispatched"); !s.ok()) return s;
-  if (Status s = txn.Commit(); !s.ok()) return s;
   return applied;
 }
 

@@ -85,8 +85,9 @@ class SqliteStore final : public Store {
                                      int64_t now) override;
   Result<std::vector<DispatchClaim>> ClaimNextEntries(int max_concurrent, int user_max, int64_t now,
                                                       int limit) override;
-  Result<ApplyOutcome> MarkDispatched(std::string_view job_id, const Observation& run,
-                                      const PriceTable& prices, int64_t now) override;
+  std::vector<Result<ApplyOutcome>> MarkDispatchedAll(const std::vector<Observation>& runs,
+                                                      const PriceTable& prices,
+                                                      int64_t now) override;
   Result<std::vector<std::string>> MarkSent(const std::vector<std::string>& job_ids,
                                             int64_t now) override;
   Status RetryDispatchLater(std::string_view job_id, std::string_view error,
@@ -147,6 +148,9 @@ class SqliteStore final : public Store {
   // Inside a transaction: the entry of `job_id` when it is dispatching, else
   // kNotFound (no entry) or kConflict (another state).
   Result<QueueEntry> DispatchingEntry(std::string_view job_id);
+  // Inside MarkDispatchedAll's transaction: one run recorded.
+  Result<ApplyOutcome> MarkOneDispatched(const Observation& run, const PriceTable& prices,
+                                         int64_t now);
   // Inside a transaction: the submitted job a run's webhook URL names, when
   // the run may be merged into it (sqlite_jobs.cc); else nullopt.
   Result<std::optional<Job>> SubmittedJobOf(const Observation& obs);

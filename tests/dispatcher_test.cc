@@ -327,7 +327,9 @@ BOOST_AUTO_TEST_CASE(a_different_input_is_not_taken_for_a_lost_create) {
 
 BOOST_AUTO_TEST_CASE(a_job_cancelled_during_its_create_has_the_run_cancelled) {
   const std::string id = Submit();
-  shared->during_create = [&](const Observation&) {
+  const std::string other = Submit();  // in the same batch, recorded all the same
+  shared->during_create = [&](const Observation& run) {
+    if (run.external_id != "run1") return;
     Observation cancel;
     cancel.source = Observation::Source::kLocal;
     cancel.job_id = id;
@@ -337,12 +339,14 @@ BOOST_AUTO_TEST_CASE(a_job_cancelled_during_its_create_has_the_run_cancelled) {
   };
   Dispatcher d = Make();
   const DispatchReport report = Pass(d);
-  BOOST_TEST(report.dispatched == 0);
+  BOOST_TEST(report.dispatched == 1);
   BOOST_TEST(shared->cancelled == (std::vector<std::string>{"run1"}),
              boost::test_tools::per_element());
   BOOST_TEST((JobOf(id).status == JobStatus::kCancelled));
   BOOST_TEST(ExternalId(id) == "-");
   BOOST_TEST((Entry(id).status == QueueStatus::kClosed));
+  BOOST_TEST(ExternalId(other) == "run2");
+  BOOST_TEST((Entry(other).status == QueueStatus::kDispatched));
 }
 
 BOOST_AUTO_TEST_CASE(a_webhook_ahead_of_the_answer_merges_into_the_submitted_job) {
