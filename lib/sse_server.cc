@@ -511,7 +511,7 @@ Status SseServer::Start() {
   if (ec) return Unavailable("sse: cannot bind " + path + ": " + ec.message());
   // chmod before listen(): until then nobody can connect, so no client ever
   // sees looser permissions.
-  if (::chmod(path.c_str(), 0600) != 0) {
+  if (::chmod(path.c_str(), static_cast<mode_t>(m.options.socket_mode)) != 0) {
     const std::string why = std::strerror(errno);
     ::unlink(path.c_str());
     return Unavailable("sse: cannot chmod " + path + ": " + why);
