@@ -14,6 +14,10 @@
 #   make run     deps + build + nginx, the FastCGI pool under supervisord on 127.0.0.1:8001
 #   make fuzz    build the libFuzzer targets (tests/fuzz/*_fuzz.cc) with clang
 #   make fuzz-run FUZZ_SECONDS=600  fuzz each target that long on its corpus
+#   make install [PREFIX=/usr/local] [DESTDIR=]  binaries, web page, example config,
+#                nginx snippet, supervisord and systemd files; make uninstall undoes it
+#   make deb     the Debian package (dpkg-buildpackage, debian/) in build/deb/
+#   make deb-check  that package installed and run in a Debian 12 chroot (root, network)
 #   make clean   remove build/
 
 CXX ?= g++
@@ -38,6 +42,9 @@ TEST_DEB_PACKAGES := chromium chromium-driver fonts-liberation
 TEST_DEB_PACKAGES += clang libclang-rt-14-dev
 # The benchmarks' smoke run inside `make test` (B1/B6 use wrk).
 TEST_DEB_PACKAGES += wrk
+# make deb, and its test inside `make test` (tests/ops/package_test).
+DEB_BUILD_PACKAGES := debhelper dpkg-dev build-essential lintian fakeroot
+TEST_DEB_PACKAGES += $(DEB_BUILD_PACKAGES)
 
 LIB_SRCS := $(wildcard lib/*.cc)
 LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/%.o)
@@ -65,7 +72,7 @@ IT_BIN := $(BUILD)/integration_tests
 SIM_BIN := $(BUILD)/replicate-sim
 
 .PHONY: all deps test-deps bench-deps test check unit-test integration-test bench bench-smoke run clean \
-  fuzz fuzz-run fuzz-merge asan-unit-test
+  fuzz fuzz-run fuzz-merge asan-unit-test install uninstall deb-deps deb deb-check
 .DEFAULT_GOAL := all
 
 all: $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(UNIT_BIN) $(IT_BIN)
@@ -138,7 +145,9 @@ bench-deps:
 # After the unit and integration suites: the unit tests built with ASan+UBSan,
 # then each fuzz target for FUZZ_SECONDS over its corpus and regression inputs
 # (one test each in the final count), then the benchmarks' smoke run (one
-# test per row: each benchmark still runs and produces its numbers).
+# test per row: each benchmark still runs and produces its numbers), then
+# make install/uninstall into a scratch DESTDIR and the Debian package's
+# build and contents (one test each, tests/ops/).
 # `make check` is the same without installing anything (the packages are there).
 test: deps test-deps
 	@$(MAKE) --no-print-directory check
@@ -147,7 +156,8 @@ check:
 	@$(MAKE) --no-print-directory -j$(JOBS) all $(ASAN_UNIT_BIN) $(FUZZ_BINS) $(BENCH_BINS) \
 	  $(BENCH_EXTRA)
 	@FUZZ_SECONDS=$(FUZZ_TEST_SECONDS) tests/run_suites $(UNIT_BIN) $(IT_BIN) $(ASAN_UNIT_BIN) \
-	  $(FUZZ_BINS:%=fuzz:%) bench-smoke:$(abspath $(BUILD))
+	  $(FUZZ_BINS:%=fuzz:%) bench-smoke:$(abspath $(BUILD)) \
+	  check:tests/ops/install_test check:tests/ops/package_test
 
 unit-test: $(UNIT_BIN)
 	@tests/run_suites $(UNIT_BIN)
@@ -179,6 +189,55 @@ bench-smoke: deps bench-deps
 run: deps
 	@$(MAKE) --no-print-directory -s -j$(JOBS) $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN)
 	@nginx/jobpulse-run
+
+# --- Installing, and the Debian package (issue 13) ---------------------------
+# make install writes, under DESTDIR (for staging; empty for a real install):
+#   BINDIR            jobpulse-fcgi, jobpulse-worker
+#   SHAREDIR/www      the web page; SHAREDIR also the example configuration
+#   CONFFILE          the example simpletuner-enterprise.yaml, unless one is there
+#   NGINX_SNIPPET     location blocks to include in a server {} of your nginx
+#   SUPERVISOR_CONF   [fcgi-program:jobpulse-fcgi] and [program:jobpulse-worker]
+#   SYSTEMD_UNIT_DIR  jobpulse-fcgi.socket, jobpulse-fcgi@.service, jobpulse-worker.service
+#   TMPFILES_DIR      jobpulse.conf: RUNDIR for the sockets at boot
+# and lists them in INSTALL_MANIFEST, which make uninstall reads (dist/install).
+# The rendered files point at STATEDIR (the database) and RUNDIR (the sockets).
+# debian/rules sets Debian's paths; the user and STATEDIR are the package's
+# postinst (or yours after make install: README, Operations).
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SHAREDIR ?= $(PREFIX)/share/jobpulse
+SYSCONFDIR ?= $(PREFIX)/etc
+CONFFILE ?= $(SYSCONFDIR)/jobpulse/simpletuner-enterprise.yaml
+NGINX_SNIPPET ?= $(SYSCONFDIR)/jobpulse/nginx-jobpulse.conf
+SUPERVISOR_CONF ?= $(SYSCONFDIR)/jobpulse/supervisor-jobpulse.conf
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+TMPFILES_DIR ?= $(PREFIX)/lib/tmpfiles.d
+STATEDIR ?= /var/lib/jobpulse
+RUNDIR ?= /run/jobpulse
+INSTALL_MANIFEST ?= $(SHAREDIR)/install-manifest
+INSTALL_ENV = DESTDIR='$(DESTDIR)' PREFIX='$(PREFIX)' BINDIR='$(BINDIR)' SHAREDIR='$(SHAREDIR)' \
+  SYSCONFDIR='$(SYSCONFDIR)' CONFFILE='$(CONFFILE)' NGINX_SNIPPET='$(NGINX_SNIPPET)' \
+  SUPERVISOR_CONF='$(SUPERVISOR_CONF)' SYSTEMD_UNIT_DIR='$(SYSTEMD_UNIT_DIR)' \
+  TMPFILES_DIR='$(TMPFILES_DIR)' STATEDIR='$(STATEDIR)' RUNDIR='$(RUNDIR)' \
+  INSTALL_MANIFEST='$(INSTALL_MANIFEST)' BUILD='$(abspath $(BUILD))'
+
+install: $(FCGI_BIN) $(WORKER_BIN)
+	@$(INSTALL_ENV) dist/install install
+
+uninstall:
+	@$(INSTALL_ENV) dist/install uninstall
+
+deb-deps:
+	$(call install_missing,deb-deps,$(DEB_BUILD_PACKAGES))
+
+# build/deb/jobpulse_<version>_<arch>.deb, from the objects already in build/.
+deb: deps deb-deps
+	@dist/build-deb
+
+# Not part of make test: needs root, network and a few minutes (dist/deb-check).
+deb-check: deb
+	$(call install_missing,deb-check,debootstrap)
+	@dist/deb-check
 
 # --- Sanitizers and fuzzing ---------------------------------------------------
 # Debian's clang 14 builds a copy of lib/ with AddressSanitizer,

@@ -92,6 +92,11 @@ struct Config {
   // (YAML sse.socket_path, env JOBPULSE_EVENTS_SOCKET); empty: "events.sock"
   // next to the database (DefaultEventsSocket in lib/worker.h).
   Setting<std::string> sse_socket_path;
+  // Its permissions: "0600" (the default: only the worker's user, who must
+  // then also run nginx) or "0660" (also the socket's group, for a web server
+  // running as another user: the Debian package's www-data, through the
+  // setgid /run/jobpulse). YAML only.
+  Setting<std::string> sse_socket_mode{"0600"};
   Setting<int> sse_retention_hours{24};                   // 1..87600
   Setting<int> inline_progress_max_age_seconds{5};        // 1..3600
   Setting<int64_t> api_max_body_bytes{16 * 1024 * 1024};  // 1..1 GiB

@@ -66,6 +66,11 @@ std::string ServerNameProblem(const std::string& name) {
   return "";
 }
 
+std::string SocketModeProblem(const std::string& mode) {
+  if (mode == "0600" || mode == "0660") return "";
+  return "must be 0600 or 0660, got " + QuoteConfigValue(mode);
+}
+
 std::string CostLimitPeriodProblem(const std::string& period) {
   if (period == "daily" || period == "weekly" || period == "monthly") return "";
   return "must be daily, weekly or monthly, got " + QuoteConfigValue(period);
@@ -187,6 +192,7 @@ const SettingSpec kSettings[] = {
      .env = "JOBPULSE_EVENTS_SOCKET",
      .field = Top(&C::sse_socket_path),
      .unset_text = "(events.sock beside the database)"},
+    {.key = "sse.socket_mode", .field = Top(&C::sse_socket_mode), .check = SocketModeProblem},
     {.key = "inline_progress.max_age_seconds",
      .field = Top(&C::inline_progress_max_age_seconds),
      .min = 1,

@@ -479,9 +479,10 @@ struct SseServer::Impl {
 
 namespace {
 
-// Binds and listens on the unix socket `path` (0600 before anyone can
+// Binds and listens on the unix socket `path` (`mode` set before anyone can
 // connect), replacing a stale socket file but never a live server's.
-Status ListenOn(asio::io_context& io, const std::string& path, Local::acceptor& acceptor) {
+Status ListenOn(asio::io_context& io, const std::string& path, unsigned mode,
+                Local::acceptor& acceptor) {
   ErrorCode ec;
   {
     // Only a socket nobody answers on is stale; a live server keeps its own.
@@ -498,7 +499,7 @@ Status ListenOn(asio::io_context& io, const std::string& path, Local::acceptor& 
   if (ec) return Unavailable("sse: cannot bind " + path + ": " + ec.message());
   // chmod before listen(): until then nobody can connect, so no client ever
   // sees looser permissions.
-  if (::chmod(path.c_str(), 0600) != 0) {
+  if (::chmod(path.c_str(), static_cast<mode_t>(mode)) != 0) {
     const std::string why = std::strerror(errno);
     ::unlink(path.c_str());
     return Unavailable("sse: cannot chmod " + path + ": " + why);
@@ -531,7 +532,7 @@ Status SseServer::Start() {
 
   auto io = std::make_unique<asio::io_context>(1);
   auto acceptor = std::make_unique<Local::acceptor>(*io);
-  if (Status s = ListenOn(*io, path, *acceptor); !s.ok()) return s;
+  if (Status s = ListenOn(*io, path, m.options.socket_mode, *acceptor); !s.ok()) return s;
 
   m.store = std::move(store.value());
   m.newest = *newest;

@@ -36,6 +36,7 @@ namespace jobpulse {
 
 struct SseOptions {
   std::string socket_path;    // unix socket to listen on (a stale file is replaced)
+  unsigned socket_mode = 0600;  // its permissions: 0600, or 0660 for a web server in its group
   std::string database_path;  // the store to read events from
   int max_connections = 1000;
   int max_per_ip = 5;

@@ -134,6 +134,7 @@ Status Worker::Start() {
   if (options_.serve_events && !options_.events_socket.empty()) {
     SseOptions sse;
     sse.socket_path = options_.events_socket;
+    sse.socket_mode = config_.sse_socket_mode.value == "0660" ? 0660 : 0600;
     sse.database_path = config_.database_path.value;
     sse.max_connections = config_.sse_max_connections.value;
     sse.max_per_ip = config_.sse_max_connections_per_ip.value;

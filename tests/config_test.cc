@@ -96,7 +96,7 @@ std::vector<std::string> AcceptedCandidates(const SettingSpec& spec) {
           return {"{cpu: 0.5}"};
         } else if constexpr (std::is_same_v<T, std::string> ||
                              std::is_same_v<T, std::optional<std::string>>) {
-          return {"gpu-h100", "https://example.test", "whsec_0123456789abcdef", "weekly"};
+          return {"gpu-h100", "https://example.test", "whsec_0123456789abcdef", "weekly", "0660"};
         } else {
           return {std::to_string(spec.min)};
         }
@@ -307,6 +307,18 @@ BOOST_AUTO_TEST_CASE(the_events_socket_comes_from_yaml_or_environment) {
   BOOST_CHECK(Contains(DescribeConfig(env), "\nsse.socket_path = /tmp/e.sock (env)\n"));
   BOOST_CHECK_EQUAL(YamlError("sse:\n  socket_path: [a]\n").substr(0, 32),
                     "/etc/jp.yaml:2: key sse.socket_p");
+}
+
+// The Debian package's nginx runs as www-data and reaches the worker's socket
+// through its group; YAML's plain 0660 is read as the text "0660".
+BOOST_AUTO_TEST_CASE(the_events_socket_mode_is_0600_or_0660) {
+  BOOST_CHECK_EQUAL(MustLoadYaml("").sse_socket_mode.value, "0600");
+  const Config group = MustLoadYaml("sse:\n  socket_mode: 0660\n");
+  BOOST_CHECK_EQUAL(group.sse_socket_mode.value, "0660");
+  BOOST_CHECK(group.sse_socket_mode.source == kYaml);
+  BOOST_CHECK(Contains(DescribeConfig(group), "\nsse.socket_mode = 0660 (enterprise config)\n"));
+  BOOST_CHECK_EQUAL(YamlError("sse:\n  socket_mode: 0666\n"),
+                    "/etc/jp.yaml:2: key sse.socket_mode: must be 0600 or 0660, got \"0666\"");
 }
 
 BOOST_AUTO_TEST_CASE(environment_beats_yaml) {
@@ -812,6 +824,7 @@ BOOST_AUTO_TEST_CASE(shell_form_of_the_defaults_is_exact) {
       "cfg_sse_retention_events='100000'\n"
       "cfg_sse_retention_hours='24'\n"
       "cfg_sse_socket_path=''\n"
+      "cfg_sse_socket_mode='0600'\n"
       "cfg_inline_progress_max_age_seconds='5'\n"
       "cfg_api_max_body_bytes='16777216'\n"
       "cfg_api_token='unset'\n"

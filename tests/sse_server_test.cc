@@ -6,6 +6,7 @@
 
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -235,6 +236,20 @@ BOOST_AUTO_TEST_CASE(stream_head_retry_and_connected_message) {
   BOOST_CHECK_EQUAL(client->data().find("Content-Length"), std::string::npos);
   BOOST_CHECK_EQUAL(f.server().stats().clients, 1);
   BOOST_CHECK_EQUAL(f.server().stats().last_event_id, 2);
+}
+
+// 0600 by default; 0660 (sse.socket_mode) lets a web server in the socket's
+// group connect, as the Debian package's www-data does.
+BOOST_AUTO_TEST_CASE(socket_mode_is_0600_unless_configured) {
+  for (const unsigned mode : {0600u, 0660u}) {
+    Fixture f;
+    f.options().socket_mode = mode;
+    f.StartServer();
+    struct stat st = {};
+    BOOST_REQUIRE_EQUAL(::stat(f.socket_path().c_str(), &st), 0);
+    BOOST_CHECK(S_ISSOCK(st.st_mode));
+    BOOST_CHECK_EQUAL(st.st_mode & 07777, mode);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(event_after_connect_arrives_as_exact_frame) {
