@@ -131,6 +131,12 @@ Result<BackupReport> BackupDatabase(const std::string& db_path, const std::strin
       return copy.status();
     }
     Status copied = CopyPages(source->get(), copy->get(), kError, "backup of " + db_path);
+    // One self-contained file: the pages carry the source's WAL mode, which
+    // would leave -wal and -shm files beside the copy whenever it is read.
+    if (copied.ok() && sqlite3_exec(copy->get(), "PRAGMA journal_mode=DELETE", nullptr, nullptr,
+                                    nullptr) != SQLITE_OK) {
+      copied = Failed(Status::Code::kUnavailable, kError, "backup of " + db_path, copy->get());
+    }
     report = copied.ok() ? Check(copy->get(), temp, kError) : Result<BackupReport>(copied);
   }
   if (!report.ok()) {

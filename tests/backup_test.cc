@@ -79,7 +79,9 @@ BOOST_FIXTURE_TEST_CASE(a_backup_under_write_load_is_whole_and_consistent, Store
   BOOST_TEST((st.st_mode & 0777) == 0600);
   BOOST_TEST(report->bytes == st.st_size);
   BOOST_TEST(!fs::exists(copy + ".tmp"));
+  BOOST_TEST(!fs::exists(copy + "-wal"));  // one self-contained file
   RawDb raw(copy);
+  BOOST_TEST(raw.QueryText("PRAGMA journal_mode") == "delete");
   BOOST_TEST(raw.QueryText("PRAGMA integrity_check") == "ok");
   BOOST_TEST(raw.QueryText("SELECT count(*) FROM jobs") == std::to_string(report->jobs));
   // Every job of the copy is whole: each one's event came with it.

@@ -12,6 +12,7 @@
 
 #include <cstring>
 #include <iostream>
+#include <optional>
 #include <string>
 
 #include "lib/backup.h"
@@ -46,58 +47,49 @@ int CopyDatabase(const std::string& db, const std::string& backup_to,
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+// The command line; nullopt (after the usage line) when it is not one.
+struct Flags {
   bool once = false;
   bool check_config = false;
   bool check_config_sh = false;
   std::string backup_to;
   std::string restore_from;
+};
+
+std::optional<Flags> ParseFlags(int argc, char** argv) {
+  Flags f;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--backup") == 0 && i + 1 < argc) {
-      backup_to = argv[++i];
+      f.backup_to = argv[++i];
     } else if (std::strcmp(argv[i], "--restore") == 0 && i + 1 < argc) {
-      restore_from = argv[++i];
+      f.restore_from = argv[++i];
     } else if (std::strcmp(argv[i], "--once") == 0) {
-      once = true;
+      f.once = true;
     } else if (std::strcmp(argv[i], "--check-config") == 0) {
-      check_config = true;
+      f.check_config = true;
     } else if (std::strcmp(argv[i], "--check-config=sh") == 0) {
-      check_config_sh = true;
+      f.check_config_sh = true;
     } else {
       std::cerr << "usage: jobpulse-worker [--once | --check-config[=sh] | --backup FILE | "
                    "--restore FILE]\n";
-      return 2;
+      return std::nullopt;
     }
   }
-  jobpulse::SetLogProgramName("jobpulse-worker");
-  auto config = jobpulse::LoadConfig(jobpulse::ProcessEnv());
-  if (!config.ok()) {
-    jobpulse::LogError(config.status().message());
-    return 78;  // EX_CONFIG
-  }
-  if (check_config) {
-    std::cout << jobpulse::DescribeConfig(*config);
-    return 0;
-  }
-  if (check_config_sh) {
-    std::cout << jobpulse::DescribeConfigForShell(*config);
-    return 0;
-  }
-  if (!backup_to.empty() || !restore_from.empty()) {
-    return CopyDatabase(config->database_path.value, backup_to, restore_from);
-  }
+  return f;
+}
+
+// The worker itself, until a signal (or one cycle with --once).
+int RunWorker(const jobpulse::Config& config, bool once) {
   jobpulse::WorkerOptions options;
-  const std::string db = config->database_path.value;
+  const std::string db = config.database_path.value;
   options.poke_socket = jobpulse::WorkerPokeSocketPath(db);
-  options.events_socket = config->sse_socket_path.value.empty() ? jobpulse::DefaultEventsSocket(db)
-                                                                : config->sse_socket_path.value;
+  options.events_socket = config.sse_socket_path.value.empty() ? jobpulse::DefaultEventsSocket(db)
+                                                               : config.sse_socket_path.value;
   options.serve_events = !once;
   options.take_deliveries = !once;
   options.wait_for_database = !once;
 
-  jobpulse::Worker worker(*config, options);
+  jobpulse::Worker worker(config, options);
   g_worker = &worker;
   struct sigaction sa = {};
   sa.sa_handler = OnStopSignal;
@@ -116,4 +108,29 @@ int main(int argc, char** argv) {
   }
   g_worker = nullptr;
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::optional<Flags> flags = ParseFlags(argc, argv);
+  if (!flags) return 2;
+  jobpulse::SetLogProgramName("jobpulse-worker");
+  auto config = jobpulse::LoadConfig(jobpulse::ProcessEnv());
+  if (!config.ok()) {
+    jobpulse::LogError(config.status().message());
+    return 78;  // EX_CONFIG
+  }
+  if (flags->check_config) {
+    std::cout << jobpulse::DescribeConfig(*config);
+    return 0;
+  }
+  if (flags->check_config_sh) {
+    std::cout << jobpulse::DescribeConfigForShell(*config);
+    return 0;
+  }
+  if (!flags->backup_to.empty() || !flags->restore_from.empty()) {
+    return CopyDatabase(config->database_path.value, flags->backup_to, flags->restore_from);
+  }
+  return RunWorker(*config, flags->once);
 }
