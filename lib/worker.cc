@@ -8,12 +8,16 @@
 //    30 s) whose cache is older than inline_progress.max_age_seconds;
 //  - the webhook inbox: deliveries the handlers stored and acknowledged;
 //  - the safety net, when polling is off: active jobs not heard of for 10 min
-//    (Replicate never retries non-terminal webhooks).
+//    (Replicate never retries non-terminal webhooks);
+//  - the submission queue: waiting entries to dispatch when a slot is free
+//    (lib/dispatcher.h, lib/worker_queue.cc);
+//  - jobs written since the last round, whose search rows it writes.
 // Handlers poke a datagram socket after storing a delivery or demand; the
 // loop also wakes at least every second, so a lost poke only delays.
 //
 // Ordering. One thread does it all, in this order per wake-up: heartbeat,
-// inbox, demand, poll or safety net, housekeeping. Provider calls happen
+// inbox, demand, poll or safety net, the queue, the search index, pruning,
+// the WAL checkpoint, housekeeping. Provider calls happen
 // outside any transaction; each result is merged through Store::Apply (one
 // BEGIN IMMEDIATE transaction per job), and the SSE server is notified after
 // writes. The SSE server runs on its own thread with its own connection.
