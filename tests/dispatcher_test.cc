@@ -370,6 +370,33 @@ BOOST_AUTO_TEST_CASE(a_webhook_ahead_of_the_answer_merges_into_the_submitted_job
   BOOST_TEST(page->total == 1);  // no second job for the run
 }
 
+// Hostile or stray provider data: a run whose webhook URL names a job that
+// already has another run, or a job of another provider, is stored as its own
+// job; the named job is left as it was.
+BOOST_AUTO_TEST_CASE(a_run_naming_a_job_that_has_a_run_does_not_take_it_over) {
+  const std::string id = Submit();
+  Dispatcher d = Make();
+  BOOST_TEST_REQUIRE(Pass(d).dispatched == 1);
+  const Job before = JobOf(id);
+  Observation stray;
+  stray.provider = "fake";
+  stray.external_id = "stray-run";
+  stray.status = JobStatus::kCompleted;
+  stray.webhook_url = WebhookUrlForJob(*settings.webhook_url, id);
+  auto applied = store->Apply(stray, PriceTable{}, now);
+  BOOST_TEST_REQUIRE(applied.ok(), applied.status().ToString());
+  BOOST_TEST(applied->job.job_id == "stray-run");
+  Observation other = stray;
+  other.provider = "elsewhere";
+  other.external_id = "other-run";
+  other.webhook_url = WebhookUrlForJob(*settings.webhook_url, id);
+  auto separate = store->Apply(other, PriceTable{}, now);
+  BOOST_TEST_REQUIRE(separate.ok(), separate.status().ToString());
+  BOOST_TEST(separate->job.job_id == "other-run");
+  BOOST_TEST((JobOf(id) == before));
+  BOOST_TEST((Entry(id).status == QueueStatus::kDispatched));
+}
+
 BOOST_AUTO_TEST_CASE(recovery_settles_each_kind_of_interrupted_dispatch) {
   const std::string never_sent = Submit(), sent_and_made = Submit(), sent_not_made = Submit();
   for (int i = 0; i < 3; ++i) {
