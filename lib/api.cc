@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lib/access.h"
+#include "lib/counters.h"
 #include "lib/health.h"
 #include "lib/job_query.h"
 #include "lib/json_limits.h"
@@ -48,17 +49,6 @@ HttpResponse MethodNotAllowed(const HttpRequest& request, const std::string& all
       Status::Code::kMethodNotAllowed, "method_not_allowed",
       "method " + request.method + " is not allowed here; allowed: " + allow, {{"allow", allow}}));
   response.headers.emplace_back("Allow", allow);
-  return response;
-}
-
-// Adds an ETag and turns the response into a 304 when the client has it.
-HttpResponse WithETag(const HttpRequest& request, HttpResponse response) {
-  const std::string etag = ETagFor(response.body);
-  response.headers.emplace_back("ETag", etag);
-  if (!request.if_none_match.empty() && ETagMatches(request.if_none_match, etag)) {
-    response.status = 304;
-    response.body.clear();
-  }
   return response;
 }
 
@@ -131,6 +121,7 @@ const Api::Endpoint Api::kEndpoints[] = {
     {"POST", "/api/cloud/jobs/{job_id}/cancel", &Api::Cancel},
     {"GET", "/api/cloud/providers/{provider}/validate", &Api::Validate},
     {"GET", "/api/cloud/metrics", &Api::Metrics},
+    {"GET", "/api/cloud/metrics/prometheus", &Api::Prometheus},
     {"GET", "/api/cloud/polling/status", &Api::PollingStatus},
     {"GET", "/api/cloud/health", &Api::Health},
     {"POST", "/api/cloud/jobs/submit", &Api::Submit},
@@ -187,6 +178,10 @@ Result<HttpResponse> Api::ReplicateWebhook(const HttpRequest& request,
   auto store = store_();
   if (!store.ok()) return store.status();
   auto received = webhooks_.Receive(request, **store, *FindProvider(kReplicateProvider), clock_());
+  // By result: a refusal counts under its error code (a bounded set).
+  const std::string result =
+      received.ok() ? (*received ? "accepted" : "duplicate") : received.status().error();
+  ProcessCounters().Add(kWebhookDeliveriesTotal, Labels({{"result", result}}));
   if (!received.ok()) return received.status();
   return JsonResponse(*received ? R"({"status":"received"})" : R"({"status":"duplicate"})");
 }
@@ -429,42 +424,6 @@ Result<HttpResponse> Api::Logs(const HttpRequest& request, const std::string& jo
   w.BeginObject();
   w.Key("job_id").String(std::string_view(job->job_id));
   w.Key("logs").String(std::string_view(job->logs_tail));
-  w.EndObject();
-  return WithETag(request, JsonResponse(w.str()));
-}
-
-Result<HttpResponse> Api::Metrics(const HttpRequest& request, const std::string& /*param*/) {
-  const QueryParams query(request.query);
-  int days = 30;
-  if (const auto value = query.Get("days")) {
-    const auto parsed = ParseInt(*value, 1, 365);
-    if (!parsed) {
-      return InvalidParameter("days", *value, "expected an integer from 1 to 365");
-    }
-    days = static_cast<int>(*parsed);
-  }
-  auto store = store_();
-  if (!store.ok()) return store.status();
-  auto metrics = (*store)->ComputeMetrics(days, clock_());
-  if (!metrics.ok()) return metrics.status();
-  JsonWriter w;
-  w.BeginObject();
-  w.Key("total_cost").Double(metrics->total_cost);
-  w.Key("job_count").Int(metrics->job_count);
-  w.Key("jobs_by_status").BeginObject();
-  for (const auto& [status, count] : metrics->jobs_by_status) w.Key(status).Int(count);
-  w.EndObject();
-  w.Key("avg_job_duration_seconds").Double(metrics->avg_job_duration_seconds);
-  w.Key("cost_by_day").BeginArray();
-  for (const DayMetrics& day : metrics->cost_by_day) {
-    w.BeginObject();
-    w.Key("date").String(std::string_view(day.date));
-    w.Key("jobs").Int(day.jobs);
-    w.Key("cost_usd").Double(day.cost_usd);
-    w.EndObject();
-  }
-  w.EndArray();
-  w.Key("period_days").Int(metrics->period_days);
   w.EndObject();
   return WithETag(request, JsonResponse(w.str()));
 }

@@ -68,7 +68,10 @@ class Api {
   Result<HttpResponse> DeleteJob(const HttpRequest&, const std::string& job_id);
   Result<HttpResponse> InlineProgress(const HttpRequest& request, const std::string& job_id);
   Result<HttpResponse> Logs(const HttpRequest& request, const std::string& job_id);
+  // The two metrics endpoints (lib/api_metrics.cc): SPEC §9's JSON and the
+  // Prometheus exposition (lib/prometheus.h).
   Result<HttpResponse> Metrics(const HttpRequest& request, const std::string&);
+  Result<HttpResponse> Prometheus(const HttpRequest&, const std::string&);
   Result<HttpResponse> Health(const HttpRequest&, const std::string&);
   Result<HttpResponse> PollingStatus(const HttpRequest&, const std::string&);
   Result<HttpResponse> ReplicateWebhook(const HttpRequest& request, const std::string&);

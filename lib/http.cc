@@ -361,4 +361,14 @@ HttpResponse JsonResponse(std::string body, int status) {
   return response;
 }
 
+HttpResponse WithETag(const HttpRequest& request, HttpResponse response) {
+  const std::string etag = ETagFor(response.body);
+  response.headers.emplace_back("ETag", etag);
+  if (!request.if_none_match.empty() && ETagMatches(request.if_none_match, etag)) {
+    response.status = 304;
+    response.body.clear();
+  }
+  return response;
+}
+
 }  // namespace jobpulse

@@ -99,6 +99,10 @@ std::string ETagFor(std::string_view body);
 // True when the If-None-Match header value matches `etag` (a list or "*").
 bool ETagMatches(std::string_view if_none_match, std::string_view etag);
 
+// `response` with an ETag of its body, or a 304 without the body when the
+// request's If-None-Match already names it.
+HttpResponse WithETag(const HttpRequest& request, HttpResponse response);
+
 // "404 Not Found" style reason phrases for the Status: header.
 const char* ReasonPhrase(int status);
 

@@ -153,6 +153,16 @@ bool IsNotReached(const Status& status) {
   return status.code() == Status::Code::kUnavailable && status.error() == "not_reached";
 }
 
+std::string_view RequestOutcome(const Result<OutboundResponse>& response) {
+  if (!response.ok()) return IsNotReached(response.status()) ? "" : "transport_error";
+  const long status = response->status;
+  if (status >= 200 && status < 300) return "ok";
+  if (status == 404) return "not_found";
+  if (status == 429) return "rate_limited";
+  if (status >= 400 && status < 500) return "client_error";
+  return "server_error";
+}
+
 std::vector<Result<OutboundResponse>> HttpClient::PerformAll(
     const std::vector<OutboundRequest>& requests, int max_parallel, long budget_ms) {
   std::vector<Result<OutboundResponse>> results(requests.size(),

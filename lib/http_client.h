@@ -55,6 +55,12 @@ struct OutboundResponse {
 Status NotReached();
 bool IsNotReached(const Status& status);
 
+// A request's outcome as the metrics label it (lib/counters.h): "ok" (2xx),
+// "not_found" (404), "rate_limited" (429), "client_error" (other 4xx),
+// "server_error" (5xx and anything else), "transport_error" (no answer:
+// refused, timed out, too large), or "" for a request never sent (NotReached).
+std::string_view RequestOutcome(const Result<OutboundResponse>& response);
+
 class HttpClient {
  public:
   // Below this much of a budget left, a request is not started: it could

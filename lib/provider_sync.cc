@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "lib/counters.h"
 #include "lib/heartbeat.h"
 #include "lib/http_client.h"
 #include "lib/log.h"
@@ -263,6 +264,7 @@ void RefreshIfStale(Store& store, Provider* provider, JobProgress* job_in_out, c
     *job_in_out = ProgressOf(**current);
     return;
   }
+  ProcessCounters().Add(kDemandRefreshesTotal, Labels({{"by", "handler"}}));
   *job_in_out = ProgressOf(*refreshed);
 }
 

@@ -11,6 +11,7 @@
 #include <ctime>
 #include <limits>
 
+#include "lib/counters.h"
 #include "lib/json_limits.h"
 #include "lib/timestamp.h"
 
@@ -339,9 +340,21 @@ OutboundRequest ReplicateClient::Request(const std::string& method,
   return request;
 }
 
+const Result<OutboundResponse>& ReplicateClient::Counted(std::string_view endpoint,
+                                                         const Result<OutboundResponse>& response) {
+  const std::string_view outcome = RequestOutcome(response);
+  if (!outcome.empty()) {
+    ProcessCounters().Add(
+        kProviderRequestsTotal,
+        Labels({{"provider", kReplicateProvider}, {"endpoint", endpoint}, {"outcome", outcome}}));
+  }
+  return response;
+}
+
 Result<std::vector<Observation>> ReplicateClient::ListPages(const std::string& first_path,
                                                             int max_runs, const std::string& what) {
   if (!configured()) return NotConfigured();
+  const std::string endpoint = "list_" + first_path.substr(1);  // "/trainings" -> list_trainings
   std::vector<Observation> runs;
   std::string next = base_url_ + first_path;
   for (int page = 0; page < kMaxPages && !next.empty() && static_cast<int>(runs.size()) < max_runs;
@@ -349,6 +362,7 @@ Result<std::vector<Observation>> ReplicateClient::ListPages(const std::string& f
     const std::string url = std::move(next);
     next.clear();
     auto response = http_.Perform(Request("GET", url));
+    Counted(endpoint, response);
     if (!response.ok()) return response.status();
     if (Status s = ReplicateStatusFor(*response, what); !s.ok()) return s;
     auto parsed = ParseReplicatePage(response->body);
@@ -390,7 +404,7 @@ Result<Observation> ReplicateClient::GetRun(const std::string& path, long timeou
   if (!configured()) return NotConfigured();
   OutboundRequest request = Request("GET", path);
   request.timeout_ms = timeout_ms;
-  return ReplicateRunFrom(http_.Perform(request), what);
+  return ReplicateRunFrom(Counted("get_prediction", http_.Perform(request)), what);
 }
 
 Result<Observation> ReplicateClient::Get(const std::string& id, long timeout_ms) {
@@ -412,6 +426,7 @@ void ReplicateClient::GetEach(const std::vector<std::string>& ids, int max_paral
   }
   http_.PerformEach(requests, max_parallel, budget_ms, keep_starting,
                     [&](size_t index, Result<OutboundResponse> response) {
+                      Counted("get_prediction", response);
                       on_run(index, ReplicateRunFrom(response, "prediction " + ids[index]));
                     });
 }
@@ -420,12 +435,15 @@ Result<Observation> ReplicateClient::Cancel(const std::string& id) {
   if (!configured()) return NotConfigured();
   const std::string what = "cancel of prediction " + id;
   return ReplicateRunFrom(
-      http_.Perform(Request("POST", "/predictions/" + PathEscape(id) + "/cancel")), what);
+      Counted("cancel_prediction",
+              http_.Perform(Request("POST", "/predictions/" + PathEscape(id) + "/cancel"))),
+      what);
 }
 
 Result<ProviderAccount> ReplicateClient::Account() {
   if (!configured()) return NotConfigured();
   auto response = http_.Perform(Request("GET", "/account"));
+  Counted("account", response);
   if (!response.ok()) return response.status();
   if (Status s = ReplicateStatusFor(*response, "account"); !s.ok()) return s;
   if (!JsonDepthWithin(response->body)) return ParseError("account");
@@ -445,6 +463,7 @@ Result<std::string> ReplicateClient::WebhookSecret() {
   OutboundRequest request = Request("GET", "/webhooks/default/secret");
   request.timeout_ms = 3000;
   auto response = http_.Perform(request);
+  Counted("webhook_secret", response);
   if (!response.ok()) return response.status();
   if (Status s = ReplicateStatusFor(*response, "webhook secret"); !s.ok()) return s;
   if (!JsonDepthWithin(response->body)) return ParseError("webhook secret");

@@ -106,6 +106,10 @@ class ReplicateClient : public Provider {
 
  private:
   OutboundRequest Request(const std::string& method, const std::string& path_or_url) const;
+  // `response`, counted in the process's counters (lib/counters.h) under
+  // `endpoint` ("get_prediction") and its outcome.
+  static const Result<OutboundResponse>& Counted(std::string_view endpoint,
+                                                 const Result<OutboundResponse>& response);
   // GETs pages from `first_path` until `max_runs` runs or no `next`.
   Result<std::vector<Observation>> ListPages(const std::string& first_path, int max_runs,
                                              const std::string& what);

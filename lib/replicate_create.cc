@@ -88,7 +88,7 @@ Result<Observation> ReplicateClient::CreateRun(const CreateRunRequest& request, 
   if (!configured()) return NotConfigured();
   auto out = CreateRequest(request, timeout_ms);
   if (!out.ok()) return out.status();
-  return CreateAnswer(http_.Perform(*out), CreateWhat(request));
+  return CreateAnswer(Counted("create", http_.Perform(*out)), CreateWhat(request));
 }
 
 void ReplicateClient::CreateEach(const std::vector<CreateRunRequest>& requests, int max_parallel,
@@ -111,7 +111,7 @@ void ReplicateClient::CreateEach(const std::vector<CreateRunRequest>& requests, 
       posts, parallel, timeout_ms * rounds, [] { return true; },
       [&](size_t i, Result<OutboundResponse> response) {
         const CreateRunRequest& request = requests[index_of[i]];
-        on_run(index_of[i], CreateAnswer(response, CreateWhat(request)));
+        on_run(index_of[i], CreateAnswer(Counted("create", response), CreateWhat(request)));
       });
 }
 

@@ -15,6 +15,7 @@ namespace {
 // The records' names in the table.
 constexpr std::string_view kPollerStatus = "poller_status";
 constexpr std::string_view kHealthProbe = "health_probe";
+constexpr std::string_view kSseClients = "sse_clients";
 constexpr std::string_view kQueuePassRequest = "queue_pass_request";
 constexpr std::string_view kQueuePassDone = "queue_pass_done";
 std::string CircuitName(std::string_view provider) { return "circuit:" + std::string(provider); }
@@ -79,6 +80,16 @@ Status WriteCircuitState(ServiceStateStore& store, std::string_view provider, bo
 std::string ReadCircuitState(ServiceStateStore& store, std::string_view provider) {
   auto state = store.GetServiceState(CircuitName(provider));
   return state.ok() && *state && (*state)->value == "open" ? "open" : "closed";
+}
+
+Status WriteSseClients(ServiceStateStore& store, int64_t clients, int64_t now) {
+  return store.PutServiceState(kSseClients, std::to_string(clients), now);
+}
+
+int64_t ReadSseClients(ServiceStateStore& store) {
+  auto state = store.GetServiceState(kSseClients);
+  if (!state.ok() || !*state) return 0;
+  return ParseInt((*state)->value, 0, INT64_MAX).value_or(0);
 }
 
 Status WriteSyncRecord(ServiceStateStore& store, std::string_view provider,

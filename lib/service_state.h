@@ -3,7 +3,8 @@
 // name and encoding live here only: the worker's poller status and circuits
 // (read by health), a provider's last full sync (read by a caller that waited
 // for another process's sync), the cached webhook secret (one fetch serves the
-// whole handler pool), health's write probe. The worker's heartbeat has its
+// whole handler pool), the event stream's client count (read by the metrics),
+// health's write probe. The worker's heartbeat has its
 // own module, lib/heartbeat.h.
 //
 // Reads of a record that is missing or does not decode give its "nothing
@@ -54,6 +55,11 @@ PollerStatusRecord ReadPollerStatus(ServiceStateStore& store);
 Status WriteCircuitState(ServiceStateStore& store, std::string_view provider, bool open,
                          int64_t now);
 std::string ReadCircuitState(ServiceStateStore& store, std::string_view provider);
+
+// How many clients follow the worker's event stream (/api/events), as the
+// worker last wrote it; 0 when never written or unreadable.
+Status WriteSseClients(ServiceStateStore& store, int64_t clients, int64_t now);
+int64_t ReadSseClients(ServiceStateStore& store);
 
 // The last full sync of a provider. `generation` grows by one per sync;
 // `status` is the sync's error (ok when it succeeded). Zero when none.

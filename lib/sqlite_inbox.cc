@@ -112,6 +112,18 @@ Result<WebhookInbox::InboxCounts> SqliteStore::CountDeliveries() {
   return InboxCounts{q->Int(0), q->Int(1), q->Int(2)};
 }
 
+Result<WebhookInbox::PendingSummary> SqliteStore::SummarizePending() {
+  // The partial index webhook_inbox_pending holds exactly these rows.
+  Query q = db_->Prepare(
+      "SELECT count(*), coalesce(min(received_at), 0) FROM webhook_inbox "
+      "WHERE applied_at IS NULL AND rejected_at IS NULL");
+  if (!q.ok()) return q.status();
+  auto row = q->Step("summarize pending deliveries");
+  if (!row.ok()) return row.status();
+  if (!*row) return PendingSummary{};
+  return PendingSummary{q->Int(0), q->Int(1)};
+}
+
 Result<int64_t> SqliteStore::PruneDeliveries(int64_t bodies_before, int64_t rows_before) {
   Transaction txn(*db_, Transaction::Mode::kImmediate);
   if (!txn.status().ok()) return txn.status();

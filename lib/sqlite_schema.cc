@@ -1,7 +1,7 @@
 // The SQLite schema and its migrations, oldest first (SqliteDb::Open applies
 // the missing ones in one transaction and sets PRAGMA user_version).
 //
-// Schema (PRAGMA user_version = 8), all STRICT tables:
+// Schema (PRAGMA user_version = 9), all STRICT tables:
 //   jobs           one row per job. Timestamps are INTEGER microseconds since the
 //                  epoch (they sort and subtract cheaply; the API renders RFC 3339).
 //                  metadata is a JSON object of strings. stage/progress/last_log
@@ -43,6 +43,10 @@
 //   job_search_pending (v8) jobs whose trigram rows are to be rewritten: the
 //                  jobs triggers note them, IndexPendingSearches indexes them
 //                  in batches.
+//   counters       (v9) the operational counters of every process
+//                  (lib/counters.h), one row per series (name and Prometheus
+//                  label text) holding its sum; GET
+//                  /api/cloud/metrics/prometheus reads them.
 #include <iterator>
 
 #include "lib/sqlite_store.h"
@@ -304,6 +308,17 @@ BEGIN
   INSERT OR IGNORE INTO job_search_pending (job_id, indexed) VALUES (old.job_id, 1);
   INSERT OR IGNORE INTO job_search_pending (job_id, indexed) VALUES (new.job_id, 1);
 END;
+)sql",
+    // 9: the operational counters, summed here by every process (handlers
+    // come and go; a scrape may reach any of them).
+    R"sql(
+CREATE TABLE counters (
+  name TEXT NOT NULL,
+  labels TEXT NOT NULL,
+  value REAL NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (name, labels)
+) WITHOUT ROWID, STRICT;
 )sql",
 };
 

@@ -44,7 +44,7 @@ struct SqliteSearchResult {
 class SqliteStore final : public Store {
  public:
   // The schema version Open() migrates to (PRAGMA user_version).
-  static constexpr int kSchemaVersion = 8;
+  static constexpr int kSchemaVersion = 9;
   // Jobs indexed for search per transaction (IndexPendingSearches).
   static constexpr int kSearchIndexBatch = 1000;
 
@@ -118,6 +118,7 @@ class SqliteStore final : public Store {
   Status RecordDeliveryFailure(std::string_view webhook_id, std::string_view error,
                                int max_attempts, int64_t now) override;
   Result<InboxCounts> CountDeliveries() override;
+  Result<PendingSummary> SummarizePending() override;
   Result<int64_t> PruneDeliveries(int64_t bodies_before, int64_t rows_before) override;
 
   // Leases and service state (sqlite_store.cc)
@@ -126,6 +127,10 @@ class SqliteStore final : public Store {
   Status ReleaseLease(std::string_view name, std::string_view owner) override;
   Status PutServiceState(std::string_view name, std::string_view value, int64_t now) override;
   Result<std::optional<Entry>> GetServiceState(std::string_view name) override;
+
+  // CounterStore (sqlite_counters.cc)
+  Status AddCounters(const std::vector<CounterValue>& deltas, int64_t now) override;
+  Result<std::vector<CounterValue>> ReadCounters() override;
 
  private:
   using Transaction = SqliteDb::Transaction;

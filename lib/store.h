@@ -7,6 +7,7 @@
 //   lib/queue_store.h    the submission queue (SPEC §12)
 //   lib/leases.h         named expiring locks across processes
 //   lib/service_state.h  small shared records (poller status, circuits, sync, secret cache)
+//   lib/counters.h       the operational counters every process adds to (metrics)
 // Open() gives the SQLite engine (lib/sqlite_store.h); callers see no SQL and
 // no SQLite type, so a second engine implements these interfaces alone.
 //
@@ -22,6 +23,7 @@
 #include <memory>
 #include <string>
 
+#include "lib/counters.h"
 #include "lib/event_log.h"
 #include "lib/job_store.h"
 #include "lib/leases.h"
@@ -37,7 +39,8 @@ class Store : public JobStore,
               public WebhookInbox,
               public Leases,
               public ServiceStateStore,
-              public QueueStore {
+              public QueueStore,
+              public CounterStore {
  public:
   // Opens the SQLite database at `path` (creating the file and its private
   // parent directory if needed) and brings its schema up to date.

@@ -82,6 +82,13 @@ class WebhookInbox {
     int64_t rejected = 0;
   };
   virtual Result<InboxCounts> CountDeliveries() = 0;
+  // The deliveries waiting to be applied, cheaply (their index only): how
+  // many, and when the oldest of them arrived (0 when none).
+  struct PendingSummary {
+    int64_t count = 0;
+    int64_t oldest_received_at = 0;
+  };
+  virtual Result<PendingSummary> SummarizePending() = 0;
 
   // Retention (SPEC §7): drops the body of deliveries applied before
   // `bodies_before`, deletes applied and rejected rows older than

@@ -44,6 +44,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "lib/counters.h"
 #include "lib/heartbeat.h"
 #include "lib/http_client.h"
 #include "lib/log.h"
@@ -217,9 +218,11 @@ void Worker::Run() {
     PruneInbox();
     CheckpointWal();
     Housekeeping();
+    FlushMetrics(false);
   }
   LogInfo("worker stopping");
   if (sse_) sse_->Stop();
+  FlushMetrics(true);
 }
 
 void Worker::RunOnce() {
@@ -232,6 +235,7 @@ void Worker::RunOnce() {
   LogInfo("one queue pass: " + std::to_string(dispatched) + " dispatched");
   AnnounceQueue();
   IndexSearch();
+  FlushMetrics(true);
 }
 
 void Worker::Heartbeat() {
@@ -357,6 +361,8 @@ Worker::Cycle Worker::PollCycle() {
   }
   last_cycle_at_ = Now();
   last_cycle_jobs_ = total.jobs;
+  ProcessCounters().Observe(kPollCycleSeconds, kPollCycleBuckets,
+                            static_cast<double>(last_cycle_at_ - now) / kMicrosPerSecond);
   WriteStatus(last_error_);
   return total;
 }
@@ -375,12 +381,13 @@ bool Worker::DemandRefresh() {
     const bool backing_off = job.next_poll_at && *job.next_poll_at > now;
     if (stale && !backing_off && job.provider) wanted[*job.provider].push_back(std::move(job));
   }
-  bool wrote = false;
+  int refreshed = 0;
   for (auto& [name, jobs] : wanted) {
     if (Provider* provider = providers_.Find(name))
-      wrote |= FetchJobs(*provider, jobs).refreshed > 0;
+      refreshed += FetchJobs(*provider, jobs).refreshed;
   }
-  return wrote;
+  ProcessCounters().Add(kDemandRefreshesTotal, Labels({{"by", "worker"}}), refreshed);
+  return refreshed > 0;
 }
 
 void Worker::SafetyNet() {

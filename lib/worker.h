@@ -105,6 +105,10 @@ class Worker {
   int QueuePass();
   void AnnounceQueue();
   void WriteStatus(const std::string& last_error);
+  // The counters this process counted, and the event stream's client count,
+  // into the database (lib/worker_metrics.cc): every second, or now when
+  // `now_please` (stopping, --once).
+  void FlushMetrics(bool now_please);
   int64_t Now() const;
   Status OpenStoreUntilStopped();
 
@@ -130,6 +134,8 @@ class Worker {
   int64_t last_cycle_at_ = 0;
   int64_t last_heartbeat_at_ = 0;
   int64_t last_inbox_prune_at_ = 0;
+  int64_t last_metrics_flush_at_ = 0;
+  int64_t sse_clients_written_ = -1;  // what the database has; -1: nothing yet
   bool inbox_applied_since_prune_ = false;
   int last_cycle_jobs_ = 0;
   static constexpr int64_t kQueuePassGap = 20000;  // microseconds

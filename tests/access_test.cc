@@ -369,10 +369,10 @@ BOOST_FIXTURE_TEST_CASE(without_a_token_everything_is_open, AccessApiFixture) {
 
 BOOST_FIXTURE_TEST_CASE(with_a_token_requests_without_it_get_401, AccessApiFixture) {
   Api& a = WithToken(kToken);
-  for (const char* path :
-       {"/api/cloud/jobs", "/api/cloud/jobs/done-1", "/api/cloud/metrics",
-        "/api/cloud/polling/status", "/api/queue", "/api/queue/stats", "/api/events",
-        "/api/nothing-here", "/api//cloud/jobs", "/api/%63loud/jobs"}) {
+  for (const char* path : {"/api/cloud/jobs", "/api/cloud/jobs/done-1", "/api/cloud/metrics",
+                           "/api/cloud/metrics/prometheus", "/api/cloud/polling/status",
+                           "/api/queue", "/api/queue/stats", "/api/events", "/api/nothing-here",
+                           "/api//cloud/jobs", "/api/%63loud/jobs"}) {
     const HttpResponse r = a.Handle(Request("GET", path));
     BOOST_TEST(r.status == 401, path);
     BOOST_TEST(r.body == kUnauthorizedBody, path);
@@ -402,6 +402,14 @@ BOOST_FIXTURE_TEST_CASE(with_a_token_each_form_is_accepted, AccessApiFixture) {
   BOOST_TEST(del.status == 200);
   BOOST_TEST(del.body == R"({"success":true,"job_id":"done-1"})");
   BOOST_TEST(!JobExists("done-1"));
+  // A scraper sends the token like any client.
+  const HttpResponse scrape =
+      a.Handle(Request("GET", "/api/cloud/metrics/prometheus",
+                       {{"authorization", std::string("Bearer ") + kToken}}));
+  BOOST_TEST(scrape.status == 200);
+  BOOST_TEST(HeaderOr(scrape, "Content-Type") == "text/plain; version=0.0.4; charset=utf-8");
+  BOOST_TEST(scrape.body.find("# TYPE jobpulse_worker_up gauge\n") != std::string::npos);
+  BOOST_TEST(scrape.body.find(kToken) == std::string::npos);
 }
 
 BOOST_FIXTURE_TEST_CASE(sign_in_sets_a_strict_http_only_cookie, AccessApiFixture) {

@@ -103,6 +103,24 @@ std::string Body(const Result<OutboundResponse>& r) {
 
 BOOST_AUTO_TEST_SUITE(http_client)
 
+BOOST_AUTO_TEST_CASE(request_outcomes_name_the_answer_for_the_metrics) {
+  const auto answer = [](long status) {
+    OutboundResponse r;
+    r.status = status;
+    return Result<OutboundResponse>(r);
+  };
+  BOOST_TEST(RequestOutcome(answer(200)) == "ok");
+  BOOST_TEST(RequestOutcome(answer(201)) == "ok");
+  BOOST_TEST(RequestOutcome(answer(404)) == "not_found");
+  BOOST_TEST(RequestOutcome(answer(429)) == "rate_limited");
+  BOOST_TEST(RequestOutcome(answer(401)) == "client_error");
+  BOOST_TEST(RequestOutcome(answer(503)) == "server_error");
+  BOOST_TEST(RequestOutcome(answer(302)) == "server_error");
+  BOOST_TEST(RequestOutcome(Result<OutboundResponse>(Status::Error(
+                 Status::Code::kUpstream, "provider_error", "timed out"))) == "transport_error");
+  BOOST_TEST(RequestOutcome(Result<OutboundResponse>(NotReached())) == "");
+}
+
 BOOST_AUTO_TEST_CASE(perform_each_hands_over_answers_as_they_arrive) {
   DelayServer server;
   HttpClient client;

@@ -102,11 +102,12 @@ BOOST_FIXTURE_TEST_CASE(a_schema_3_database_migrates_in_place, StoreFixture) {
     raw.Exec("DROP VIEW job_search_fields");
     raw.Exec("DROP TABLE queue");
     raw.Exec("DROP TABLE job_search_pending");
+    raw.Exec("DROP TABLE counters");
     raw.Exec("PRAGMA user_version = 3");
   }
   auto store = OpenStore();
   RawDb raw(db_path);
-  BOOST_TEST(raw.QueryText("PRAGMA user_version") == "8");
+  BOOST_TEST(raw.QueryText("PRAGMA user_version") == "9");
   const Job url = MustGet(*store, "url");
   BOOST_TEST(Show(url.output_url) == "\"https://replicate.delivery/w.tar\"");
   BOOST_TEST(url.log_bytes_seen == 18);
