@@ -61,6 +61,9 @@ class EventLog {
   // The smallest and the largest retained event id (0 when the log is empty).
   virtual Result<int64_t> OldestEventId() = 0;
   virtual Result<int64_t> NewestEventId() = 0;
+  // How many ids were ever handed out (the last one), pruned events
+  // included: never goes down, so it counts events appended (metrics).
+  virtual Result<int64_t> EventIdsAssigned() = 0;
   // Keeps at most `max_events` newest events and none older than `older_than`;
   // returns how many were deleted.
   virtual Result<int64_t> PruneEvents(int64_t max_events, int64_t older_than) = 0;

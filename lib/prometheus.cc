@@ -95,7 +95,7 @@ Result<std::string> PrometheusText(Store& store, const std::vector<std::string>&
   for (CounterValue& c : *counters) sums[c.name][c.labels] = c.value;
   auto inbox = store.SummarizePending();
   if (!inbox.ok()) return inbox.status();
-  auto newest_event = store.NewestEventId();
+  auto newest_event = store.EventIdsAssigned();
   if (!newest_event.ok()) return newest_event.status();
   auto queue = store.ReadQueueLoad(now);
   if (!queue.ok()) return queue.status();
@@ -129,7 +129,8 @@ Result<std::string> PrometheusText(Store& store, const std::vector<std::string>&
   out.Gauge("jobpulse_sse_clients", "Clients following /api/events.",
             beat->live ? static_cast<double>(ReadSseClients(store)) : 0);
   out.Family("jobpulse_events_appended_total", "counter",
-             "Events appended to the event log (the newest event id).");
+             "Events appended to the event log (the last event id handed out; pruning "
+             "does not lower it).");
   out.Sample("jobpulse_events_appended_total", "", static_cast<double>(*newest_event));
   out.Counter(kHandlerRecyclesTotal,
               "FastCGI handlers that exited after their request limit to be started afresh.");
@@ -144,7 +145,7 @@ Result<std::string> PrometheusText(Store& store, const std::vector<std::string>&
             beat->seen ? beat->age_seconds : std::numeric_limits<double>::infinity());
   out.Family("jobpulse_provider_circuit_open", "gauge",
              "1 while the worker's circuit for a provider is open (calls suspended after "
-             "repeated failures).");
+             "repeated failures, or paused by a 429), as the worker last wrote it.");
   for (const std::string& provider : providers) {
     out.Sample("jobpulse_provider_circuit_open", Labels({{"provider", provider}}),
                ReadCircuitState(store, provider) == "open" ? 1 : 0);

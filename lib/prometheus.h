@@ -16,7 +16,7 @@
 //   jobpulse_webhook_inbox_pending                                gauge
 //   jobpulse_webhook_inbox_oldest_pending_age_seconds             gauge
 //   jobpulse_sse_clients                                          gauge
-//   jobpulse_events_appended_total                                counter
+//   jobpulse_events_appended_total (the last event id handed out)  counter
 //   jobpulse_handler_recycles_total                               counter
 //   jobpulse_queue_waiting, jobpulse_queue_running                gauge
 //   jobpulse_worker_up                                            gauge

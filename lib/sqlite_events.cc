@@ -51,6 +51,13 @@ Result<int64_t> SqliteStore::NewestEventId() {
   return db_->QueryInt("SELECT coalesce(max(id), 0) FROM events", "newest event");
 }
 
+Result<int64_t> SqliteStore::EventIdsAssigned() {
+  // AUTOINCREMENT keeps the largest id ever used here, whatever was pruned.
+  return db_->QueryInt(
+      "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0)",
+      "event ids assigned");
+}
+
 Result<int64_t> SqliteStore::PruneEvents(int64_t max_events, int64_t older_than) {
   Query q = db_->Prepare(
       "DELETE FROM events WHERE created_at < ?2 OR id <= (SELECT coalesce(max(id), 0) FROM events) "

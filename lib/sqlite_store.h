@@ -104,6 +104,7 @@ class SqliteStore final : public Store {
                               int64_t now) override;
   Result<int64_t> OldestEventId() override;
   Result<int64_t> NewestEventId() override;
+  Result<int64_t> EventIdsAssigned() override;
   Result<int64_t> PruneEvents(int64_t max_events, int64_t older_than) override;
 
   // WebhookInbox (sqlite_inbox.cc)

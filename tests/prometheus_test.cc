@@ -154,11 +154,15 @@ BOOST_FIXTURE_TEST_CASE(values_follow_what_the_processes_did, StoreFixture) {
     BOOST_TEST(HasLine(*text, line), line);
   }
   // The worker's beat goes stale: it is down, and nobody follows its stream.
+  // Pruning every event does not take the count back.
+  BOOST_REQUIRE(store->PruneEvents(0, kNow + kSecond).ok());
+  BOOST_REQUIRE(*store->NewestEventId() == 0);
   auto later = Scrape(*store, kNow + 60 * kSecond);
   BOOST_REQUIRE(later.ok());
   BOOST_TEST(HasLine(*later, "jobpulse_worker_up 0"));
   BOOST_TEST(HasLine(*later, "jobpulse_worker_heartbeat_age_seconds 62"));
   BOOST_TEST(HasLine(*later, "jobpulse_sse_clients 0"));
+  BOOST_TEST(HasLine(*later, "jobpulse_events_appended_total 4"));
   BOOST_TEST(HasLine(*later, "jobpulse_webhook_inbox_oldest_pending_age_seconds 150"));
 }
 
