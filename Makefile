@@ -23,23 +23,27 @@
 CXX ?= g++
 CXXFLAGS ?= -O2 -g
 WERROR := $(if $(filter true 1 yes,$(CI)),-Werror,)
-FINAL_CXXFLAGS := -std=c++20 -Wall -Wextra -Wpedantic $(WERROR) -I. $(CXXFLAGS)
+# libpq's header lives in its own directory (Debian's libpq-dev).
+PG_INCLUDE := -isystem /usr/include/postgresql
+FINAL_CXXFLAGS := -std=c++20 -Wall -Wextra -Wpedantic $(WERROR) -I. $(PG_INCLUDE) $(CXXFLAGS)
 # Boost.Test's shared-library mode, for the test sources only.
 TEST_DEFINES := -DBOOST_TEST_DYN_LINK
 DEPFLAGS := -MMD -MP
-LDLIBS := -lcurl -lssl -lcrypto -lsqlite3 -lyaml-cpp -lpthread
+LDLIBS := -lcurl -lssl -lcrypto -lsqlite3 -lpq -lyaml-cpp -lpthread
 BUILD := build
 # Parallel builds inside `make test` and `make run`; override with JOBS=1.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 DEB_PACKAGES := g++ make libfcgi-dev libcurl4-openssl-dev rapidjson-dev \
-  libsqlite3-dev libboost-test-dev libboost-dev libssl-dev libyaml-cpp-dev zlib1g-dev nginx \
-  supervisor sqlite3 curl
+  libsqlite3-dev libpq-dev libboost-test-dev libboost-dev libssl-dev libyaml-cpp-dev zlib1g-dev \
+  nginx supervisor sqlite3 curl
 # The browser tests (tests/integration/ui_it.cc): headless Chromium through chromedriver.
 TEST_DEB_PACKAGES := chromium chromium-driver fonts-liberation
 # The fuzz targets and the sanitizer build: Debian's clang 14 with libFuzzer and
 # the sanitizer runtimes (libclang-rt-14-dev is only a Recommends of clang-14).
 TEST_DEB_PACKAGES += clang libclang-rt-14-dev
+# The PostgreSQL engine's tests start a throwaway cluster (initdb, pg_ctl).
+TEST_DEB_PACKAGES += postgresql
 # The benchmarks' smoke run inside `make test` (B1/B6 use wrk).
 TEST_DEB_PACKAGES += wrk
 # make deb, and its test inside `make test` (tests/ops/package_test).
@@ -49,7 +53,7 @@ TEST_DEB_PACKAGES += $(DEB_BUILD_PACKAGES)
 LIB_SRCS := $(wildcard lib/*.cc)
 LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/%.o)
 LIB_A := $(BUILD)/libjobpulse.a
-UNIT_SRCS := $(wildcard tests/*_test.cc)  # main_test.cc defines the module
+UNIT_SRCS := $(wildcard tests/*_test.cc) tests/pg_cluster.cc  # main_test.cc defines the module
 UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/%.o)
 IT_SRCS := $(wildcard tests/integration/*.cc)
 IT_OBJS := $(IT_SRCS:%.cc=$(BUILD)/%.o)
@@ -252,7 +256,7 @@ SAN_CXX ?= clang++
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer \
   -fsanitize-ignorelist=tests/fuzz/sanitizer_ignorelist.txt
 SAN_CXXFLAGS := -std=c++20 -Wall -Wextra -Wpedantic $(WERROR) -Wno-ambiguous-reversed-operator \
-  -I. -O1 -g $(SAN_FLAGS)
+  -I. $(PG_INCLUDE) -O1 -g $(SAN_FLAGS)
 FUZZ_SRCS := $(wildcard tests/fuzz/*_fuzz.cc)
 FUZZ_NAMES := $(FUZZ_SRCS:tests/fuzz/%_fuzz.cc=%)
 FUZZ_BUILD := $(BUILD)/fuzz

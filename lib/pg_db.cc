@@ -1,0 +1,196 @@
+#include "lib/pg_db.h"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <utility>
+
+namespace jobpulse {
+namespace {
+
+PGresult* AsResult(void* p) { return static_cast<PGresult*>(p); }
+const PGresult* AsResult(const void* p) { return static_cast<const PGresult*>(p); }
+PGconn* AsConn(void* p) { return static_cast<PGconn*>(p); }
+
+// libpq's messages end with a newline and may quote the conninfo's host, never
+// its password; trimmed for our one-line logs.
+std::string Trimmed(const char* message) {
+  std::string text = message ? message : "";
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  return text;
+}
+
+}  // namespace
+
+Status PgStatus(std::string_view sqlstate, std::string_view message, std::string_view what) {
+  const std::string text = std::string(what) + ": " + std::string(message);
+  const std::string_view cls = sqlstate.substr(0, 2);
+  if (sqlstate == "40001" || sqlstate == "40P01" || sqlstate == "55P03") {
+    return Status::Error(Status::Code::kBusy, "database_busy", text);
+  }
+  // No SQLSTATE: the connection failed. Class 08 connection exceptions, 53
+  // insufficient resources (disk full, too many connections), 57P0x the
+  // server shutting down or not yet up.
+  if (sqlstate.empty() || cls == "08" || cls == "53" || sqlstate.substr(0, 4) == "57P0") {
+    return Status::Error(Status::Code::kUnavailable, "database_unavailable", text);
+  }
+  if (cls == "23") return Status::Error(Status::Code::kConflict, "database_constraint", text);
+  return Status::Error(Status::Code::kInternal, "database_error", text);
+}
+
+std::string MaskDatabaseUrl(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const size_t start = scheme + 3;
+  const size_t at = url.find('@', start);
+  const size_t slash = url.find('/', start);
+  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) {
+    return std::string(url);
+  }
+  const size_t colon = url.find(':', start);
+  if (colon == std::string_view::npos || colon > at) return std::string(url);
+  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+}
+
+PgRows::~PgRows() { PQclear(AsResult(result_)); }
+
+PgRows::PgRows(PgRows&& other) noexcept : result_(std::exchange(other.result_, nullptr)) {}
+
+PgRows& PgRows::operator=(PgRows&& other) noexcept {
+  if (this != &other) {
+    PQclear(AsResult(result_));
+    result_ = std::exchange(other.result_, nullptr);
+  }
+  return *this;
+}
+
+int PgRows::size() const { return result_ ? PQntuples(AsResult(result_)) : 0; }
+
+int64_t PgRows::affected() const {
+  if (!result_) return 0;
+  const char* n = PQcmdTuples(AsResult(result_));
+  return n && *n ? std::strtoll(n, nullptr, 10) : 0;
+}
+
+bool PgRows::IsNull(int row, int col) const {
+  return !result_ || row >= size() || col >= PQnfields(AsResult(result_)) ||
+         PQgetisnull(AsResult(result_), row, col);
+}
+
+std::string PgRows::Text(int row, int col) const {
+  if (IsNull(row, col)) return "";
+  return std::string(PQgetvalue(AsResult(result_), row, col),
+                     PQgetlength(AsResult(result_), row, col));
+}
+
+int64_t PgRows::Int(int row, int col) const { return OptInt(row, col).value_or(0); }
+
+double PgRows::Real(int row, int col) const {
+  if (IsNull(row, col)) return 0;
+  return std::strtod(PQgetvalue(AsResult(result_), row, col), nullptr);
+}
+
+std::optional<std::string> PgRows::OptText(int row, int col) const {
+  if (IsNull(row, col)) return std::nullopt;
+  return Text(row, col);
+}
+
+std::optional<int64_t> PgRows::OptInt(int row, int col) const {
+  if (IsNull(row, col)) return std::nullopt;
+  const char* text = PQgetvalue(AsResult(result_), row, col);
+  const char* end = text + PQgetlength(AsResult(result_), row, col);
+  int64_t value = 0;
+  const auto [ptr, error] = std::from_chars(text, end, value);
+  if (error != std::errc() || ptr != end) return std::nullopt;
+  return value;
+}
+
+Result<std::unique_ptr<PgConnection>> PgConnection::Connect(const std::string& conninfo) {
+  PGconn* conn = PQconnectdb(conninfo.c_str());
+  if (!conn) {
+    return PgStatus("", "out of memory", "connect to " + MaskDatabaseUrl(conninfo));
+  }
+  if (PQstatus(conn) != CONNECTION_OK) {
+    Status s = PgStatus("", Trimmed(PQerrorMessage(conn)), "connect to PostgreSQL");
+    PQfinish(conn);
+    return s;
+  }
+  // The server's notices ("table does not exist, skipping") are not errors
+  // and must not reach stderr as lines of their own.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
+  return std::unique_ptr<PgConnection>(new PgConnection(conn));
+}
+
+PgConnection::~PgConnection() { PQfinish(AsConn(conn_)); }
+
+Status PgConnection::ResultError(const void* result, std::string_view what) const {
+  const char* state = result ? PQresultErrorField(AsResult(result), PG_DIAG_SQLSTATE) : nullptr;
+  const char* message = result ? PQresultErrorMessage(AsResult(result)) : nullptr;
+  if (!message || !*message) message = PQerrorMessage(AsConn(conn_));
+  // A broken connection has no SQLSTATE: PgStatus reads that as unavailable.
+  return PgStatus(state ? state : "", Trimmed(message), what);
+}
+
+Status PgConnection::Exec(std::string_view sql, std::string_view what) {
+  PgRows rows(PQexec(AsConn(conn_), std::string(sql).c_str()));
+  const ExecStatusType st = PQresultStatus(AsResult(rows.result_));
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
+    return Status::Ok();
+  }
+  return ResultError(rows.result_, what);
+}
+
+Result<PgRows> PgConnection::Query(std::string_view sql, const std::vector<PgParam>& params,
+                                   std::string_view what) {
+  auto it = prepared_.find(sql);
+  if (it == prepared_.end()) {
+    const std::string name = "jp_" + std::to_string(prepared_.size() + 1);
+    PgRows prepared(PQprepare(AsConn(conn_), name.c_str(), std::string(sql).c_str(), 0, nullptr));
+    if (PQresultStatus(AsResult(prepared.result_)) != PGRES_COMMAND_OK) {
+      return ResultError(prepared.result_, what);
+    }
+    it = prepared_.emplace(std::string(sql), name).first;
+  }
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const PgParam& p : params) values.push_back(p ? p->c_str() : nullptr);
+  PgRows rows(PQexecPrepared(AsConn(conn_), it->second.c_str(), static_cast<int>(values.size()),
+                             values.data(), nullptr, nullptr, 0));
+  const ExecStatusType st = PQresultStatus(AsResult(rows.result_));
+  if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) return ResultError(rows.result_, what);
+  return rows;
+}
+
+PgConnection::Transaction::Transaction(PgConnection& db, Isolation isolation) : db_(db) {
+  const char* begin = isolation == Isolation::kSerializable ? "BEGIN ISOLATION LEVEL SERIALIZABLE"
+                      : isolation == Isolation::kRepeatableRead
+                          ? "BEGIN ISOLATION LEVEL REPEATABLE READ"
+                          : "BEGIN";
+  status_ = db_.Exec(begin, "begin");
+  open_ = status_.ok();
+}
+
+PgConnection::Transaction::~Transaction() {
+  // Nothing to report from a destructor: a failed rollback leaves the
+  // connection broken, and its next statement says so.
+  if (open_) db_.Exec("ROLLBACK", "rollback").ok();
+}
+
+Status PgConnection::Transaction::Commit() {
+  if (!open_) return status_.ok() ? Status::Internal("commit of a finished transaction") : status_;
+  open_ = false;
+  PgRows rows(PQexec(AsConn(db_.conn_), "COMMIT"));
+  if (PQresultStatus(AsResult(rows.result_)) != PGRES_COMMAND_OK) {
+    return db_.ResultError(rows.result_, "commit");
+  }
+  // A transaction a failed statement aborted answers COMMIT with ROLLBACK.
+  if (std::string_view(PQcmdStatus(AsResult(rows.result_))) == "ROLLBACK") {
+    return Status::Error(Status::Code::kInternal, "database_error",
+                         "commit: the transaction had failed and was rolled back");
+  }
+  return Status::Ok();
+}
+
+}  // namespace jobpulse

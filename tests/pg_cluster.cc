@@ -1,0 +1,100 @@
+#include "tests/pg_cluster.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <stdexcept>
+
+namespace jobpulse::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kUnprivilegedUser = "nobody";
+
+}  // namespace
+
+std::string PgCluster::BinDir() {
+  std::string best;
+  int best_version = -1;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/usr/lib/postgresql", ec)) {
+    const std::string name = entry.path().filename().string();
+    const int version = std::atoi(name.c_str());
+    if (version > best_version && fs::exists(entry.path() / "bin" / "initdb")) {
+      best_version = version;
+      best = (entry.path() / "bin").string();
+    }
+  }
+  return best;
+}
+
+int PgCluster::Run(const std::string& command, std::string* output) const {
+  // The paths are ours (mkdtemp, /usr/lib/postgresql): no quoting beyond this.
+  const std::string full =
+      (geteuid() == 0 ? std::string("runuser -u ") + kUnprivilegedUser + " -- " + command
+                      : command) +
+      " 2>&1";
+  FILE* pipe = popen(full.c_str(), "r");
+  if (!pipe) return -1;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof(buf), pipe)) > 0) output->append(buf, n);
+  const int status = pclose(pipe);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+PgCluster::PgCluster() : bin_(BinDir()) {
+  if (bin_.empty())
+    throw std::runtime_error("PostgreSQL's server is not installed (make test-deps)");
+  char tmpl[] = "/tmp/jobpulse-pg-XXXXXX";
+  if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  if (geteuid() == 0) {
+    const passwd* user = getpwnam(kUnprivilegedUser);
+    if (!user || chown(dir_.c_str(), user->pw_uid, user->pw_gid) != 0) {
+      fs::remove_all(dir_);
+      throw std::runtime_error("cannot give " + dir_ + " to " + kUnprivilegedUser);
+    }
+  }
+  std::string output;
+  const std::string data = dir_ + "/data";
+  if (Run(bin_ + "/initdb -D " + data + " -U jobpulse -A trust -E UTF8 --no-locale --no-sync",
+          &output) != 0 ||
+      Run(bin_ + "/pg_ctl -D " + data + " -l " + dir_ + "/server.log -w -t 30 -o \"-k " + dir_ +
+              " -c listen_addresses='' -p 5432 -c fsync=off -c synchronous_commit=off"
+              " -c full_page_writes=off\" start",
+          &output) != 0) {
+    std::string log;
+    Run("cat " + dir_ + "/server.log", &log);
+    fs::remove_all(dir_);
+    throw std::runtime_error("PostgreSQL test cluster did not start:\n" + output + log);
+  }
+  started_ = true;
+}
+
+PgCluster::~PgCluster() {
+  if (started_) {
+    std::string output;
+    Run(bin_ + "/pg_ctl -D " + dir_ + "/data -m immediate -w stop", &output);
+  }
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+std::string PgCluster::conninfo(const std::string& dbname) const {
+  return "host=" + dir_ + " port=5432 user=jobpulse dbname=" + dbname;
+}
+
+PgCluster& SharedPgCluster() {
+  static std::unique_ptr<PgCluster> cluster = std::make_unique<PgCluster>();
+  return *cluster;
+}
+
+}  // namespace jobpulse::testing
