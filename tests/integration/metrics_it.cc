@@ -3,9 +3,6 @@
 // simulator as Replicate. Each family moves with an action the test takes, and
 // the provider counters equal the requests the simulator itself counted:
 // counts made in handlers that have since exited are still there.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/test/unit_test.hpp>
@@ -18,6 +15,7 @@
 #include "lib/webhook_signature.h"
 #include "tests/integration/json_check.h"
 #include "tests/integration/stack.h"
+#include "tests/loopback_socket.h"
 
 namespace jobpulse::testing {
 namespace {
@@ -107,15 +105,9 @@ HttpResult PostDelivery(const std::string& webhook_id, const std::string& run_id
 class StreamClient {
  public:
   explicit StreamClient(int port) {
-    fd_ = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    BOOST_TEST_REQUIRE(connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
-    const std::string request = "GET /api/events HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
-    BOOST_TEST_REQUIRE(write(fd_, request.data(), request.size()) ==
-                       static_cast<ssize_t>(request.size()));
+    std::string error;
+    fd_ = OpenEventStream(port, &error);
+    BOOST_TEST_REQUIRE(fd_ >= 0, error);
   }
   ~StreamClient() { close(fd_); }
 
