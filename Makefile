@@ -53,7 +53,7 @@ TEST_DEB_PACKAGES += $(DEB_BUILD_PACKAGES)
 LIB_SRCS := $(wildcard lib/*.cc)
 LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/%.o)
 LIB_A := $(BUILD)/libjobpulse.a
-UNIT_SRCS := $(wildcard tests/*_test.cc) tests/pg_cluster.cc  # main_test.cc defines the module
+UNIT_SRCS := $(wildcard tests/*_test.cc) tests/pg_cluster.cc tests/engine_fixture.cc  # main_test.cc defines the module
 UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/%.o)
 IT_SRCS := $(wildcard tests/integration/*.cc)
 IT_OBJS := $(IT_SRCS:%.cc=$(BUILD)/%.o)

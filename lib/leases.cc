@@ -9,9 +9,23 @@
 
 namespace jobpulse {
 
+const std::string& ThisHost() {
+  static const std::string host = [] {
+    char name[256] = {};
+    if (gethostname(name, sizeof(name) - 1) != 0 || name[0] == '\0')
+      return std::string("localhost");
+    std::string text(name);
+    for (char& c : text) {
+      if (c == '@' || c == ':' || static_cast<unsigned char>(c) <= ' ') c = '_';
+    }
+    return text;
+  }();
+  return host;
+}
+
 std::string NewLeaseOwner() {
   static thread_local std::mt19937_64 rng{std::random_device{}()};
-  return "pid:" + std::to_string(getpid()) + ":" + std::to_string(rng());
+  return "pid:" + std::to_string(getpid()) + ":" + std::to_string(rng()) + "@" + ThisHost();
 }
 
 namespace {
@@ -33,6 +47,10 @@ bool IsZombie(pid_t pid) {
 // expires (SPEC §6). EPERM means the process exists.
 bool LeaseOwnerIsDead(std::string_view owner) {
   if (!owner.starts_with("pid:")) return false;
+  // A pid means something only on its own machine (one database, many nodes).
+  if (const size_t at = owner.rfind('@'); at != std::string_view::npos) {
+    if (owner.substr(at + 1) != ThisHost()) return false;
+  }
   const std::string_view digits = owner.substr(4, owner.find(':', 4) - 4);
   if (digits.empty() || digits.size() > 9) return false;
   pid_t pid = 0;

@@ -1,8 +1,10 @@
 // Named, expiring locks shared by every process on the database (SPEC §6):
 // one handler refreshes a stale job while the others answer from the cache,
 // one full sync runs at a time, a bounded number of handlers wait on a
-// provider. An owner is "pid:<N>:<unique>" (NewLeaseOwner), so that a lease
-// whose holder process died is free at once rather than when it expires.
+// provider. An owner is "pid:<N>:<unique>@<host>" (NewLeaseOwner), so that a
+// lease whose holder process died is free at once rather than when it
+// expires; the host keeps another machine's pid from being mistaken for one
+// of ours when several machines share the database.
 //
 // Errors: as lib/job_store.h (kBusy, kUnavailable, kInternal).
 // Thread-safety: an implementation is one connection; one thread at a time.
@@ -31,11 +33,16 @@ class Leases {
   virtual Status ReleaseLease(std::string_view name, std::string_view owner) = 0;
 };
 
-// "pid:<getpid()>:<random>", a fresh owner for this process.
+// This machine's name as lease owners carry it (gethostname, with '@', ':'
+// and blanks made '_'; "localhost" when it has none).
+const std::string& ThisHost();
+
+// "pid:<getpid()>:<random>@<ThisHost()>", a fresh owner for this process.
 std::string NewLeaseOwner();
 
-// True when `owner` is "pid:<N>:..." and process N no longer exists or is a
-// zombie (killed, not yet reaped). Owners of another form, and processes we
+// True when `owner` is "pid:<N>:..." (ending "@<host>" of this machine, or
+// naming no host), and process N no longer exists or is a zombie (killed, not
+// yet reaped). Owners of another form, of another machine, and processes we
 // may not signal, count as alive.
 bool LeaseOwnerIsDead(std::string_view owner);
 

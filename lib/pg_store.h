@@ -1,0 +1,79 @@
+// The PostgreSQL engine of the store's interfaces (issue 12), written table by
+// table behind the same interfaces as the SQLite engine (lib/sqlite_store.h),
+// and tested by the same suites run against both engines. So far: service
+// state, leases, the counters and the event log (pg_events.cc). It becomes a whole Store (and
+// selectable with database.url) once every interface has its PostgreSQL half; until then nothing
+// but the tests opens it.
+//
+// Errors: as lib/pg_db.h (database_busy, database_unavailable, ...).
+// Thread-safety: one connection; one thread at a time.
+#ifndef JOBPULSE_LIB_PG_STORE_H_
+#define JOBPULSE_LIB_PG_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lib/counters.h"
+#include "lib/event_log.h"
+#include "lib/leases.h"
+#include "lib/pg_db.h"
+#include "lib/service_state.h"
+#include "lib/status.h"
+
+namespace jobpulse {
+
+class PgStore final : public ServiceStateStore,
+                      public Leases,
+                      public CounterStore,
+                      public EventLog {
+ public:
+  // Connects with `conninfo` (a postgresql:// URL or key=value pairs) and
+  // brings the schema up to date (MigratePg). Errors: the connection's or the
+  // migration's.
+  static Result<std::unique_ptr<PgStore>> Open(const std::string& conninfo);
+
+  // ServiceStateStore
+  Status PutServiceState(std::string_view name, std::string_view value, int64_t now) override;
+  Result<std::optional<Entry>> GetServiceState(std::string_view name) override;
+
+  // Leases
+  Result<bool> TryAcquireLease(std::string_view name, std::string_view owner, int64_t ttl_micros,
+                               int64_t now) override;
+  Status ReleaseLease(std::string_view name, std::string_view owner) override;
+
+  // CounterStore
+  Status AddCounters(const std::vector<CounterValue>& deltas, int64_t now) override;
+  Result<std::vector<CounterValue>> ReadCounters() override;
+
+  // EventLog (pg_events.cc)
+  Result<std::vector<Event>> EventsAfter(int64_t after_id, int limit) override;
+  Result<int64_t> AppendEvent(std::string_view job_id, EventType type, std::string_view data,
+                              int64_t now) override;
+  Result<int64_t> OldestEventId() override;
+  Result<int64_t> NewestEventId() override;
+  Result<int64_t> EventIdsAssigned() override;
+  Result<int64_t> PruneEvents(int64_t max_events, int64_t older_than) override;
+
+ private:
+  explicit PgStore(std::unique_ptr<PgConnection> db) : db_(std::move(db)) {}
+  // The lease `name` when its holder is a process of this machine that is
+  // gone: taken for `owner` by compare-and-set on that holder.
+  Result<bool> TakeLeaseOfDeadOwner(std::string_view name, std::string_view owner,
+                                    int64_t ttl_micros, int64_t now);
+
+  // Appends an event inside the caller's transaction; returns its id.
+  Result<int64_t> InsertEvent(std::string_view job_id, EventType type, std::string_view data,
+                              int64_t now);
+  // The one integer of a one-row query without parameters.
+  Result<int64_t> QueryInt(std::string_view sql, std::string_view what);
+
+  std::unique_ptr<PgConnection> db_;
+};
+
+}  // namespace jobpulse
+
+#endif  // JOBPULSE_LIB_PG_STORE_H_

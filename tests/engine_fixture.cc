@@ -1,0 +1,79 @@
+#include "tests/engine_fixture.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+
+#include "lib/pg_db.h"
+#include "tests/pg_cluster.h"
+
+namespace jobpulse::testing {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A database of its own in the shared cluster, for one case.
+std::string FreshPgDatabase() {
+  static std::atomic<int> next{0};
+  const std::string name = "engine_" + std::to_string(getpid()) + "_" + std::to_string(++next);
+  auto admin = PgConnection::Connect(SharedPgCluster().conninfo());
+  BOOST_TEST_REQUIRE(admin.ok(), admin.status().ToString());
+  const Status made = (*admin)->Exec("CREATE DATABASE " + name, "create database");
+  BOOST_TEST_REQUIRE(made.ok(), made.ToString());
+  return SharedPgCluster().conninfo(name);
+}
+
+}  // namespace
+
+EngineStore::EngineStore(Engine engine) : engine_(engine), owns_(true) {
+  if (engine == Engine::kSqlite) {
+    std::string pattern = (fs::temp_directory_path() / "jobpulse_engine.XXXXXX").string();
+    BOOST_TEST_REQUIRE(mkdtemp(pattern.data()) != nullptr);
+    temp_dir_ = pattern;
+    where_ = (fs::path(temp_dir_) / "jobs.db").string();
+  } else {
+    where_ = FreshPgDatabase();
+  }
+  Open();
+}
+
+EngineStore::EngineStore(Engine engine, std::string where)
+    : engine_(engine), where_(std::move(where)) {
+  Open();
+}
+
+void EngineStore::Open() {
+  if (engine_ == Engine::kSqlite) {
+    auto opened = Store::Open(where_);
+    BOOST_TEST_REQUIRE(opened.ok(), opened.status().ToString());
+    sqlite_ = std::move(*opened);
+  } else {
+    auto opened = PgStore::Open(where_);
+    BOOST_TEST_REQUIRE(opened.ok(), opened.status().ToString());
+    pg_ = std::move(*opened);
+  }
+}
+
+EngineStore::~EngineStore() {
+  sqlite_.reset();
+  pg_.reset();
+  if (owns_ && !temp_dir_.empty()) {
+    std::error_code ec;
+    fs::remove_all(temp_dir_, ec);
+  }
+}
+
+EngineStore EngineStore::Another() const { return EngineStore(engine_, where_); }
+
+ServiceStateStore& EngineStore::state() {
+  return sqlite_ ? static_cast<ServiceStateStore&>(*sqlite_) : *pg_;
+}
+Leases& EngineStore::leases() { return sqlite_ ? static_cast<Leases&>(*sqlite_) : *pg_; }
+EventLog& EngineStore::events() { return sqlite_ ? static_cast<EventLog&>(*sqlite_) : *pg_; }
+CounterStore& EngineStore::counters() {
+  return sqlite_ ? static_cast<CounterStore&>(*sqlite_) : *pg_;
+}
+
+}  // namespace jobpulse::testing
