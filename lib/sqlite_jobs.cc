@@ -1,180 +1,28 @@
 // The jobs table in SQLite: the row mapping, the reads, the merge's write
 // (a compare-and-set on version, with the job's events in the same
 // transaction), deletion, the worker's queries and the bookkeeping writes.
-#include <rapidjson/document.h>
-
-#include "lib/json_limits.h"
-#include "lib/json_writer.h"
+#include "lib/job_row.h"
 #include "lib/sqlite_store.h"
 #include "lib/timestamp.h"
 
 namespace jobpulse {
 namespace {
 
-// The jobs table's columns, in the order ReadJobRow reads and BindJobRow binds them.
-constexpr const char* kJobColumnNames[] = {"job_id",
-                                           "job_type",
-                                           "provider",
-                                           "external_id",
-                                           "status",
-                                           "config_name",
-                                           "created_at",
-                                           "started_at",
-                                           "completed_at",
-                                           "cost_usd",
-                                           "hardware_type",
-                                           "error_message",
-                                           "output_url",
-                                           "user_id",
-                                           "metadata",
-                                           "stage",
-                                           "progress",
-                                           "last_log",
-                                           "logs_tail",
-                                           "logs_fetched_at",
-                                           "progress_wanted_at",
-                                           "last_progress_event_at",
-                                           "unknown_provider_status",
-                                           "version",
-                                           "updated_at",
-                                           "poll_failures",
-                                           "next_poll_at",
-                                           "announced_stage",
-                                           "announced_progress",
-                                           "log_bytes_seen",
-                                           "output",
-                                           "output_truncated",
-                                           "not_found_count",
-                                           "not_found_since",
-                                           "rate",
-                                           "eta_seconds"};
-constexpr int kJobColumnCount = sizeof(kJobColumnNames) / sizeof(kJobColumnNames[0]);
-
-// "a, b, c" of the jobs columns in ReadJobRow's order. A column a read does
-// not need is read as NULL (its field keeps the default) so that one row
-// reader serves every read: kList leaves out the two bulky ones a page never
-// shows (the log tail and the output, up to 64 KiB each).
-std::string JobColumns(JobRead read = JobRead::kWhole) {
-  std::string out;
-  for (const char* name : kJobColumnNames) {
-    if (!out.empty()) out += ", ";
-    const std::string_view column(name);
-    const bool kept = read != JobRead::kList || (column != "logs_tail" && column != "output");
-    out += kept ? std::string(column) : "NULL AS " + std::string(column);
-  }
-  return out;
-}
 const std::string kJobColumns = JobColumns();
 
-std::string MetadataToJson(const std::map<std::string, std::string>& metadata) {
-  JsonWriter w;
-  w.BeginObject();
-  for (const auto& [key, value] : metadata) w.Key(key).String(std::string_view(value));
-  w.EndObject();
-  return w.str();
-}
-
-// Rows may also have been written with the sqlite3 CLI, so anything that is
-// not an object of strings is tolerated: non-string values are skipped.
-std::map<std::string, std::string> MetadataFromJson(std::string_view json) {
-  std::map<std::string, std::string> out;
-  if (json.empty()) return out;            // NULL: a read that left metadata out
-  if (!JsonDepthWithin(json)) return out;  // SPEC §9: nesting limit
-  rapidjson::Document doc;
-  doc.Parse<rapidjson::kParseIterativeFlag>(json.data(), json.size());
-  if (doc.HasParseError() || !doc.IsObject()) return out;
-  for (auto it = doc.MemberBegin(); it != doc.MemberEnd(); ++it) {
-    if (it->value.IsString()) {
-      out[it->name.GetString()] = std::string(it->value.GetString(), it->value.GetStringLength());
-    }
+// Binds a job's values, in order, from ?1.
+struct SqliteBinder {
+  SqliteStatement& statement;
+  int next = 1;
+  template <typename T>
+  void Add(const T& value) {
+    statement.Bind(next++, value);
   }
-  return out;
-}
+};
 
-// One row of a SELECT of JobColumns() into a Job.
-Job ReadJobRow(const SqliteStatement& row) {
-  Job job;
-  int c = 0;
-  job.job_id = row.Text(c++);
-  job.job_type = row.Text(c++);
-  job.provider = row.OptText(c++);
-  job.external_id = row.OptText(c++);
-  // A status written by hand that we do not know reads as pending rather than
-  // failing every list that includes the row.
-  job.status = ParseJobStatus(row.Text(c++)).value_or(JobStatus::kPending);
-  job.config_name = row.OptText(c++);
-  job.created_at = row.Int(c++);
-  job.started_at = row.OptInt(c++);
-  job.completed_at = row.OptInt(c++);
-  job.cost_usd = row.OptReal(c++);
-  job.hardware_type = row.OptText(c++);
-  job.error_message = row.OptText(c++);
-  job.output_url = row.OptText(c++);
-  job.user_id = row.OptInt(c++);
-  job.metadata = MetadataFromJson(row.Text(c++));
-  job.progress.stage = row.OptText(c++);
-  job.progress.progress = row.OptReal(c++);
-  job.progress.last_log = row.OptText(c++);
-  job.logs_tail = row.Text(c++);
-  job.logs_fetched_at = row.OptInt(c++);
-  job.progress_wanted_at = row.OptInt(c++);
-  job.last_progress_event_at = row.OptInt(c++);
-  job.unknown_provider_status = row.OptText(c++);
-  job.version = row.Int(c++);
-  job.updated_at = row.Int(c++);
-  job.poll_failures = static_cast<int>(row.Int(c++));
-  job.next_poll_at = row.OptInt(c++);
-  job.announced_stage = row.OptText(c++);
-  job.announced_progress = row.OptReal(c++);
-  job.log_bytes_seen = row.Int(c++);
-  job.output = row.OptText(c++);
-  job.output_truncated = row.Int(c++) != 0;
-  job.not_found_count = static_cast<int>(row.Int(c++));
-  job.not_found_since = row.OptInt(c++);
-  job.progress.rate = row.OptReal(c++);
-  job.progress.eta_seconds = row.OptInt(c++);
-  return job;
-}
-
-// Binds every column of kJobColumnNames, in order, from ?1.
-void BindJobRow(SqliteStatement& stmt, const Job& job) {
-  int c = 1;
-  stmt.Bind(c++, job.job_id);
-  stmt.Bind(c++, job.job_type);
-  stmt.Bind(c++, job.provider);
-  stmt.Bind(c++, job.external_id);
-  stmt.Bind(c++, JobStatusName(job.status));
-  stmt.Bind(c++, job.config_name);
-  stmt.Bind(c++, job.created_at);
-  stmt.Bind(c++, job.started_at);
-  stmt.Bind(c++, job.completed_at);
-  stmt.Bind(c++, job.cost_usd);
-  stmt.Bind(c++, job.hardware_type);
-  stmt.Bind(c++, job.error_message);
-  stmt.Bind(c++, job.output_url);
-  stmt.Bind(c++, job.user_id);
-  stmt.Bind(c++, MetadataToJson(job.metadata));
-  stmt.Bind(c++, job.progress.stage);
-  stmt.Bind(c++, job.progress.progress);
-  stmt.Bind(c++, job.progress.last_log);
-  stmt.Bind(c++, job.logs_tail);
-  stmt.Bind(c++, job.logs_fetched_at);
-  stmt.Bind(c++, job.progress_wanted_at);
-  stmt.Bind(c++, job.last_progress_event_at);
-  stmt.Bind(c++, job.unknown_provider_status);
-  stmt.Bind(c++, job.version);
-  stmt.Bind(c++, job.updated_at);
-  stmt.Bind(c++, job.poll_failures);
-  stmt.Bind(c++, job.next_poll_at);
-  stmt.Bind(c++, job.announced_stage);
-  stmt.Bind(c++, job.announced_progress);
-  stmt.Bind(c++, job.log_bytes_seen);
-  stmt.Bind(c++, job.output);
-  stmt.Bind(c++, job.output_truncated ? 1 : 0);
-  stmt.Bind(c++, job.not_found_count);
-  stmt.Bind(c++, job.not_found_since);
-  stmt.Bind(c++, job.progress.rate);
-  stmt.Bind(c++, job.progress.eta_seconds);
+void BindJobRow(SqliteStatement& statement, const Job& job) {
+  SqliteBinder binder{statement};
+  JobRowValues(job, binder);
 }
 
 // The first row of `q` as a job, or nullopt when there is none.
@@ -182,7 +30,7 @@ Result<std::optional<Job>> ReadOneJob(Query& q, const char* what) {
   auto row = q->Step(what);
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<Job>();
-  return std::optional<Job>(ReadJobRow(*q));
+  return std::optional<Job>(JobFromRow(*q));
 }
 
 // Every row of `q` as jobs.
@@ -192,7 +40,7 @@ Result<std::vector<Job>> ReadJobs(Query& q, const char* what) {
     auto row = q->Step(what);
     if (!row.ok()) return row.status();
     if (!*row) return jobs;
-    jobs.push_back(ReadJobRow(*q));
+    jobs.push_back(JobFromRow(*q));
   }
 }
 
@@ -225,7 +73,7 @@ Result<std::optional<JobProgress>> SqliteStore::GetJobProgress(std::string_view 
   if (!*row) return std::optional<JobProgress>();
   JobProgress p;
   p.job_id = q->Text(0);
-  // As ReadJobRow: an unknown status written by hand reads as pending.
+  // As JobFromRow: an unknown status written by hand reads as pending.
   p.status = ParseJobStatus(q->Text(1)).value_or(JobStatus::kPending);
   p.provider = q->OptText(2);
   p.external_id = q->OptText(3);
