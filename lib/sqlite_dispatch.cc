@@ -5,27 +5,9 @@
 #include <string>
 #include <string_view>
 
-#include "lib/run_match.h"
 #include "lib/sqlite_store.h"
 
 namespace jobpulse {
-
-// A run we have not stored whose webhook URL names a local job (the
-// dispatcher's `?job_id=`, SPEC §12) belongs to that job, not to a new one, if
-// the job is of the run's provider and has no run yet (or this one): so a
-// webhook, a poll or a sync that sees the run before the create's answer is
-// merged into the submitted job instead of creating a second job for it.
-Result<std::optional<Job>> SqliteStore::SubmittedJobOf(const Observation& obs) {
-  const std::string job_id = JobIdInWebhookUrl(*obs.webhook_url);
-  if (job_id.empty()) return std::optional<Job>();
-  auto found = GetJob(job_id);
-  if (!found.ok() || !*found) return found;
-  const Job& job = **found;
-  const bool same_provider = obs.provider.empty() || job.provider == obs.provider;
-  const bool free = !job.external_id || *job.external_id == obs.external_id;
-  if (!same_provider || !free) return std::optional<Job>();
-  return found;
-}
 
 Result<QueueEntry> SqliteStore::DispatchingEntry(std::string_view job_id) {
   auto entry = GetQueueEntry(job_id);

@@ -44,11 +44,6 @@ Result<std::vector<Job>> ReadJobs(Query& q, const char* what) {
   }
 }
 
-Status JobNotFound(const std::string& id) {
-  return Status::Error(Status::Code::kNotFound, "job_not_found", "Job not found: " + id,
-                       {{"job_id", id}});
-}
-
 }  // namespace
 
 Result<std::optional<Job>> SqliteStore::GetJob(std::string_view job_id, JobRead read) {
@@ -209,60 +204,7 @@ Status SqliteStore::WriteJob(const Job& job, bool insert, int64_t expected_versi
 Result<ApplyOutcome> SqliteStore::ApplyInTransaction(const Observation& obs,
                                                      const PriceTable& prices, int64_t now,
                                                      bool create_if_missing) {
-  std::optional<Job> current;
-  if (obs.job_id) {
-    auto found = GetJob(*obs.job_id);
-    if (!found.ok()) return found.status();
-    current = std::move(found.value());
-  }
-  if (!current && !obs.external_id.empty()) {
-    auto found = FindByExternalId(obs.provider, obs.external_id);
-    if (!found.ok()) return found.status();
-    current = std::move(found.value());
-  }
-  if (!current && obs.webhook_url) {
-    auto submitted = SubmittedJobOf(obs);
-    if (!submitted.ok()) return submitted.status();
-    current = std::move(submitted.value());
-  }
-  if (!current) {
-    const std::string id = obs.job_id ? *obs.job_id : obs.external_id;
-    // A 404 never creates a job: there is no run to describe.
-    if (!create_if_missing || obs.not_found) return JobNotFound(id);
-    // A job must stay addressable by URL: never create one the API could not
-    // fetch, cancel or delete (SPEC §9 job-id rule).
-    if (!IsValidJobId(id)) {
-      return Status::Error(Status::Code::kInvalidArgument, "invalid_job_id",
-                           "refusing to create a job whose id is not [A-Za-z0-9._:-]{1,128}");
-    }
-  }
-
-  MergeResult merged = MergeObservation(current, obs, prices, now);
-  ApplyOutcome outcome;
-  outcome.created = merged.created;
-  outcome.status_changed = merged.status_changed;
-  outcome.changed = merged.changed;
-  outcome.unknown_status = merged.unknown_status;
-  outcome.stale = merged.stale;
-  Job& job = merged.job;
-  if (merged.touched) {
-    const int64_t expected_version = current ? current->version : 0;
-    job.version = expected_version + 1;
-    if (merged.changed) job.updated_at = now;
-    if (Status s = WriteJob(job, merged.created, expected_version); !s.ok()) return s;
-    if (merged.status_changed) {
-      auto id = InsertEvent(job.job_id, EventType::kJobStatusChanged,
-                            JobStatusChangedData(job, merged.previous_status, now), now);
-      if (!id.ok()) return id.status();
-    }
-    if (merged.emit_progress_event) {
-      auto id = InsertEvent(job.job_id, EventType::kJobProgress, JobProgressData(job, now), now);
-      if (!id.ok()) return id.status();
-    }
-  }
-  // Untouched: nothing to write; the transaction rolls back harmlessly.
-  outcome.job = std::move(job);
-  return outcome;
+  return MergeAndWrite(*this, *this, obs, prices, now, create_if_missing);
 }
 
 Status SqliteStore::DeleteJob(std::string_view job_id) {

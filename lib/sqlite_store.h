@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "lib/job_merge.h"
 #include "lib/sqlite_db.h"
 #include "lib/store.h"
 
@@ -41,7 +42,7 @@ struct SqliteSearchResult {
   std::vector<std::string> page;
 };
 
-class SqliteStore final : public Store {
+class SqliteStore final : public Store, private JobWrites {
  public:
   // The schema version Open() migrates to (PRAGMA user_version).
   static constexpr int kSchemaVersion = 9;
@@ -137,15 +138,15 @@ class SqliteStore final : public Store {
   using Transaction = SqliteDb::Transaction;
   explicit SqliteStore(std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
 
-  // The merge and its write, inside the caller's write transaction.
+  // The merge and its write (lib/job_merge.h), inside the caller's write transaction.
   Result<ApplyOutcome> ApplyInTransaction(const Observation& obs, const PriceTable& prices,
                                           int64_t now, bool create_if_missing);
-  // The INSERT of a new row, or the compare-and-set UPDATE of the row at
-  // `expected_version`.
-  Status WriteJob(const Job& job, bool insert, int64_t expected_version);
-  // Appends an event inside the caller's transaction; returns its id.
+  // JobWrites: the INSERT of a new row, or the compare-and-set UPDATE of the
+  // row at `expected_version`.
+  Status WriteJob(const Job& job, bool insert, int64_t expected_version) override;
+  // JobWrites: appends an event inside the caller's transaction; returns its id.
   Result<int64_t> InsertEvent(std::string_view job_id, EventType type, std::string_view data,
-                              int64_t now);
+                              int64_t now) override;
   // The page and total of a filter with a query, inside the caller's read
   // transaction (sqlite_search.cc).
   Result<SqliteSearchResult> SearchJobs(const JobFilter& filter);
@@ -157,9 +158,6 @@ class SqliteStore final : public Store {
   // Inside MarkDispatchedAll's transaction: one run recorded.
   Result<ApplyOutcome> MarkOneDispatched(const Observation& run, const PriceTable& prices,
                                          int64_t now);
-  // Inside a transaction: the submitted job a run's webhook URL names, when
-  // the run may be merged into it (sqlite_jobs.cc); else nullopt.
-  Result<std::optional<Job>> SubmittedJobOf(const Observation& obs);
   // RetryDispatchLater and ReleaseClaim: back to waiting until `retry_at`.
   Status BackToWaiting(std::string_view job_id, std::string_view error, int64_t retry_at,
                        bool attempt_counts);
