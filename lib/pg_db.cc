@@ -39,6 +39,57 @@ Status PgStatus(std::string_view sqlstate, std::string_view message, std::string
   return Status::Error(Status::Code::kInternal, "database_error", text);
 }
 
+namespace {
+
+// The length of the valid UTF-8 sequence at text[i] (1 to 4), or 0 when the
+// bytes there are not one (overlong forms, surrogates and code points past
+// U+10FFFF included) or are a NUL.
+size_t ValidSequenceAt(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char b0 = byte(i);
+  if (b0 == 0) return 0;
+  if (b0 < 0x80) return 1;
+  size_t length;
+  unsigned char lo = 0x80, hi = 0xBF;  // the second byte's range
+  if (b0 >= 0xC2 && b0 <= 0xDF) {
+    length = 2;
+  } else if (b0 >= 0xE0 && b0 <= 0xEF) {
+    length = 3;
+    if (b0 == 0xE0) lo = 0xA0;  // overlong
+    if (b0 == 0xED) hi = 0x9F;  // surrogates
+  } else if (b0 >= 0xF0 && b0 <= 0xF4) {
+    length = 4;
+    if (b0 == 0xF0) lo = 0x90;  // overlong
+    if (b0 == 0xF4) hi = 0x8F;  // past U+10FFFF
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (size_t k = 2; k < length; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xBF) return 0;
+  }
+  return length;
+}
+
+}  // namespace
+
+std::string PgSafeText(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = ValidSequenceAt(text, i);
+    if (length == 0) {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
+}
+
 std::string MaskDatabaseUrl(std::string_view url) {
   const size_t scheme = url.find("://");
   if (scheme == std::string_view::npos) return std::string(url);
@@ -153,9 +204,20 @@ Result<PgRows> PgConnection::Query(std::string_view sql, const std::vector<PgPar
     }
     it = prepared_.emplace(std::string(sql), name).first;
   }
+  // Hostile bytes (a NUL, invalid UTF-8 in a provider's log) would fail the
+  // statement: repaired copies go instead.
+  std::vector<std::string> safe;
+  safe.reserve(params.size());
   std::vector<const char*> values;
   values.reserve(params.size());
-  for (const PgParam& p : params) values.push_back(p ? p->c_str() : nullptr);
+  for (const PgParam& p : params) {
+    if (!p) {
+      values.push_back(nullptr);
+      continue;
+    }
+    safe.push_back(PgSafeText(*p));
+    values.push_back(safe.back().c_str());
+  }
   PgRows rows(PQexecPrepared(AsConn(conn_), it->second.c_str(), static_cast<int>(values.size()),
                              values.data(), nullptr, nullptr, 0));
   const ExecStatusType st = PQresultStatus(AsResult(rows.result_));

@@ -34,6 +34,12 @@ namespace jobpulse {
 // the connection itself failed) and the server's `message`, for `what`.
 Status PgStatus(std::string_view sqlstate, std::string_view message, std::string_view what);
 
+// `text` as PostgreSQL's text accepts it: valid UTF-8 without NUL. Every
+// byte of an invalid sequence, and every NUL, becomes U+FFFD; valid text is
+// returned unchanged. PgConnection::Query passes every parameter through it,
+// so hostile bytes in a provider's log or a webhook body cannot fail a write.
+std::string PgSafeText(std::string_view text);
+
 // `url` with its password replaced by "***" (postgresql://user:***@host/db),
 // for --check-config and logs; a URL without a password is returned as is.
 std::string MaskDatabaseUrl(std::string_view url);

@@ -1,7 +1,9 @@
 // The PostgreSQL engine of the store's interfaces (issue 12), written table by
 // table behind the same interfaces as the SQLite engine (lib/sqlite_store.h),
 // and tested by the same suites run against both engines. So far: service
-// state, leases, the counters and the event log (pg_events.cc). It becomes a whole Store (and
+// state, leases, the counters, the event log (pg_events.cc) and the jobs
+// table (pg_jobs.cc; its search `q` is a plain case-insensitive scan until
+// the search gets its PostgreSQL design). It becomes a whole Store (and
 // selectable with database.url) once every interface has its PostgreSQL half; until then nothing
 // but the tests opens it.
 //
@@ -19,6 +21,8 @@
 
 #include "lib/counters.h"
 #include "lib/event_log.h"
+#include "lib/job_merge.h"
+#include "lib/job_store.h"
 #include "lib/leases.h"
 #include "lib/pg_db.h"
 #include "lib/service_state.h"
@@ -29,7 +33,9 @@ namespace jobpulse {
 class PgStore final : public ServiceStateStore,
                       public Leases,
                       public CounterStore,
-                      public EventLog {
+                      public EventLog,
+                      public JobStore,
+                      private JobWrites {
  public:
   // Connects with `conninfo` (a postgresql:// URL or key=value pairs) and
   // brings the schema up to date (MigratePg). Errors: the connection's or the
@@ -49,6 +55,29 @@ class PgStore final : public ServiceStateStore,
   Status AddCounters(const std::vector<CounterValue>& deltas, int64_t now) override;
   Result<std::vector<CounterValue>> ReadCounters() override;
 
+  // JobStore (pg_jobs.cc)
+  Result<std::optional<Job>> GetJob(std::string_view job_id,
+                                    JobRead read = JobRead::kWhole) override;
+  Result<std::optional<JobProgress>> GetJobProgress(std::string_view job_id) override;
+  Result<std::optional<Job>> FindByExternalId(std::string_view provider,
+                                              std::string_view external_id) override;
+  Result<JobPage> ListJobs(const JobFilter& filter) override;
+  // Nothing to index: the search reads the jobs table itself.
+  Result<int> IndexPendingSearches(int limit) override;
+  // In a transaction of its own, after the writers of the same run before it
+  // (an advisory lock on the run's name); a writer that still lost a race for
+  // the job (reached under another name: its compare-and-set found the row
+  // changed, or its insert met the other's) merges again on what is there
+  // now, up to four times more.
+  Result<ApplyOutcome> Apply(const Observation& obs, const PriceTable& prices, int64_t now,
+                             bool create_if_missing = true) override;
+  Status DeleteJob(std::string_view job_id) override;
+  Result<Metrics> ComputeMetrics(int days, int64_t now) override;
+  Result<std::vector<Job>> ListActiveJobs(const std::optional<std::string>& provider) override;
+  Result<std::vector<Job>> ListWatchedJobs(int64_t since) override;
+  Status RecordProgressDemand(std::string_view job_id, int64_t now) override;
+  Status RecordPollFailure(std::string_view job_id, int failures, int64_t next_poll_at) override;
+
   // EventLog (pg_events.cc)
   Result<std::vector<Event>> EventsAfter(int64_t after_id, int limit) override;
   Result<int64_t> AppendEvent(std::string_view job_id, EventType type, std::string_view data,
@@ -65,9 +94,12 @@ class PgStore final : public ServiceStateStore,
   Result<bool> TakeLeaseOfDeadOwner(std::string_view name, std::string_view owner,
                                     int64_t ttl_micros, int64_t now);
 
-  // Appends an event inside the caller's transaction; returns its id.
+  // JobWrites: the INSERT of a new row, or the compare-and-set UPDATE of the
+  // row at `expected_version` (pg_jobs.cc).
+  Status WriteJob(const Job& job, bool insert, int64_t expected_version) override;
+  // JobWrites: appends an event inside the caller's transaction; returns its id.
   Result<int64_t> InsertEvent(std::string_view job_id, EventType type, std::string_view data,
-                              int64_t now);
+                              int64_t now) override;
   // The one integer of a one-row query without parameters.
   Result<int64_t> QueryInt(std::string_view sql, std::string_view what);
 

@@ -19,6 +19,7 @@
 
 #include "lib/counters.h"
 #include "lib/event_log.h"
+#include "lib/job_store.h"
 #include "lib/leases.h"
 #include "lib/pg_store.h"
 #include "lib/service_state.h"
@@ -48,6 +49,7 @@ class EngineStore {
   Leases& leases();
   CounterStore& counters();
   EventLog& events();
+  JobStore& jobs();
 
  private:
   EngineStore(Engine engine, std::string where);

@@ -1,6 +1,8 @@
-// Unit tests for lib/job_store.h against the SQLite engine: Apply (creation,
+// Unit tests for lib/job_store.h, on both engines where they read only through
+// the interfaces (the two that inspect raw SQLite rows stay SQLite's): Apply (creation,
 // updates, stale and lost jobs, the job-id rule), every field's round trip,
 // listing, deletion, metrics and the worker's queries.
+#include "tests/engine_fixture.h"
 #include "tests/store_fixture.h"
 
 namespace jobpulse {
@@ -9,8 +11,10 @@ namespace {
 
 BOOST_AUTO_TEST_SUITE(job_store)
 
-BOOST_FIXTURE_TEST_CASE(apply_creates_then_updates_by_provider_and_external_id, StoreFixture) {
-  auto store = OpenStore();
+BOOST_DATA_TEST_CASE_F(StoreFixture, apply_creates_then_updates_by_provider_and_external_id,
+                       testing::kEngines, engine) {
+  testing::EngineStore db(engine);
+  JobStore* store = &db.jobs();
   const ApplyOutcome created = MustApply(*store, ProviderObs("ext-1", "starting"), kNow);
   BOOST_TEST(created.created);
   BOOST_TEST(created.status_changed);
@@ -50,8 +54,10 @@ BOOST_FIXTURE_TEST_CASE(apply_creates_then_updates_by_provider_and_external_id, 
   BOOST_TEST(Show(MustGet(*store, "ext-1").status) == "completed");
 }
 
-BOOST_FIXTURE_TEST_CASE(every_field_round_trips_through_get_job, StoreFixture) {
-  auto store = OpenStore();
+BOOST_DATA_TEST_CASE_F(StoreFixture, every_field_round_trips_through_get_job, testing::kEngines,
+                       engine) {
+  testing::EngineStore db(engine);
+  JobStore* store = &db.jobs();
   Observation obs = ProviderObs("vrsafsk7mnrgj0cf0p2ax766s4", "processing");
   obs.job_id = "j_01HZX";
   obs.created_at = kNow - 900 * kSecond + 123456;
@@ -110,8 +116,10 @@ BOOST_FIXTURE_TEST_CASE(every_field_round_trips_through_get_job, StoreFixture) {
   BOOST_TEST(!missing.value().has_value());
 }
 
-BOOST_FIXTURE_TEST_CASE(unknown_status_is_remembered_without_an_event, StoreFixture) {
-  auto store = OpenStore();
+BOOST_DATA_TEST_CASE_F(StoreFixture, unknown_status_is_remembered_without_an_event,
+                       testing::kEngines, engine) {
+  testing::EngineStore db(engine);
+  JobStore* store = &db.jobs();
   MustApply(*store, ProviderObs("ext-1", "processing"), kNow);
   const ApplyOutcome first = MustApply(*store, ProviderObs("ext-1", "paused"), kNow + kSecond);
   BOOST_TEST(Show(first.unknown_status) == "\"paused\"");
@@ -124,7 +132,8 @@ BOOST_FIXTURE_TEST_CASE(unknown_status_is_remembered_without_an_event, StoreFixt
   BOOST_TEST(AllEvents(*store).size() == 1u);
 
   // A second Store (another process) sees it as already reported.
-  auto other = OpenStore();
+  testing::EngineStore other_db = db.Another();
+  JobStore* other = &other_db.jobs();
   const ApplyOutcome second = MustApply(*other, ProviderObs("ext-1", "paused"), kNow + 2 * kSecond);
   BOOST_TEST(Show(second.unknown_status) == "null");
 }
@@ -235,8 +244,10 @@ BOOST_FIXTURE_TEST_CASE(list_jobs_newest_first_with_filters_and_pagination, Stor
   BOOST_TEST(none.jobs.empty());
 }
 
-BOOST_FIXTURE_TEST_CASE(delete_job_only_deletes_terminal_jobs, StoreFixture) {
-  auto store = OpenStore();
+BOOST_DATA_TEST_CASE_F(StoreFixture, delete_job_only_deletes_terminal_jobs, testing::kEngines,
+                       engine) {
+  testing::EngineStore db(engine);
+  JobStore* store = &db.jobs();
   MustApply(*store, ProviderObs("running-1", "processing"), kNow);
   MustApply(*store, ProviderObs("done-1", "succeeded"), kNow);
 
@@ -268,8 +279,9 @@ BOOST_FIXTURE_TEST_CASE(delete_job_only_deletes_terminal_jobs, StoreFixture) {
   BOOST_TEST(MustList(*store, JobFilter{}).total == 0);
 }
 
-BOOST_FIXTURE_TEST_CASE(metrics_count_jobs_in_the_window, StoreFixture) {
-  auto store = OpenStore();
+BOOST_DATA_TEST_CASE_F(StoreFixture, metrics_count_jobs_in_the_window, testing::kEngines, engine) {
+  testing::EngineStore db(engine);
+  JobStore* store = &db.jobs();
   PriceTable flat;
   flat.per_second = {{"gpu-test", 0.001}};
   flat.default_sku = "gpu-test";
@@ -360,8 +372,10 @@ BOOST_FIXTURE_TEST_CASE(metrics_count_jobs_in_the_window, StoreFixture) {
   BOOST_TEST(later.value().cost_by_day.empty());
 }
 
-BOOST_FIXTURE_TEST_CASE(metrics_of_an_empty_store_are_zero, StoreFixture) {
-  auto store = OpenStore();
+BOOST_DATA_TEST_CASE_F(StoreFixture, metrics_of_an_empty_store_are_zero, testing::kEngines,
+                       engine) {
+  testing::EngineStore db(engine);
+  JobStore* store = &db.jobs();
   auto result = store->ComputeMetrics(7, kNow);
   BOOST_REQUIRE(result.ok());
   const Metrics& m = result.value();
@@ -374,8 +388,10 @@ BOOST_FIXTURE_TEST_CASE(metrics_of_an_empty_store_are_zero, StoreFixture) {
   BOOST_TEST(m.cost_by_day.empty());
 }
 
-BOOST_FIXTURE_TEST_CASE(apply_without_create_rejects_an_unknown_job, StoreFixture) {
-  auto store = OpenStore();
+BOOST_DATA_TEST_CASE_F(StoreFixture, apply_without_create_rejects_an_unknown_job, testing::kEngines,
+                       engine) {
+  testing::EngineStore db(engine);
+  JobStore* store = &db.jobs();
   Observation obs;
   obs.job_id = "j_missing";
   obs.status = JobStatus::kCancelled;
@@ -410,8 +426,10 @@ BOOST_FIXTURE_TEST_CASE(apply_without_create_rejects_an_unknown_job, StoreFixtur
 
 // Inline progress's read (issue 14): what it answers and decides on, equal to
 // the whole read's.
-BOOST_FIXTURE_TEST_CASE(progress_read_is_the_whole_jobs_progress_part, StoreFixture) {
-  auto store = OpenStore();
+BOOST_DATA_TEST_CASE_F(StoreFixture, progress_read_is_the_whole_jobs_progress_part,
+                       testing::kEngines, engine) {
+  testing::EngineStore db(engine);
+  JobStore* store = &db.jobs();
   Observation obs = ProviderObs("ext-1", "processing");
   obs.logs = std::string(kLog) + "\n";
   obs.metadata["model"] = "simpletuner/advanced-trainer-l40s";
@@ -440,8 +458,10 @@ BOOST_FIXTURE_TEST_CASE(progress_read_is_the_whole_jobs_progress_part, StoreFixt
 }
 
 // The worker's demand read (SPEC §5): running jobs asked about since a time.
-BOOST_FIXTURE_TEST_CASE(watched_jobs_are_the_running_ones_asked_about_lately, StoreFixture) {
-  auto store = OpenStore();
+BOOST_DATA_TEST_CASE_F(StoreFixture, watched_jobs_are_the_running_ones_asked_about_lately,
+                       testing::kEngines, engine) {
+  testing::EngineStore db(engine);
+  JobStore* store = &db.jobs();
   for (const char* id : {"w-1", "w-2", "w-3"})
     MustApply(*store, ProviderObs(id, "processing"), kNow);
   MustApply(*store, ProviderObs("w-4", "succeeded"), kNow);
@@ -481,8 +501,10 @@ BOOST_FIXTURE_TEST_CASE(a_stale_observation_writes_nothing_at_all, StoreFixture)
   BOOST_TEST(MustGet(*store, "ext-s").logs_tail == *newer.logs);
 }
 
-BOOST_FIXTURE_TEST_CASE(a_404_only_counts_until_the_rule_fails_the_job, StoreFixture) {
-  auto store = OpenStore();
+BOOST_DATA_TEST_CASE_F(StoreFixture, a_404_only_counts_until_the_rule_fails_the_job,
+                       testing::kEngines, engine) {
+  testing::EngineStore db(engine);
+  JobStore* store = &db.jobs();
   Observation running = ProviderObs("ext-l", "processing");
   running.started_at = kNow - 3600 * kSecond;
   MustApply(*store, running, kNow);
@@ -508,8 +530,10 @@ BOOST_FIXTURE_TEST_CASE(a_404_only_counts_until_the_rule_fails_the_job, StoreFix
   BOOST_TEST(Contains(events.back().data, R"("status":"failed","previous_status":"running")"));
 }
 
-BOOST_FIXTURE_TEST_CASE(a_404_for_an_unknown_job_creates_nothing, StoreFixture) {
-  auto store = OpenStore();
+BOOST_DATA_TEST_CASE_F(StoreFixture, a_404_for_an_unknown_job_creates_nothing, testing::kEngines,
+                       engine) {
+  testing::EngineStore db(engine);
+  JobStore* store = &db.jobs();
   Job ghost;
   ghost.job_id = "ghost";
   ghost.provider = "replicate";
@@ -520,8 +544,10 @@ BOOST_FIXTURE_TEST_CASE(a_404_for_an_unknown_job_creates_nothing, StoreFixture) 
   BOOST_TEST(MustList(*store, JobFilter{}).total == 0);
 }
 
-BOOST_FIXTURE_TEST_CASE(output_round_trips_and_list_pages_leave_bulk_columns_unread, StoreFixture) {
-  auto store = OpenStore();
+BOOST_DATA_TEST_CASE_F(StoreFixture, output_round_trips_and_list_pages_leave_bulk_columns_unread,
+                       testing::kEngines, engine) {
+  testing::EngineStore db(engine);
+  JobStore* store = &db.jobs();
   Observation obs = ProviderObs("ext-o", "succeeded");
   obs.output = R"(["a","b"])";
   obs.logs = "Step 4/4\n";
@@ -537,8 +563,10 @@ BOOST_FIXTURE_TEST_CASE(output_round_trips_and_list_pages_leave_bulk_columns_unr
   BOOST_TEST(Show(page.jobs[0].progress.last_log) == "\"Step 4/4\"");
 }
 
-BOOST_FIXTURE_TEST_CASE(a_job_id_no_url_could_address_is_never_created, StoreFixture) {
-  auto store = OpenStore();
+BOOST_DATA_TEST_CASE_F(StoreFixture, a_job_id_no_url_could_address_is_never_created,
+                       testing::kEngines, engine) {
+  testing::EngineStore db(engine);
+  JobStore* store = &db.jobs();
   for (const std::string& id : {std::string("bad/id..x"), std::string(129, 'x'), std::string("")}) {
     BOOST_TEST_CONTEXT(id) {
       auto outcome = store->Apply(ProviderObs(id, "processing"), prices, kNow);

@@ -60,6 +60,26 @@ BOOST_AUTO_TEST_CASE(urls_lose_their_password_and_sqlstates_map_to_statuses) {
   BOOST_TEST(PgStatus("42601", "syntax error", "list jobs").message() == "list jobs: syntax error");
 }
 
+BOOST_AUTO_TEST_CASE(text_postgresql_refuses_is_repaired_byte_by_byte) {
+  const std::string fffd = "\xEF\xBF\xBD";
+  BOOST_TEST(PgSafeText("plain \xc3\xa9 \xf0\x9f\x98\x80") == "plain \xc3\xa9 \xf0\x9f\x98\x80");
+  BOOST_TEST(PgSafeText(std::string("a\0b", 3)) == "a" + fffd + "b");
+  BOOST_TEST(PgSafeText("\xff\xfe") == fffd + fffd);
+  BOOST_TEST(PgSafeText("\xc0\xaf") == fffd + fffd);                        // overlong '/'
+  BOOST_TEST(PgSafeText("\xed\xa0\x80") == fffd + fffd + fffd);             // a surrogate
+  BOOST_TEST(PgSafeText("\xf4\x90\x80\x80") == fffd + fffd + fffd + fffd);  // past U+10FFFF
+  BOOST_TEST(PgSafeText("cut \xe2\x82") == "cut " + fffd + fffd);
+  BOOST_TEST(PgSafeText("") == "");
+  // And through a statement: the server takes it.
+  auto db = WithTable("t_hostile");
+  const std::string hostile = std::string("log \0 line \xff\n", 13);
+  BOOST_TEST_REQUIRE(
+      db->Query("INSERT INTO t_hostile (id, note) VALUES ('h', $1)", {hostile}, "insert").ok());
+  auto rows = db->Query("SELECT note FROM t_hostile", {}, "select");
+  BOOST_TEST_REQUIRE(rows.ok());
+  BOOST_TEST(rows->Text(0, 0) == "log " + fffd + " line " + fffd + "\n");
+}
+
 BOOST_AUTO_TEST_CASE(parameters_round_trip_and_statements_are_prepared_once) {
   auto db = WithTable("t_round_trip");
   const std::string hostile = "it's \"quoted\"; DROP TABLE t_round_trip; -- \xc3\xa9\n\t$1";

@@ -125,27 +125,28 @@ struct StoreFixture {
     return std::move(store).value();
   }
 
-  ApplyOutcome MustApply(Store& store, const Observation& obs, int64_t now,
+  ApplyOutcome MustApply(JobStore& store, const Observation& obs, int64_t now,
                          bool create_if_missing = true) {
     auto outcome = store.Apply(obs, prices, now, create_if_missing);
     BOOST_REQUIRE_MESSAGE(outcome.ok(), outcome.status().ToString());
     return std::move(outcome).value();
   }
 
-  Job MustGet(Store& store, const std::string& job_id) {
+  Job MustGet(JobStore& store, const std::string& job_id) {
     auto job = store.GetJob(job_id);
     BOOST_REQUIRE_MESSAGE(job.ok(), job.status().ToString());
     BOOST_REQUIRE_MESSAGE(job.value().has_value(), "no job " << job_id);
     return *job.value();
   }
 
-  std::vector<Event> AllEvents(Store& store, int64_t after = 0) {
-    auto events = store.EventsAfter(after, 1000000);
+  // Every engine's store is also its event log.
+  std::vector<Event> AllEvents(JobStore& store, int64_t after = 0) {
+    auto events = dynamic_cast<EventLog&>(store).EventsAfter(after, 1000000);
     BOOST_REQUIRE_MESSAGE(events.ok(), events.status().ToString());
     return std::move(events).value();
   }
 
-  JobPage MustList(Store& store, const JobFilter& filter) {
+  JobPage MustList(JobStore& store, const JobFilter& filter) {
     auto page = store.ListJobs(filter);
     BOOST_REQUIRE_MESSAGE(page.ok(), page.status().ToString());
     return std::move(page).value();
