@@ -9,6 +9,25 @@ Status JobNotFound(const std::string& job_id) {
                        {{"job_id", job_id}});
 }
 
+Status CheckDeletable(const Job& job) {
+  if (IsTerminal(job.status)) return Status::Ok();
+  return Status::Error(Status::Code::kConflict, "invalid_job_state",
+                       "Job " + job.job_id + " is " + JobStatusName(job.status) +
+                           "; only completed, failed or cancelled jobs can be deleted",
+                       {{"job_id", job.job_id}, {"current_state", JobStatusName(job.status)}});
+}
+
+Metrics EmptyMetrics(int days) {
+  Metrics m;
+  m.period_days = days;
+  for (JobStatus st :
+       {JobStatus::kPending, JobStatus::kUploading, JobStatus::kQueued, JobStatus::kRunning,
+        JobStatus::kCompleted, JobStatus::kFailed, JobStatus::kCancelled}) {
+    m.jobs_by_status[JobStatusName(st)] = 0;
+  }
+  return m;
+}
+
 namespace {
 
 // A run we have not stored whose webhook URL names a local job (the

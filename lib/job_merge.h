@@ -1,4 +1,4 @@
-// Apply's engine-neutral half (lib/job_store.h): which stored job an
+// The jobs table's engine-neutral logic. Apply's half (lib/job_store.h): which stored job an
 // observation is about, the merge (lib/state_machine.h), and what gets
 // written, in order. Each engine runs it inside its own write transaction
 // and supplies the two writes (JobWrites); the SQLite and PostgreSQL engines
@@ -52,8 +52,14 @@ Result<std::optional<Job>> FindJobForMerge(JobStore& store, const Observation& o
 Result<ApplyOutcome> MergeAndWrite(JobStore& store, JobWrites& writes, const Observation& obs,
                                    const PriceTable& prices, int64_t now, bool create_if_missing);
 
-// kNotFound "job_not_found" for `job_id`, as every engine reports it.
+// What every engine reports the same way:
+// kNotFound "job_not_found" for `job_id`;
 Status JobNotFound(const std::string& job_id);
+// ok when `job` may be deleted (it is terminal), else kConflict
+// "invalid_job_state" naming its status;
+Status CheckDeletable(const Job& job);
+// the metrics of no job at all over `days` (every status at 0).
+Metrics EmptyMetrics(int days);
 
 }  // namespace jobpulse
 

@@ -120,6 +120,31 @@ Job JobFromRow(const Row& row) {
   return job;
 }
 
+// Inline progress's columns (JobStore::GetJobProgress), in the order
+// JobProgressFromRow reads them.
+inline constexpr const char* kJobProgressColumns =
+    "job_id, status, provider, external_id, stage, progress, last_log, logs_fetched_at, "
+    "progress_wanted_at, rate, eta_seconds";
+
+// One row of a SELECT of kJobProgressColumns.
+template <typename Row>
+JobProgress JobProgressFromRow(const Row& row) {
+  JobProgress p;
+  p.job_id = row.Text(0);
+  // As JobFromRow: an unknown status written by hand reads as pending.
+  p.status = ParseJobStatus(row.Text(1)).value_or(JobStatus::kPending);
+  p.provider = row.OptText(2);
+  p.external_id = row.OptText(3);
+  p.progress.stage = row.OptText(4);
+  p.progress.progress = row.OptReal(5);
+  p.progress.last_log = row.OptText(6);
+  p.logs_fetched_at = row.OptInt(7);
+  p.progress_wanted_at = row.OptInt(8);
+  p.progress.rate = row.OptReal(9);
+  p.progress.eta_seconds = row.OptInt(10);
+  return p;
+}
+
 // Gives every column of kJobColumnNames, in order, to `sink`.
 template <typename Sink>
 void JobRowValues(const Job& job, Sink& sink) {

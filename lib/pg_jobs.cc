@@ -120,26 +120,12 @@ Result<std::optional<Job>> PgStore::GetJob(std::string_view job_id, JobRead read
 }
 
 Result<std::optional<JobProgress>> PgStore::GetJobProgress(std::string_view job_id) {
-  auto rows = db_->Query(
-      "SELECT job_id, status, provider, external_id, stage, progress, last_log, logs_fetched_at, "
-      "progress_wanted_at, rate, eta_seconds FROM jobs WHERE job_id = $1",
-      {std::string(job_id)}, "read job progress");
+  static const std::string kSql =
+      std::string("SELECT ") + kJobProgressColumns + " FROM jobs WHERE job_id = $1";
+  auto rows = db_->Query(kSql, {std::string(job_id)}, "read job progress");
   if (!rows.ok()) return rows.status();
   if (rows->size() == 0) return std::optional<JobProgress>();
-  const PgRowView row{*rows, 0};
-  JobProgress p;
-  p.job_id = row.Text(0);
-  p.status = ParseJobStatus(row.Text(1)).value_or(JobStatus::kPending);
-  p.provider = row.OptText(2);
-  p.external_id = row.OptText(3);
-  p.progress.stage = row.OptText(4);
-  p.progress.progress = row.OptReal(5);
-  p.progress.last_log = row.OptText(6);
-  p.logs_fetched_at = row.OptInt(7);
-  p.progress_wanted_at = row.OptInt(8);
-  p.progress.rate = row.OptReal(9);
-  p.progress.eta_seconds = row.OptInt(10);
-  return std::optional<JobProgress>(std::move(p));
+  return std::optional<JobProgress>(JobProgressFromRow(PgRowView{*rows, 0}));
 }
 
 Result<std::optional<Job>> PgStore::FindByExternalId(std::string_view provider,
@@ -235,12 +221,7 @@ Status PgStore::DeleteJob(std::string_view job_id) {
   const std::string id(job_id);
   if (!*found) return JobNotFound(id);
   const Job& job = **found;
-  if (!IsTerminal(job.status)) {
-    return Status::Error(Status::Code::kConflict, "invalid_job_state",
-                         "Job " + id + " is " + JobStatusName(job.status) +
-                             "; only completed, failed or cancelled jobs can be deleted",
-                         {{"job_id", id}, {"current_state", JobStatusName(job.status)}});
-  }
+  if (Status s = CheckDeletable(job); !s.ok()) return s;
   // Only while still terminal at this version: a merge in between wins.
   auto deleted = db_->Query("DELETE FROM jobs WHERE job_id = $1 AND version = $2",
                             {id, std::to_string(job.version)}, "delete job");
@@ -253,13 +234,7 @@ Status PgStore::DeleteJob(std::string_view job_id) {
 }
 
 Result<Metrics> PgStore::ComputeMetrics(int days, int64_t now) {
-  Metrics m;
-  m.period_days = days;
-  for (JobStatus st :
-       {JobStatus::kPending, JobStatus::kUploading, JobStatus::kQueued, JobStatus::kRunning,
-        JobStatus::kCompleted, JobStatus::kFailed, JobStatus::kCancelled}) {
-    m.jobs_by_status[JobStatusName(st)] = 0;
-  }
+  Metrics m = EmptyMetrics(days);
   const std::string since =
       std::to_string(now - static_cast<int64_t>(days) * 86400 * kMicrosPerSecond);
   PgConnection::Transaction txn(*db_, PgConnection::Transaction::Isolation::kRepeatableRead);

@@ -58,28 +58,15 @@ Result<std::optional<Job>> SqliteStore::GetJob(std::string_view job_id, JobRead 
 }
 
 Result<std::optional<JobProgress>> SqliteStore::GetJobProgress(std::string_view job_id) {
-  Query q = db_->Prepare(
-      "SELECT job_id, status, provider, external_id, stage, progress, last_log, logs_fetched_at, "
-      "progress_wanted_at, rate, eta_seconds FROM jobs WHERE job_id = ?1");
+  static const std::string kSql =
+      std::string("SELECT ") + kJobProgressColumns + " FROM jobs WHERE job_id = ?1";
+  Query q = db_->Prepare(kSql);
   if (!q.ok()) return q.status();
   q->Bind(1, job_id);
   auto row = q->Step("read job progress");
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<JobProgress>();
-  JobProgress p;
-  p.job_id = q->Text(0);
-  // As JobFromRow: an unknown status written by hand reads as pending.
-  p.status = ParseJobStatus(q->Text(1)).value_or(JobStatus::kPending);
-  p.provider = q->OptText(2);
-  p.external_id = q->OptText(3);
-  p.progress.stage = q->OptText(4);
-  p.progress.progress = q->OptReal(5);
-  p.progress.last_log = q->OptText(6);
-  p.logs_fetched_at = q->OptInt(7);
-  p.progress_wanted_at = q->OptInt(8);
-  p.progress.rate = q->OptReal(9);
-  p.progress.eta_seconds = q->OptInt(10);
-  return std::optional<JobProgress>(std::move(p));
+  return std::optional<JobProgress>(JobProgressFromRow(*q));
 }
 
 Result<std::optional<Job>> SqliteStore::FindByExternalId(std::string_view provider,
@@ -215,12 +202,7 @@ Status SqliteStore::DeleteJob(std::string_view job_id) {
   const std::string id(job_id);
   if (!found.value()) return JobNotFound(id);
   const Job& job = *found.value();
-  if (!IsTerminal(job.status)) {
-    return Status::Error(Status::Code::kConflict, "invalid_job_state",
-                         "Job " + id + " is " + JobStatusName(job.status) +
-                             "; only completed, failed or cancelled jobs can be deleted",
-                         {{"job_id", id}, {"current_state", JobStatusName(job.status)}});
-  }
+  if (Status s = CheckDeletable(job); !s.ok()) return s;
   {
     Query q = db_->Prepare("DELETE FROM jobs WHERE job_id = ?1");
     if (!q.ok()) return q.status();

@@ -5,13 +5,7 @@
 namespace jobpulse {
 
 Result<Metrics> SqliteStore::ComputeMetrics(int days, int64_t now) {
-  Metrics m;
-  m.period_days = days;
-  for (JobStatus st :
-       {JobStatus::kPending, JobStatus::kUploading, JobStatus::kQueued, JobStatus::kRunning,
-        JobStatus::kCompleted, JobStatus::kFailed, JobStatus::kCancelled}) {
-    m.jobs_by_status[JobStatusName(st)] = 0;
-  }
+  Metrics m = EmptyMetrics(days);
   const int64_t since = now - static_cast<int64_t>(days) * 86400 * kMicrosPerSecond;
   // The three figures come from one snapshot.
   Transaction txn(*db_, Transaction::Mode::kDeferred);
