@@ -47,14 +47,26 @@ Status EnsurePrivateDirectory(const std::string& dir) {
 }
 
 Status EnsurePrivateFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) {
-    // A read-only file or file system: opening it for writing is not ours to
-    // decide here; SQLite reports what it can do with it.
-    if (errno == EACCES || errno == EROFS) return TightenIfPresent(path);
-    return Unavailable("open", path, errno);
+  // Never open and close an existing database file: closing any descriptor of
+  // a file drops every POSIX lock this process holds on it, those of another
+  // SQLite connection of the process included. When a handler's counter
+  // thread opened its own connection beside the handler's, the handler's
+  // reads went stale (the web_ui suite's page stopped following runs, a list
+  // missed 430 jobs another process had written). Only a file that is not
+  // there yet is created, exclusively.
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return Unavailable("inspect", path, errno);
+    const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) {
+      ::close(fd);
+    } else if (errno != EEXIST) {
+      // A read-only file system: not ours to decide here; SQLite reports what
+      // it can do.
+      if (errno == EACCES || errno == EROFS) return Status::Ok();
+      return Unavailable("create", path, errno);
+    }
   }
-  ::close(fd);
   for (const char* suffix : {"", "-wal", "-shm"}) {
     if (Status s = TightenIfPresent(path + suffix); !s.ok()) return s;
   }

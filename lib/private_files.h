@@ -25,6 +25,8 @@ Status EnsurePrivateDirectory(const std::string& dir);
 
 // Creates `path` empty with mode 0600 when it does not exist; an existing file
 // and its "-wal"/"-shm" siblings lose every group and other permission bit.
+// An existing file is never opened: closing a descriptor of it would drop
+// every POSIX lock this process holds on it, another SQLite connection's too.
 // Errors: kUnavailable "database_unavailable" naming the file and the reason.
 Status EnsurePrivateFile(const std::string& path);
 
