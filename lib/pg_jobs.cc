@@ -105,11 +105,11 @@ std::string FilterTerms(const JobFilter& filter, std::vector<PgParam>* params) {
   return terms;
 }
 
-bool LostARace(const Status& s) {
+}  // namespace
+
+bool PgStore::LostARace(const Status& s) {
   return s.error() == "concurrent_update" || s.error() == "job_conflict";
 }
-
-}  // namespace
 
 Result<std::optional<Job>> PgStore::GetJob(std::string_view job_id, JobRead read) {
   static const std::string kWhole = "SELECT " + kJobColumns + " FROM jobs WHERE job_id = $1";
@@ -162,23 +162,28 @@ Result<int> PgStore::IndexPendingSearches(int /*limit*/) { return 0; }
 
 Result<ApplyOutcome> PgStore::Apply(const Observation& obs, const PriceTable& prices, int64_t now,
                                     bool create_if_missing) {
-  // Writers of the same run queue up behind one another (as SQLite's one
-  // writer at a time would have them), across every node; other runs pass.
-  const std::string run =
-      obs.job_id ? "job:" + *obs.job_id : "run:" + obs.provider + ":" + obs.external_id;
   for (int attempt = 0;; ++attempt) {
     PgConnection::Transaction txn(*db_);
     if (!txn.status().ok()) return txn.status();
-    auto locked = db_->Query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {run},
-                             "wait for the run's other writers");
-    if (!locked.ok()) return locked.status();
-    auto outcome = MergeAndWrite(*this, *this, obs, prices, now, create_if_missing);
+    auto outcome = ApplyInTransaction(obs, prices, now, create_if_missing);
     if (outcome.ok()) {
       if (Status s = txn.Commit(); !s.ok()) return s;
       return outcome;
     }
     if (attempt == 4 || !LostARace(outcome.status())) return outcome;
   }
+}
+
+Result<ApplyOutcome> PgStore::ApplyInTransaction(const Observation& obs, const PriceTable& prices,
+                                                 int64_t now, bool create_if_missing) {
+  // Writers of the same run queue up behind one another (as SQLite's one
+  // writer at a time would have them), across every node; other runs pass.
+  const std::string run =
+      obs.job_id ? "job:" + *obs.job_id : "run:" + obs.provider + ":" + obs.external_id;
+  auto locked = db_->Query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", {run},
+                           "wait for the run's other writers");
+  if (!locked.ok()) return locked.status();
+  return MergeAndWrite(*this, *this, obs, prices, now, create_if_missing);
 }
 
 Status PgStore::WriteJob(const Job& job, bool insert, int64_t expected_version) {

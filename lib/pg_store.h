@@ -1,11 +1,11 @@
 // The PostgreSQL engine of the store's interfaces (issue 12), written table by
 // table behind the same interfaces as the SQLite engine (lib/sqlite_store.h),
 // and tested by the same suites run against both engines. So far: service
-// state, leases, the counters, the event log (pg_events.cc) and the jobs
+// state, leases, the counters, the event log (pg_events.cc), the jobs
 // table (pg_jobs.cc; its search `q` is a plain case-insensitive scan until
-// the search gets its PostgreSQL design). It becomes a whole Store (and
-// selectable with database.url) once every interface has its PostgreSQL half; until then nothing
-// but the tests opens it.
+// the search gets its PostgreSQL design) and the webhook inbox (pg_inbox.cc). It becomes a whole
+// Store (and selectable with database.url) once every interface has its PostgreSQL half; until then
+// nothing but the tests opens it.
 //
 // Errors: as lib/pg_db.h (database_busy, database_unavailable, ...).
 // Thread-safety: one connection; one thread at a time.
@@ -27,6 +27,7 @@
 #include "lib/pg_db.h"
 #include "lib/service_state.h"
 #include "lib/status.h"
+#include "lib/webhook_inbox.h"
 
 namespace jobpulse {
 
@@ -35,6 +36,7 @@ class PgStore final : public ServiceStateStore,
                       public CounterStore,
                       public EventLog,
                       public JobStore,
+                      public WebhookInbox,
                       private JobWrites {
  public:
   // Connects with `conninfo` (a postgresql:// URL or key=value pairs) and
@@ -78,6 +80,22 @@ class PgStore final : public ServiceStateStore,
   Status RecordProgressDemand(std::string_view job_id, int64_t now) override;
   Status RecordPollFailure(std::string_view job_id, int failures, int64_t next_poll_at) override;
 
+  // WebhookInbox (pg_inbox.cc)
+  Result<bool> InsertDelivery(std::string_view webhook_id, std::string_view provider,
+                              std::string_view body, int64_t now) override;
+  Result<std::vector<bool>> InsertDeliveries(const std::vector<NewDelivery>& batch) override;
+  Result<std::vector<Delivery>> PendingDeliveries(int limit) override;
+  Result<ApplyOutcome> ApplyDelivery(std::string_view webhook_id, const Observation& obs,
+                                     const PriceTable& prices, int64_t now) override;
+  Result<std::vector<ApplyOutcome>> ApplyDeliveries(const std::vector<PendingApply>& batch,
+                                                    const PriceTable& prices, int64_t now) override;
+  Status RecordDeliveryFailure(std::string_view webhook_id, std::string_view error,
+                               int max_attempts, int64_t now) override;
+  Result<InboxCounts> CountDeliveries() override;
+  Result<PendingSummary> SummarizePending() override;
+  // Dead rows' space goes back through autovacuum, not here.
+  Result<int64_t> PruneDeliveries(int64_t bodies_before, int64_t rows_before) override;
+
   // EventLog (pg_events.cc)
   Result<std::vector<Event>> EventsAfter(int64_t after_id, int limit) override;
   Result<int64_t> AppendEvent(std::string_view job_id, EventType type, std::string_view data,
@@ -94,6 +112,15 @@ class PgStore final : public ServiceStateStore,
   Result<bool> TakeLeaseOfDeadOwner(std::string_view name, std::string_view owner,
                                     int64_t ttl_micros, int64_t now);
 
+  // Apply's body inside the caller's transaction: the run's lock, then the
+  // merge and its writes (pg_jobs.cc).
+  Result<ApplyOutcome> ApplyInTransaction(const Observation& obs, const PriceTable& prices,
+                                          int64_t now, bool create_if_missing);
+  // True for the errors of a writer that lost a race for a job it reached
+  // under another name (concurrent_update, job_conflict): merge again.
+  static bool LostARace(const Status& s);
+  // Marks a delivery applied inside the caller's transaction (pg_inbox.cc).
+  Status MarkDeliveryApplied(std::string_view webhook_id, int64_t now);
   // JobWrites: the INSERT of a new row, or the compare-and-set UPDATE of the
   // row at `expected_version` (pg_jobs.cc).
   Status WriteJob(const Job& job, bool insert, int64_t expected_version) override;

@@ -71,6 +71,7 @@ ServiceStateStore& EngineStore::state() {
   return sqlite_ ? static_cast<ServiceStateStore&>(*sqlite_) : *pg_;
 }
 Leases& EngineStore::leases() { return sqlite_ ? static_cast<Leases&>(*sqlite_) : *pg_; }
+WebhookInbox& EngineStore::inbox() { return sqlite_ ? static_cast<WebhookInbox&>(*sqlite_) : *pg_; }
 JobStore& EngineStore::jobs() { return sqlite_ ? static_cast<JobStore&>(*sqlite_) : *pg_; }
 EventLog& EngineStore::events() { return sqlite_ ? static_cast<EventLog&>(*sqlite_) : *pg_; }
 CounterStore& EngineStore::counters() {

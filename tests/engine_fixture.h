@@ -24,6 +24,7 @@
 #include "lib/pg_store.h"
 #include "lib/service_state.h"
 #include "lib/store.h"
+#include "lib/webhook_inbox.h"
 
 namespace jobpulse::testing {
 
@@ -50,6 +51,7 @@ class EngineStore {
   CounterStore& counters();
   EventLog& events();
   JobStore& jobs();
+  WebhookInbox& inbox();
 
  private:
   EngineStore(Engine engine, std::string where);
