@@ -1,5 +1,6 @@
 #include "tests/pg_cluster.h"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -77,6 +78,48 @@ PgCluster::PgCluster() : bin_(BinDir()) {
     throw std::runtime_error("PostgreSQL test cluster did not start:\n" + output + log);
   }
   started_ = true;
+  StartWatchdog();
+}
+
+// A process that outlives nothing: it waits on a pipe whose only writer is
+// this test process, and when the pipe closes (the cluster's destructor, or
+// the test process dying any way at all, SIGKILL included) it stops the
+// server and removes the directory. So a crashed or killed test run leaves
+// no server behind.
+void PgCluster::StartWatchdog() {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return;  // the destructor still stops it
+  const std::string stop =
+      (geteuid() == 0 ? std::string("runuser -u ") + kUnprivilegedUser + " -- " : std::string()) +
+      bin_ + "/pg_ctl -D " + dir_ +
+      "/data -m immediate -w stop >/dev/null 2>&1;"
+      " rm -rf " +
+      dir_;
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return;
+  }
+  if (pid == 0) {
+    close(fds[1]);
+    setsid();  // not in the test's process group: a signal to the group spares it
+    // Nothing of the test's output: a runner reading it must not wait for us.
+    const int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+      dup2(null, 0);
+      dup2(null, 1);
+      dup2(null, 2);
+    }
+    char byte;
+    while (read(fds[0], &byte, 1) != 0) {
+    }
+    execl("/bin/sh", "sh", "-c", stop.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[0]);
+  watchdog_pipe_ = fds[1];
+  watchdog_ = pid;
 }
 
 PgCluster::~PgCluster() {
@@ -86,6 +129,8 @@ PgCluster::~PgCluster() {
   }
   std::error_code ec;
   fs::remove_all(dir_, ec);
+  if (watchdog_pipe_ >= 0) close(watchdog_pipe_);  // the watchdog finds nothing left to do
+  if (watchdog_ > 0) waitpid(watchdog_, nullptr, 0);
 }
 
 std::string PgCluster::conninfo(const std::string& dbname) const {

@@ -2,10 +2,13 @@
 // temporary directory, a server listening only on a unix socket in that
 // directory (no TCP port to collide on), trust authentication for the
 // `jobpulse` role, fsync off. The destructor stops it (immediate mode) and
-// removes the directory. As root the cluster runs as `nobody`, because the
-// server refuses to run as root; otherwise as the calling user.
+// removes the directory; a watchdog process does the same when the test
+// process dies without running it (a crash, SIGKILL, a time limit). As root the cluster runs as
+// `nobody`, because the server refuses to run as root; otherwise as the calling user.
 #ifndef JOBPULSE_TESTS_PG_CLUSTER_H_
 #define JOBPULSE_TESTS_PG_CLUSTER_H_
+
+#include <sys/types.h>
 
 #include <string>
 
@@ -33,9 +36,14 @@ class PgCluster {
   // appends its output to `*output`.
   int Run(const std::string& command, std::string* output) const;
 
+  // Forks the watchdog (see pg_cluster.cc).
+  void StartWatchdog();
+
   std::string bin_;
   std::string dir_;
   bool started_ = false;
+  int watchdog_pipe_ = -1;  // the write end; closing it wakes the watchdog
+  pid_t watchdog_ = -1;
 };
 
 // One cluster for the whole test binary, started on first use.
