@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <charconv>
+#include <cstdio>
 #include <cstdlib>
 #include <utility>
 
@@ -73,6 +74,25 @@ size_t ValidSequenceAt(std::string_view text, size_t i) {
 }
 
 }  // namespace
+
+namespace {
+
+bool IsSafeText(std::string_view text) {
+  for (size_t i = 0; i < text.size();) {
+    const size_t length = ValidSequenceAt(text, i);
+    if (length == 0) return false;
+    i += length;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::string PgDouble(double value) {
+  char text[40];
+  std::snprintf(text, sizeof(text), "%.17g", value);  // exact: a double round-trips
+  return text;
+}
 
 std::string PgSafeText(std::string_view text) {
   std::string out;
@@ -213,6 +233,10 @@ Result<PgRows> PgConnection::Query(std::string_view sql, const std::vector<PgPar
   for (const PgParam& p : params) {
     if (!p) {
       values.push_back(nullptr);
+      continue;
+    }
+    if (IsSafeText(*p)) {  // the usual case: no copy
+      values.push_back(p->c_str());
       continue;
     }
     safe.push_back(PgSafeText(*p));

@@ -37,8 +37,12 @@ Status PgStatus(std::string_view sqlstate, std::string_view message, std::string
 // `text` as PostgreSQL's text accepts it: valid UTF-8 without NUL. Every
 // byte of an invalid sequence, and every NUL, becomes U+FFFD; valid text is
 // returned unchanged. PgConnection::Query passes every parameter through it,
-// so hostile bytes in a provider's log or a webhook body cannot fail a write.
+// so hostile bytes in a provider's log or a webhook body cannot fail a write
+// (valid text goes as it is, uncopied).
 std::string PgSafeText(std::string_view text);
+
+// `value` as a parameter's text, exactly (17 significant digits).
+std::string PgDouble(double value);
 
 // `url` with its password replaced by "***" (postgresql://user:***@host/db),
 // for --check-config and logs; a URL without a password is returned as is.

@@ -9,7 +9,6 @@
 //   - the search `q`: a case-insensitive scan of the four fields (job id,
 //     external id, config name, metadata.model) until search has its
 //     PostgreSQL design (pg_trgm or a tsvector, a migration of its own).
-#include <cstdio>
 
 #include "lib/job_row.h"
 #include "lib/pg_store.h"
@@ -34,9 +33,7 @@ struct PgParams {
       values.emplace_back(std::nullopt);
       return;
     }
-    char text[40];
-    std::snprintf(text, sizeof(text), "%.17g", *v);  // exact: doubles round-trip
-    values.emplace_back(std::string(text));
+    values.emplace_back(PgDouble(*v));
   }
 };
 

@@ -3,8 +3,6 @@
 // lib/sqlite_counters.cc) in PostgreSQL's dialect.
 #include "lib/pg_store.h"
 
-#include <cstdio>
-
 #include "lib/pg_schema.h"
 
 namespace jobpulse {
@@ -79,13 +77,11 @@ Status PgStore::AddCounters(const std::vector<CounterValue>& deltas, int64_t now
   PgConnection::Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
   for (const CounterValue& delta : deltas) {
-    char value[40];
-    std::snprintf(value, sizeof(value), "%.17g", delta.value);
     auto added = db_->Query(
         "INSERT INTO counters (name, labels, value, updated_at) VALUES ($1, $2, $3, $4) "
         "ON CONFLICT (name, labels) DO UPDATE SET value = counters.value + excluded.value, "
         "updated_at = excluded.updated_at",
-        {delta.name, delta.labels, std::string(value), Param(now)}, "add counters");
+        {delta.name, delta.labels, PgDouble(delta.value), Param(now)}, "add counters");
     if (!added.ok()) return added.status();
   }
   return txn.Commit();
