@@ -110,6 +110,10 @@ std::string PgSafeText(std::string_view text) {
   return out;
 }
 
+bool IsPostgresUrl(std::string_view url) {
+  return url.starts_with("postgresql://") || url.starts_with("postgres://");
+}
+
 std::string MaskDatabaseUrl(std::string_view url) {
   const size_t scheme = url.find("://");
   if (scheme == std::string_view::npos) return std::string(url);
@@ -204,7 +208,22 @@ Status PgConnection::ResultError(const void* result, std::string_view what) cons
   return PgStatus(state ? state : "", Trimmed(message), what);
 }
 
+Status PgConnection::ReconnectIfBroken() {
+  if (PQstatus(AsConn(conn_)) != CONNECTION_BAD) return Status::Ok();
+  // Inside a transaction the statements before the break are gone: the
+  // transaction fails, and a new connection must not run the rest of it alone.
+  if (in_transaction_) return PgStatus("", "the connection broke", "transaction");
+  PQreset(AsConn(conn_));
+  if (PQstatus(AsConn(conn_)) != CONNECTION_OK) {
+    return PgStatus("", Trimmed(PQerrorMessage(AsConn(conn_))), "reconnect to PostgreSQL");
+  }
+  prepared_.clear();  // a new session has none of them
+  ++sessions_;
+  return Status::Ok();
+}
+
 Status PgConnection::Exec(std::string_view sql, std::string_view what) {
+  if (Status s = ReconnectIfBroken(); !s.ok()) return s;
   PgRows rows(PQexec(AsConn(conn_), std::string(sql).c_str()));
   const ExecStatusType st = PQresultStatus(AsResult(rows.result_));
   if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK || st == PGRES_EMPTY_QUERY) {
@@ -215,6 +234,7 @@ Status PgConnection::Exec(std::string_view sql, std::string_view what) {
 
 Result<PgRows> PgConnection::Query(std::string_view sql, const std::vector<PgParam>& params,
                                    std::string_view what) {
+  if (Status s = ReconnectIfBroken(); !s.ok()) return s;
   auto it = prepared_.find(sql);
   if (it == prepared_.end()) {
     const std::string name = "jp_" + std::to_string(prepared_.size() + 1);
@@ -256,17 +276,20 @@ PgConnection::Transaction::Transaction(PgConnection& db, Isolation isolation) : 
                           : "BEGIN";
   status_ = db_.Exec(begin, "begin");
   open_ = status_.ok();
+  db_.in_transaction_ = open_;
 }
 
 PgConnection::Transaction::~Transaction() {
   // Nothing to report from a destructor: a failed rollback leaves the
   // connection broken, and its next statement says so.
   if (open_) db_.Exec("ROLLBACK", "rollback").ok();
+  db_.in_transaction_ = false;
 }
 
 Status PgConnection::Transaction::Commit() {
   if (!open_) return status_.ok() ? Status::Internal("commit of a finished transaction") : status_;
   open_ = false;
+  db_.in_transaction_ = false;
   PgRows rows(PQexec(AsConn(db_.conn_), "COMMIT"));
   if (PQresultStatus(AsResult(rows.result_)) != PGRES_COMMAND_OK) {
     return db_.ResultError(rows.result_, "commit");
@@ -277,6 +300,24 @@ Status PgConnection::Transaction::Commit() {
                          "commit: the transaction had failed and was rolled back");
   }
   return Status::Ok();
+}
+
+Status PgConnection::Listen(std::string_view channel) {
+  return Exec("LISTEN " + std::string(channel), "listen");
+}
+
+int PgConnection::socket() const { return PQsocket(AsConn(conn_)); }
+
+Result<int> PgConnection::TakeNotifications() {
+  if (PQconsumeInput(AsConn(conn_)) == 0 || PQstatus(AsConn(conn_)) != CONNECTION_OK) {
+    return PgStatus("", Trimmed(PQerrorMessage(AsConn(conn_))), "read notifications");
+  }
+  int count = 0;
+  while (PGnotify* notify = PQnotifies(AsConn(conn_))) {
+    PQfreemem(notify);
+    ++count;
+  }
+  return count;
 }
 
 }  // namespace jobpulse

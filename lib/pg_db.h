@@ -44,6 +44,9 @@ std::string PgSafeText(std::string_view text);
 // `value` as a parameter's text, exactly (17 significant digits).
 std::string PgDouble(double value);
 
+// True for a postgresql:// or postgres:// URL (the schemes libpq takes).
+bool IsPostgresUrl(std::string_view url);
+
 // `url` with its password replaced by "***" (postgresql://user:***@host/db),
 // for --check-config and logs; a URL without a password is returned as is.
 std::string MaskDatabaseUrl(std::string_view url);
@@ -95,8 +98,22 @@ class PgConnection {
   // connection the first time its text is seen.
   Result<PgRows> Query(std::string_view sql, const std::vector<PgParam>& params,
                        std::string_view what);
+  // LISTEN: notifications on `channel` (a plain identifier) arrive on this
+  // connection from now on. Errors: the statement's.
+  Status Listen(std::string_view channel);
+  // The connection's socket: readable when input (a notification) arrived.
+  int socket() const;
+  // Reads what arrived without blocking; the number of notifications among
+  // it (their payloads are not kept). Errors: kUnavailable when the
+  // connection broke.
+  Result<int> TakeNotifications();
   // The statements prepared so far on this connection.
   size_t prepared_count() const { return prepared_.size(); }
+  // Counts the server sessions this connection has had: a statement after
+  // the connection broke (a server restart, a failover) reconnects first,
+  // outside a transaction, and session state (LISTEN, session locks,
+  // prepared statements) is then gone. Starts at 1.
+  uint64_t session() const { return sessions_; }
 
   // Begins in its constructor and rolls back in its destructor unless
   // committed. status() is BEGIN's outcome: check it first.
@@ -121,8 +138,13 @@ class PgConnection {
   explicit PgConnection(void* conn) : conn_(conn) {}
   // The Status of the connection's last failure, or of `result`'s.
   Status ResultError(const void* result, std::string_view what) const;
+  // A broken connection outside a transaction is reset (ok when it works
+  // again); inside one, the transaction fails.
+  Status ReconnectIfBroken();
 
-  void* conn_;                                                // PGconn*, owned
+  void* conn_;
+  bool in_transaction_ = false;
+  uint64_t sessions_ = 1;                                                // PGconn*, owned
   std::map<std::string, std::string, std::less<>> prepared_;  // text -> name
 };
 

@@ -13,12 +13,28 @@ std::string Param(int64_t value) { return std::to_string(value); }
 
 }  // namespace
 
-Result<std::unique_ptr<PgStore>> PgStore::Open(const std::string& conninfo) {
+Result<std::unique_ptr<PgStore>> PgStore::Open(const std::string& conninfo,
+                                               const std::string& local_path) {
   auto db = PgConnection::Connect(conninfo);
   if (!db.ok()) return db.status();
   if (Status s = MigratePg(**db); !s.ok()) return s;
-  return std::unique_ptr<PgStore>(new PgStore(std::move(*db)));
+  return std::unique_ptr<PgStore>(new PgStore(std::move(*db), conninfo, local_path));
 }
+
+Status PgStore::Ping() { return db_->Query("SELECT 1", {}, "ping").status(); }
+
+Result<int64_t> PgStore::FreeDiskBytes() {
+  return Status::Error(Status::Code::kUnavailable, "not_applicable",
+                       "the database's disk is the PostgreSQL server's");
+}
+
+Result<std::string> PgStore::ChangeVersion() {
+  auto rows = db_->Query("SELECT pg_current_wal_lsn()::text", {}, "read the change version");
+  if (!rows.ok()) return rows.status();
+  return rows->Text(0, 0);
+}
+
+Result<Store::WalState> PgStore::Checkpoint(int) { return WalState{}; }
 
 Status PgStore::PutServiceState(std::string_view name, std::string_view value, int64_t now) {
   return db_

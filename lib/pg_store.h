@@ -27,22 +27,66 @@
 #include "lib/pg_db.h"
 #include "lib/service_state.h"
 #include "lib/status.h"
+#include "lib/store.h"
 #include "lib/webhook_inbox.h"
 
 namespace jobpulse {
 
-class PgStore final : public ServiceStateStore,
-                      public Leases,
-                      public CounterStore,
-                      public EventLog,
-                      public JobStore,
-                      public WebhookInbox,
-                      private JobWrites {
+class PgStore final : public Store, private JobWrites {
  public:
   // Connects with `conninfo` (a postgresql:// URL or key=value pairs) and
-  // brings the schema up to date (MigratePg). Errors: the connection's or the
-  // migration's.
-  static Result<std::unique_ptr<PgStore>> Open(const std::string& conninfo);
+  // brings the schema up to date (MigratePg); `local_path` is database.path,
+  // where this machine's sockets live (path()). Errors: the connection's or
+  // the migration's.
+  static Result<std::unique_ptr<PgStore>> Open(const std::string& conninfo,
+                                               const std::string& local_path = "");
+
+  // Store (pg_store.cc)
+  const char* engine() const override { return "postgresql"; }
+  const std::string& path() const override { return local_path_; }
+  Status Ping() override;
+  // The database's disk is the server's, out of sight: kUnavailable
+  // "not_applicable", which health skips.
+  Result<int64_t> FreeDiskBytes() override;
+  // The server's write-ahead log position: any commit anywhere moves it.
+  Result<std::string> ChangeVersion() override;
+  // The server checkpoints by itself: nothing to do, zeros.
+  Result<WalState> Checkpoint(int max_wait_ms) override;
+  // A connection of its own LISTENing to the channel (pg_notify.cc).
+  Result<std::unique_ptr<ChangeFeed>> Listen(WakeChannel channel) override;
+  // pg_try_advisory_lock(kLeaderLockKey) on this connection, taken once and
+  // then held; a new session after a broken connection takes it again, or
+  // not (pg_notify.cc).
+  Result<bool> TryLead() override;
+  // The session advisory lock key of the workers' leadership ("jp-lead").
+  static constexpr int64_t kLeaderLockKey = 0x6a702d6c656164;
+
+  // QueueStore (pg_queue.cc)
+  Result<SubmitOutcome> Submit(const Submission& submission, const PriceTable& prices,
+                               int64_t now) override;
+  Result<std::optional<QueueEntry>> GetQueueEntry(std::string_view job_id) override;
+  Result<QueuePage> ListQueue(const QueueFilter& filter) override;
+  Result<QueueCounts> CountQueue(int64_t now) override;
+  Result<QueueLoad> ReadQueueLoad(int64_t now) override;
+  Result<QueueEntry> SetQueuePriority(std::string_view job_id, int priority) override;
+  Result<ApplyOutcome> CancelWaiting(std::string_view job_id, const PriceTable& prices,
+                                     int64_t now) override;
+  Result<double> SpentSince(int64_t since, const PriceTable& prices, int64_t now) override;
+
+  // QueueStore: the dispatcher's calls (pg_dispatch.cc)
+  Result<std::vector<DispatchClaim>> ClaimNextEntries(int max_concurrent, int user_max,
+                                                      int64_t now, int limit) override;
+  std::vector<Result<ApplyOutcome>> MarkDispatchedAll(const std::vector<Observation>& runs,
+                                                      const PriceTable& prices,
+                                                      int64_t now) override;
+  Result<std::vector<std::string>> MarkSent(const std::vector<std::string>& job_ids,
+                                            int64_t now) override;
+  Status RetryDispatchLater(std::string_view job_id, std::string_view error,
+                            int64_t retry_at) override;
+  Status ReleaseClaim(std::string_view job_id, std::string_view error, int64_t retry_at) override;
+  Result<ApplyOutcome> FailDispatch(std::string_view job_id, std::string_view error,
+                                    const PriceTable& prices, int64_t now) override;
+  Result<std::vector<DispatchClaim>> DispatchingEntries() override;
 
   // ServiceStateStore
   Status PutServiceState(std::string_view name, std::string_view value, int64_t now) override;
@@ -106,7 +150,8 @@ class PgStore final : public ServiceStateStore,
   Result<int64_t> PruneEvents(int64_t max_events, int64_t older_than) override;
 
  private:
-  explicit PgStore(std::unique_ptr<PgConnection> db) : db_(std::move(db)) {}
+  PgStore(std::unique_ptr<PgConnection> db, std::string conninfo, std::string local_path)
+      : db_(std::move(db)), conninfo_(std::move(conninfo)), local_path_(std::move(local_path)) {}
   // The lease `name` when its holder is a process of this machine that is
   // gone: taken for `owner` by compare-and-set on that holder.
   Result<bool> TakeLeaseOfDeadOwner(std::string_view name, std::string_view owner,
@@ -131,6 +176,10 @@ class PgStore final : public ServiceStateStore,
   Result<int64_t> QueryInt(std::string_view sql, std::string_view what);
 
   std::unique_ptr<PgConnection> db_;
+  std::string conninfo_;   // for Listen's connections
+  std::string local_path_;
+  // The session of db_ that holds the leadership lock; 0: none.
+  uint64_t leading_session_ = 0;
 };
 
 }  // namespace jobpulse

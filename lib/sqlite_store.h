@@ -51,11 +51,18 @@ class SqliteStore final : public Store, private JobWrites {
 
   static Result<std::unique_ptr<SqliteStore>> Open(const std::string& path);
 
+  const char* engine() const override { return "sqlite"; }
   const std::string& path() const override { return db_->path(); }
   Status Ping() override;
   Result<int64_t> FreeDiskBytes() override;
   Result<std::string> ChangeVersion() override;
   Result<WalState> Checkpoint(int max_wait_ms) override;
+  // No feed: one machine, where pokes and a short poll do.
+  Result<std::unique_ptr<ChangeFeed>> Listen(WakeChannel) override {
+    return std::unique_ptr<ChangeFeed>();
+  }
+  // One machine, one worker: always leads.
+  Result<bool> TryLead() override { return true; }
 
   // JobStore (sqlite_jobs.cc)
   Result<std::optional<Job>> GetJob(std::string_view job_id,

@@ -8,8 +8,9 @@
 //   lib/leases.h         named expiring locks across processes
 //   lib/service_state.h  small shared records (poller status, circuits, sync, secret cache)
 //   lib/counters.h       the operational counters every process adds to (metrics)
-// Open() gives the SQLite engine (lib/sqlite_store.h); callers see no SQL and
-// no SQLite type, so a second engine implements these interfaces alone.
+// Open() gives the SQLite engine (lib/sqlite_store.h) or, for a postgresql://
+// URL, the PostgreSQL engine (lib/pg_store.h, issue 12); callers see no SQL
+// and no engine type.
 //
 // Each process opens one Store and keeps it (handlers serve many requests,
 // the worker runs for days).
@@ -34,6 +35,24 @@
 
 namespace jobpulse {
 
+// Wake-ups from other processes and machines: PostgreSQL's LISTEN/NOTIFY on a
+// connection of its own. The schema's triggers notify kEvents when events are
+// appended and kWork when a delivery, a submission, a queue change or a
+// watcher's demand is written, at commit, to every listener on every machine.
+// Not copyable; closing it stops listening. One thread at a time.
+enum class WakeChannel { kEvents, kWork };
+
+class ChangeFeed {
+ public:
+  virtual ~ChangeFeed() = default;
+  // Readable when a notification may have arrived: poll it, then Drain().
+  virtual int fd() const = 0;
+  // Reads what arrived without blocking; true when at least one notification
+  // did. Errors: kUnavailable when the connection broke (open a new feed;
+  // changes made meanwhile were not announced, so look once).
+  virtual Result<bool> Drain() = 0;
+};
+
 class Store : public JobStore,
               public EventLog,
               public WebhookInbox,
@@ -47,10 +66,20 @@ class Store : public JobStore,
   // Errors: kUnavailable "database_unavailable" when the file cannot be opened
   // or migrated, with the path and the cause.
   static Result<std::unique_ptr<Store>> Open(const std::string& path);
+  // With a non-empty `url` (postgresql:// or postgres://), connects to that
+  // PostgreSQL database instead and brings its schema up to date; `path`
+  // then only anchors this machine's sockets (path() returns it).
+  // Errors: kUnavailable "database_unavailable" (the URL's password masked);
+  // kInvalidArgument "invalid_database_url" for another scheme.
+  static Result<std::unique_ptr<Store>> Open(const std::string& path, const std::string& url);
 
   ~Store() override = default;
 
-  // Where the database is (the worker's sockets live next to it).
+  // "sqlite" or "postgresql".
+  virtual const char* engine() const = 0;
+
+  // Where the database is (the worker's sockets live next to it). With
+  // PostgreSQL, database.path: where this machine's sockets live.
   virtual const std::string& path() const = 0;
 
   // A cheap query proving the connection works.
@@ -82,6 +111,20 @@ class Store : public JobStore,
   // Failures: kBusy when the wait ran out (what could be copied without
   // waiting longer was copied) or another connection is checkpointing.
   virtual Result<WalState> Checkpoint(int max_wait_ms) = 0;
+
+  // A feed of `channel`'s notifications, or nullptr when the engine has none
+  // (SQLite: one machine, where the handlers' pokes and a short poll do).
+  // Errors: kUnavailable when its connection cannot be opened.
+  virtual Result<std::unique_ptr<ChangeFeed>> Listen(WakeChannel channel) = 0;
+
+  // The workers' leadership: true while this connection leads, i.e. is the
+  // one worker sharing the database that polls, runs the safety net, the
+  // queue loop and the dispatcher's recovery. Cheap; call it every loop.
+  // SQLite: always true (one machine, one worker). PostgreSQL: a session
+  // advisory lock, taken when free and kept while the connection lives, so a
+  // leader that dies (kill -9 included) frees it as soon as the server sees its
+  // connection close. Errors: the connection's (then not leading).
+  virtual Result<bool> TryLead() = 0;
 };
 
 }  // namespace jobpulse
