@@ -10,8 +10,8 @@
 // Unlike SQLite's one writer at a time, connections of several machines
 // write side by side (READ COMMITTED): a check and the write it allows are
 // kept together by advisory transaction locks (a run's writers, the queue's
-// claims, its cost limit and idempotency keys) and row locks (a queue
-// entry), so the interfaces' contracts hold across machines.
+// claims, its cost limit and idempotency keys) and row locks (a queue entry,
+// a webhook delivery), so the interfaces' contracts hold across machines.
 //
 // Errors: as lib/pg_db.h (database_busy, database_unavailable, ...).
 // Thread-safety: one connection; one thread at a time.
@@ -170,6 +170,13 @@ class PgStore final : public Store, private JobWrites {
   // True for the errors of a writer that lost a race for a job it reached
   // under another name (concurrent_update, job_conflict): merge again.
   static bool LostARace(const Status& s);
+  // Inside the caller's transaction: locks the delivery's row when it is
+  // still to apply and no other connection holds it; false otherwise
+  // (pg_inbox.cc).
+  Result<bool> LockPendingDelivery(std::string_view webhook_id);
+  // ApplyDelivery's body inside the caller's transaction (pg_inbox.cc).
+  Result<ApplyOutcome> ApplyOneDelivery(std::string_view webhook_id, const Observation& obs,
+                                        const PriceTable& prices, int64_t now);
   // Marks a delivery applied inside the caller's transaction (pg_inbox.cc).
   Status MarkDeliveryApplied(std::string_view webhook_id, int64_t now);
   // JobWrites: the INSERT of a new row, or the compare-and-set UPDATE of the
