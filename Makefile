@@ -55,7 +55,8 @@ LIB_OBJS := $(LIB_SRCS:%.cc=$(BUILD)/%.o)
 LIB_A := $(BUILD)/libjobpulse.a
 UNIT_SRCS := $(wildcard tests/*_test.cc) tests/pg_cluster.cc tests/engine_fixture.cc  # main_test.cc defines the module
 UNIT_OBJS := $(UNIT_SRCS:%.cc=$(BUILD)/%.o)
-IT_SRCS := $(wildcard tests/integration/*.cc)
+# The two-node suite starts a throwaway PostgreSQL cluster, as the unit tests do.
+IT_SRCS := $(wildcard tests/integration/*.cc) tests/pg_cluster.cc
 IT_OBJS := $(IT_SRCS:%.cc=$(BUILD)/%.o)
 FCGI_OBJS := $(BUILD)/fcgi/main.o
 WORKER_OBJS := $(BUILD)/worker/main.o

@@ -12,6 +12,8 @@
 #include <memory>
 #include <stdexcept>
 
+#include "lib/pg_db.h"
+
 namespace jobpulse::testing {
 namespace {
 
@@ -135,6 +137,18 @@ PgCluster::~PgCluster() {
 
 std::string PgCluster::conninfo(const std::string& dbname) const {
   return "host=" + dir_ + " port=5432 user=jobpulse dbname=" + dbname;
+}
+
+std::string PgCluster::url(const std::string& dbname) const {
+  return "postgresql:///" + dbname + "?host=" + dir_ + "&port=5432&user=jobpulse";
+}
+
+void PgCluster::CreateDatabase(const std::string& name) const {
+  auto admin = PgConnection::Connect(conninfo());
+  if (!admin.ok())
+    throw std::runtime_error("connect to the test cluster: " + admin.status().ToString());
+  const Status made = (*admin)->Exec("CREATE DATABASE " + name, "create database");
+  if (!made.ok()) throw std::runtime_error("CREATE DATABASE " + name + ": " + made.ToString());
 }
 
 PgCluster& SharedPgCluster() {

@@ -25,6 +25,12 @@ class PgCluster {
 
   // "host=<dir> port=5432 user=jobpulse dbname=<dbname>".
   std::string conninfo(const std::string& dbname = "postgres") const;
+  // The same as a URL, what database.url takes:
+  // "postgresql:///<dbname>?host=<dir>&port=5432&user=jobpulse".
+  std::string url(const std::string& dbname) const;
+  // CREATE DATABASE `name` (letters, digits and '_'); throws
+  // std::runtime_error with the server's message when it fails.
+  void CreateDatabase(const std::string& name) const;
   const std::string& dir() const { return dir_; }
 
   // The directory of initdb and pg_ctl (the newest /usr/lib/postgresql/N/bin),

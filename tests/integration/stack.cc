@@ -186,6 +186,7 @@ Stack::Stack(const StackOptions& options) {
   if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
   dir_ = tmpl;
   db_path_ = (options.db_dir.empty() ? dir_ : options.db_dir) + "/jobpulse.db";
+  database_url_ = options.database_url;
   port_ = options.port ? options.port : FreePort();
   const std::string run_dir = dir_ + "/run";
   std::vector<std::string> gen = {RepoRoot() + "/nginx/gen-config",
@@ -208,6 +209,11 @@ Stack::Stack(const StackOptions& options) {
   // The environment of gen-config (it reads listen.server_names) and of supervisord.
   const auto set_env = [&] {
     setenv("JOBPULSE_DB", db_path_.c_str(), 1);
+    if (!options.database_url.empty()) {
+      setenv("JOBPULSE_DATABASE_URL", options.database_url.c_str(), 1);
+    } else {
+      unsetenv("JOBPULSE_DATABASE_URL");
+    }
     setenv("JOBPULSE_MAX_REQUESTS", std::to_string(options.max_requests).c_str(), 1);
     if (!yaml_path.empty()) {
       setenv("SIMPLETUNER_ENTERPRISE_CONFIG", yaml_path.c_str(), 1);
@@ -318,6 +324,13 @@ bool Stack::WaitForEvents(int timeout_ms) const {
   return false;
 }
 
+std::unique_ptr<Store> Stack::OpenStore() const {
+  auto opened = Store::Open(db_path_, database_url_);
+  if (!opened.ok())
+    throw std::runtime_error("cannot open the stack's store: " + opened.status().ToString());
+  return std::move(opened.value());
+}
+
 std::string Stack::Url(const std::string& path_and_query) const {
   return "http://127.0.0.1:" + std::to_string(port_) + path_and_query;
 }
@@ -416,10 +429,7 @@ void SimulatedStack::Start(StackOptions options, const std::vector<std::string>&
   options.replicate_token = Simulator::kToken;
   stack_ = std::make_unique<Stack>(options);
   if (!open_store) return;
-  auto opened = Store::Open(stack_->db_path());
-  if (!opened.ok())
-    throw std::runtime_error("cannot open the stack's store: " + opened.status().ToString());
-  store_ = std::move(opened.value());
+  store_ = stack_->OpenStore();
 }
 
 void SimulatedStack::Stop() {

@@ -41,6 +41,10 @@ struct StackOptions {
   // Where the SQLite file lives (e.g. a small tmpfs for disk-full tests);
   // empty = the stack's own directory.
   std::string db_dir;
+  // JOBPULSE_DATABASE_URL (database.url, a postgresql:// URL) for gen-config
+  // and every program; empty = unset, SQLite at db_path() as before. With a
+  // URL, db_path() still anchors the stack's sockets (issue 12).
+  std::string database_url;
   // More environment for every program (e.g. SIMPLETUNER_JOB_POLL_INTERVAL).
   std::vector<std::pair<std::string, std::string>> extra_env;
   // JOBPULSE_API_TOKEN (SPEC §11); empty = unset, the open mode. The readiness
@@ -88,6 +92,11 @@ class Stack {
   int port() const { return port_; }
   const std::string& dir() const { return dir_; }
   const std::string& db_path() const { return db_path_; }
+  // StackOptions::database_url; "" for SQLite.
+  const std::string& database_url() const { return database_url_; }
+  // A Store of the caller's own on this stack's database (either engine);
+  // throws std::runtime_error when it cannot be opened.
+  std::unique_ptr<Store> OpenStore() const;
   std::string Url(const std::string& path_and_query) const;
   // supervisord's own log and the handlers' log, for failure messages.
   std::string Logs() const;
@@ -102,12 +111,16 @@ class Stack {
   // worker's SSE server, and a client that connects before it gets a 502.
   // True when it answered.
   bool WaitForEvents(int timeout_ms) const;
+  // supervisord's pid (a child of this process; -1 once stopped): a test may
+  // pause it (SIGSTOP) so that it does not restart a program it killed.
+  pid_t supervisord_pid() const { return supervisord_; }
 
  private:
   void Stop();
 
   std::string dir_;
   std::string db_path_;
+  std::string database_url_;
   int port_ = 0;
   pid_t supervisord_ = -1;
 };
