@@ -155,6 +155,13 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!flags->backup_to.empty() || !flags->restore_from.empty()) {
+    if (config->database_url.value) {
+      // The copy is SQLite's online backup; PostgreSQL has its own tools.
+      jobpulse::LogError(
+          "--backup and --restore copy the SQLite database; with database.url set, back up "
+          "PostgreSQL with its own tools (pg_dump, base backups)");
+      return 64;  // EX_USAGE
+    }
     return CopyDatabase(config->database_path.value, flags->backup_to, flags->restore_from);
   }
   if (!flags->migrate_to.empty()) {
