@@ -183,11 +183,7 @@ Result<ApplyOutcome> PgStore::FailDispatch(std::string_view job_id, std::string_
     if (Status s = txn.Commit(); !s.ok()) return s;
     return applied;
   };
-  // As Apply: a merge that lost a race for the job merges again.
-  for (int attempt = 0;; ++attempt) {
-    auto outcome = fail();
-    if (outcome.ok() || attempt == 4 || !LostARace(outcome.status())) return outcome;
-  }
+  return RetryLostRaces(fail);  // as Apply
 }
 
 Result<std::vector<DispatchClaim>> PgStore::DispatchingEntries() {

@@ -78,16 +78,7 @@ Result<ApplyOutcome> PgStore::ApplyOneDelivery(std::string_view webhook_id, cons
 
 Result<ApplyOutcome> PgStore::ApplyDelivery(std::string_view webhook_id, const Observation& obs,
                                             const PriceTable& prices, int64_t now) {
-  for (int attempt = 0;; ++attempt) {
-    PgConnection::Transaction txn(*db_);
-    if (!txn.status().ok()) return txn.status();
-    auto outcome = ApplyOneDelivery(webhook_id, obs, prices, now);
-    if (outcome.ok()) {
-      if (Status s = txn.Commit(); !s.ok()) return s;
-      return outcome;
-    }
-    if (attempt == 4 || !LostARace(outcome.status())) return outcome;
-  }
+  return MergeInTransaction([&] { return ApplyOneDelivery(webhook_id, obs, prices, now); });
 }
 
 Result<std::vector<ApplyOutcome>> PgStore::ApplyDeliveries(const std::vector<PendingApply>& batch,

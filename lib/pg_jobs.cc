@@ -159,16 +159,8 @@ Result<int> PgStore::IndexPendingSearches(int /*limit*/) { return 0; }
 
 Result<ApplyOutcome> PgStore::Apply(const Observation& obs, const PriceTable& prices, int64_t now,
                                     bool create_if_missing) {
-  for (int attempt = 0;; ++attempt) {
-    PgConnection::Transaction txn(*db_);
-    if (!txn.status().ok()) return txn.status();
-    auto outcome = ApplyInTransaction(obs, prices, now, create_if_missing);
-    if (outcome.ok()) {
-      if (Status s = txn.Commit(); !s.ok()) return s;
-      return outcome;
-    }
-    if (attempt == 4 || !LostARace(outcome.status())) return outcome;
-  }
+  return MergeInTransaction(
+      [&] { return ApplyInTransaction(obs, prices, now, create_if_missing); });
 }
 
 Result<ApplyOutcome> PgStore::ApplyInTransaction(const Observation& obs, const PriceTable& prices,

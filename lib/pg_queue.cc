@@ -118,20 +118,9 @@ Result<SubmitOutcome> PgStore::Submit(const Submission& submission, const PriceT
   }
   auto existing = GetJob(submission.job_id);
   if (!existing.ok()) return existing.status();
-  if (*existing) {
-    return Status::Error(Status::Code::kConflict, "job_exists",
-                         "Job " + submission.job_id + " already exists",
-                         {{"job_id", submission.job_id}});
-  }
-  Observation obs;
-  obs.source = Observation::Source::kLocal;
-  obs.job_id = submission.job_id;
-  obs.provider = submission.provider;
-  obs.status = JobStatus::kPending;
-  obs.created_at = now;
-  obs.config_name = submission.config_name;
-  obs.metadata = submission.metadata;
-  auto applied = ApplyInTransaction(obs, prices, now, /*create_if_missing=*/true);
+  if (*existing) return JobExists(submission.job_id);
+  auto applied = ApplyInTransaction(SubmittedJob(submission, now), prices, now,
+                                    /*create_if_missing=*/true);
   if (!applied.ok()) return applied.status();
   auto inserted = db_->Query(
       "INSERT INTO queue (job_id, user_id, provider, priority, status, queued_at, request, "
@@ -300,11 +289,7 @@ Result<ApplyOutcome> PgStore::CancelWaiting(std::string_view job_id, const Price
     if (Status s = txn.Commit(); !s.ok()) return s;
     return applied;
   };
-  // As Apply: a merge that lost a race for the job merges again.
-  for (int attempt = 0;; ++attempt) {
-    auto outcome = cancel();
-    if (outcome.ok() || attempt == 4 || !LostARace(outcome.status())) return outcome;
-  }
+  return RetryLostRaces(cancel);  // as Apply
 }
 
 Result<double> PgStore::SpentSince(int64_t since, const PriceTable& prices, int64_t now) {

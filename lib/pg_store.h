@@ -170,6 +170,28 @@ class PgStore final : public Store, private JobWrites {
   // True for the errors of a writer that lost a race for a job it reached
   // under another name (concurrent_update, job_conflict): merge again.
   static bool LostARace(const Status& s);
+  // Runs `merge` (a transaction of its own) again while it lost a race for
+  // its job, five times at most.
+  template <typename Merge>
+  static auto RetryLostRaces(Merge merge) -> decltype(merge()) {
+    for (int attempt = 0;; ++attempt) {
+      auto outcome = merge();
+      if (outcome.ok() || attempt == 4 || !LostARace(outcome.status())) return outcome;
+    }
+  }
+  // `body` (a merge's statements) in a transaction committed when it
+  // succeeds, retried as RetryLostRaces.
+  template <typename Body>
+  Result<ApplyOutcome> MergeInTransaction(Body body) {
+    return RetryLostRaces([&]() -> Result<ApplyOutcome> {
+      PgConnection::Transaction txn(*db_);
+      if (!txn.status().ok()) return txn.status();
+      Result<ApplyOutcome> outcome = body();
+      if (!outcome.ok()) return outcome;
+      if (Status s = txn.Commit(); !s.ok()) return s;
+      return outcome;
+    });
+  }
   // Inside the caller's transaction: locks the delivery's row when it is
   // still to apply and no other connection holds it; false otherwise
   // (pg_inbox.cc).

@@ -54,6 +54,24 @@ Status CostLimitExceeded(double spent_usd, const CostLimit& limit) {
       {{"spent_usd", spent_text}, {"limit_usd", limit_text}, {"period", limit.period}});
 }
 
+Status JobExists(std::string_view job_id) {
+  const std::string id(job_id);
+  return Status::Error(Status::Code::kConflict, "job_exists", "Job " + id + " already exists",
+                       {{"job_id", id}});
+}
+
+Observation SubmittedJob(const Submission& submission, int64_t now) {
+  Observation obs;
+  obs.source = Observation::Source::kLocal;
+  obs.job_id = submission.job_id;
+  obs.provider = submission.provider;
+  obs.status = JobStatus::kPending;
+  obs.created_at = now;
+  obs.config_name = submission.config_name;
+  obs.metadata = submission.metadata;
+  return obs;
+}
+
 Status QueueEntryNotFound(std::string_view job_id) {
   const std::string id(job_id);
   return Status::Error(Status::Code::kNotFound, "queue_entry_not_found",

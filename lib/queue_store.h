@@ -135,6 +135,12 @@ struct QueueCounts {
   std::optional<double> avg_run_seconds;
 };
 
+// Submit's engine-neutral steps: kConflict "job_exists" (job_id) when the
+// submission's job id is taken; the observation that creates its pending job
+// through the merge.
+Status JobExists(std::string_view job_id);
+Observation SubmittedJob(const Submission& submission, int64_t now);
+
 // The worker's cheap look at the queue before a pass, and the figures of
 // the queue_changed event.
 struct QueueLoad {

@@ -87,20 +87,9 @@ Result<SubmitOutcome> SqliteStore::Submit(const Submission& submission, const Pr
   }
   auto existing = GetJob(submission.job_id);
   if (!existing.ok()) return existing.status();
-  if (*existing) {
-    return Status::Error(Status::Code::kConflict, "job_exists",
-                         "Job " + submission.job_id + " already exists",
-                         {{"job_id", submission.job_id}});
-  }
-  Observation obs;
-  obs.source = Observation::Source::kLocal;
-  obs.job_id = submission.job_id;
-  obs.provider = submission.provider;
-  obs.status = JobStatus::kPending;
-  obs.created_at = now;
-  obs.config_name = submission.config_name;
-  obs.metadata = submission.metadata;
-  auto applied = ApplyInTransaction(obs, prices, now, /*create_if_missing=*/true);
+  if (*existing) return JobExists(submission.job_id);
+  auto applied = ApplyInTransaction(SubmittedJob(submission, now), prices, now,
+                                    /*create_if_missing=*/true);
   if (!applied.ok()) return applied.status();
 
   Query insert = db_->Prepare(
