@@ -117,6 +117,10 @@ Nodes::Nodes() {
   sim = std::make_unique<testing::Simulator>(std::vector<std::string>{"--webhook-secret", kSecret});
   a = StartNode("jobpulse-a");
   b = StartNode("jobpulse-b");
+  // The workers have opened their store by now, which migrates the schema.
+  BOOST_TEST_REQUIRE(SqlInt("SELECT count(*) FROM pg_tables WHERE tablename = 'jobs'") == 1,
+                     "no jobs table in the shared database: the programs do not use "
+                     "JOBPULSE_DATABASE_URL (database.url)");
 }
 
 Nodes::~Nodes() {
