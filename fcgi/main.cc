@@ -257,10 +257,9 @@ std::optional<int> PrintRequested(const Options& options, const Config& config) 
 // until the recycling limit; both through the same `serve`.
 int Serve(const Config& config, bool cgi) {
   std::unique_ptr<Store> store;
-  const std::string db_path = config.database_path.value;
   const auto open_store = [&]() -> Result<Store*> {
     if (!store) {
-      auto opened = Store::Open(db_path);
+      auto opened = Store::Open(config);
       if (!opened.ok()) {
         LogError(opened.status().message());
         return opened.status();
@@ -273,8 +272,8 @@ int Serve(const Config& config, bool cgi) {
   // This handler's counts reach the database within a second, whatever the
   // traffic, and at exit (lib/counters.h).
   CounterFlushThread counts(
-      [db_path]() -> Result<std::unique_ptr<CounterStore>> {
-        auto opened = Store::Open(db_path);
+      [&config]() -> Result<std::unique_ptr<CounterStore>> {
+        auto opened = Store::Open(config);
         if (!opened.ok()) return opened.status();
         return std::unique_ptr<CounterStore>(std::move(*opened));
       },

@@ -83,6 +83,10 @@ struct Config {
   Setting<std::optional<double>> queue_cost_limit_usd;
   Setting<std::string> queue_cost_limit_period{"monthly"};
   Setting<std::string> database_path{"var/jobpulse.db"};
+  // Issue 12: a postgresql:// URL selects PostgreSQL, shared by every machine
+  // (YAML database.url, env JOBPULSE_DATABASE_URL); database.path then only
+  // says where this machine's sockets live. Unset: SQLite at database.path.
+  Setting<std::optional<std::string>> database_url;
   ReplicateConfig replicate;
   Setting<int> sse_max_connections_per_ip{5};  // 1..100000
   Setting<int> sse_max_connections{1000};      // 1..1000000
@@ -145,14 +149,17 @@ Result<Config> LoadConfigFromYaml(const std::string& yaml_text, const std::strin
 
 // The effective configuration for `--check-config` (jobpulse-fcgi and
 // jobpulse-worker): a first line naming the enterprise config file (or saying
-// none was found), then one "key = value (source)" line per setting under its
+// none was found), a line "database engine: sqlite" or "postgresql" (from
+// database.url), then one "key = value (source)" line per setting under its
 // dotted YAML key, hardware_prices as one line per SKU (an SKU still at its
 // built-in price says "default"). Secrets are shown as "****" when set and
-// "(unset)" otherwise: never their text. For people; scripts read the form below.
+// "(unset)" otherwise: never their text; database.url with its password as
+// "***". For people; scripts read the form below.
 std::string DescribeConfig(const Config& config);
 
 // The same values for `--check-config=sh`, as sh assignments safe to `eval`:
 //   cfg_enterprise_config='/etc/simpletuner-enterprise.yaml'   ('' when none)
+//   cfg_database_engine='sqlite'                               (or 'postgresql')
 //   cfg_listen_port='8001'
 // one line per setting of DescribeConfig, in its order. The name is "cfg_" and
 // the dotted key with every character other than a letter or digit turned into

@@ -9,6 +9,7 @@
 
 #include "lib/config.h"
 #include "lib/config_settings.h"
+#include "lib/pg_db.h"
 
 namespace jobpulse {
 namespace {
@@ -41,6 +42,7 @@ std::pair<std::string, std::string> Show(const SettingSpec& spec, const std::opt
   if (spec.secret) return {value ? "****" : "(unset)", value ? "set" : "unset"};
   if (!value) return {spec.unset_text, ""};
   if constexpr (std::is_same_v<T, std::string>) {
+    if (spec.shown != nullptr) return {spec.shown(*value), spec.shown(*value)};
     return {*value, *value};
   } else {
     return Show(spec, *value);
@@ -125,6 +127,10 @@ std::string ShellName(const std::string& key) {
   return name;
 }
 
+const char* DatabaseEngineName(const Config& config) {
+  return config.database_url.value ? "postgresql" : "sqlite";
+}
+
 }  // namespace
 
 std::string DescribeConfig(const Config& config) {
@@ -138,6 +144,7 @@ std::string DescribeConfig(const Config& config) {
   } else {
     out += "enterprise config: " + config.enterprise_config_path + "\n";
   }
+  out += std::string("database engine: ") + DatabaseEngineName(config) + "\n";
   for (const Shown& shown : ShowAll(config)) {
     out += shown.key + " = " + shown.text + " (" + ConfigSourceName(shown.source) + ")\n";
   }
@@ -146,6 +153,7 @@ std::string DescribeConfig(const Config& config) {
 
 std::string DescribeConfigForShell(const Config& config) {
   std::string out = "cfg_enterprise_config=" + ShellQuote(config.enterprise_config_path) + "\n";
+  out += "cfg_database_engine=" + ShellQuote(DatabaseEngineName(config)) + "\n";
   for (const Shown& shown : ShowAll(config)) {
     out += ShellName(shown.key) + "=" + ShellQuote(shown.shell) + "\n";
   }

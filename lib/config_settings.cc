@@ -4,6 +4,8 @@
 
 #include <cstdio>
 
+#include "lib/pg_db.h"
+
 namespace jobpulse {
 namespace {
 
@@ -28,6 +30,12 @@ std::string HttpUrlProblem(const std::string& url) { return UrlProblem(url, url)
 
 std::string BaseUrlProblem(const std::string& url) {
   return UrlProblem(url, StripTrailingSlashes(url));
+}
+
+// May hold a password: what is wrong is said without echoing any of it.
+std::string DatabaseUrlProblem(const std::string& url) {
+  if (!IsPostgresUrl(url)) return "must be a postgresql:// or postgres:// URL";
+  return url.find_first_of(" \t\r\n") == std::string::npos ? "" : "must not contain whitespace";
 }
 
 // The value is a secret: say what is wrong without echoing any of it.
@@ -133,6 +141,12 @@ const SettingSpec kSettings[] = {
      .field = Top(&C::queue_cost_limit_period),
      .check = CostLimitPeriodProblem},
     {.key = "database.path", .env = "JOBPULSE_DB", .field = Top(&C::database_path)},
+    {.key = "database.url",
+     .env = "JOBPULSE_DATABASE_URL",
+     .field = Top(&C::database_url),
+     .check = DatabaseUrlProblem,
+     .shown = MaskDatabaseUrl,
+     .unset_text = "(unset: SQLite at database.path)"},
     {.key = "providers.replicate.api_token",
      .env = "REPLICATE_API_TOKEN",
      .field = Replicate(&R::api_token),

@@ -76,6 +76,9 @@ struct SettingSpec {
   // Optional strings only: never shown, only "****"/"(unset)" (DescribeConfig)
   // or "set"/"unset" (DescribeConfigForShell).
   bool secret = false;
+  // Optional strings: what the descriptions show instead of the text (a URL
+  // with its password masked).
+  std::string (*shown)(std::string_view text) = nullptr;
   // What DescribeConfig shows for an unset optional or an empty string.
   const char* unset_text = "(unset)";
   const char* list_of = "strings";  // lists: "must be a list of <list_of>, got ..."

@@ -234,9 +234,10 @@ void IntakeServer::State::CutRequests(Connection& c, size_t owner, Batch* batch)
 }
 
 IntakeServer::IntakeServer(std::string socket_path, std::string database_path,
-                           std::function<void()> on_stored)
+                           std::string database_url, std::function<void()> on_stored)
     : socket_path_(std::move(socket_path)),
       database_path_(std::move(database_path)),
+      database_url_(std::move(database_url)),
       on_stored_(std::move(on_stored)) {}
 
 IntakeServer::~IntakeServer() { Stop(); }
@@ -244,7 +245,7 @@ IntakeServer::~IntakeServer() { Stop(); }
 Status IntakeServer::Start() {
   if (state_) return Status::Error(Status::Code::kInternal, "intake_started", "already started");
   auto state = std::make_unique<State>();
-  auto store = Store::Open(database_path_);
+  auto store = Store::Open(database_path_, database_url_);
   if (!store.ok()) return store.status();
   state->store = std::move(*store);
   sockaddr_un addr;

@@ -75,7 +75,9 @@ class IntakeClient {
 // applies the new deliveries). Stop() (or the destructor) ends the thread.
 class IntakeServer {
  public:
-  IntakeServer(std::string socket_path, std::string database_path, std::function<void()> on_stored);
+  // `database_path` and `database_url` as Store::Open(path, url) takes them.
+  IntakeServer(std::string socket_path, std::string database_path, std::string database_url,
+               std::function<void()> on_stored);
   ~IntakeServer();
   IntakeServer(const IntakeServer&) = delete;
   IntakeServer& operator=(const IntakeServer&) = delete;
@@ -97,6 +99,7 @@ class IntakeServer {
 
   std::string socket_path_;
   std::string database_path_;
+  std::string database_url_;
   std::function<void()> on_stored_;
   std::unique_ptr<State> state_;
   std::thread thread_;

@@ -115,17 +115,27 @@ bool IsPostgresUrl(std::string_view url) {
 }
 
 std::string MaskDatabaseUrl(std::string_view url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string_view::npos) return std::string(url);
-  const size_t start = scheme + 3;
-  const size_t at = url.find('@', start);
-  const size_t slash = url.find('/', start);
-  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) {
-    return std::string(url);
+  std::string masked(url);
+  // The user-info's password: scheme://user:PASSWORD@host...
+  const size_t scheme = masked.find("://");
+  if (scheme != std::string::npos) {
+    const size_t start = scheme + 3;
+    const size_t slash = masked.find('/', start);
+    const size_t at = masked.rfind('@', slash == std::string::npos ? std::string::npos : slash);
+    const size_t colon = masked.find(':', start);
+    if (at != std::string::npos && at > start && colon != std::string::npos && colon < at) {
+      masked.replace(colon + 1, at - colon - 1, "***");
+    }
   }
-  const size_t colon = url.find(':', start);
-  if (colon == std::string_view::npos || colon > at) return std::string(url);
-  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+  // A password parameter: a URL's ?password=...&..., or key=value pairs'.
+  for (size_t at = masked.find("password="); at != std::string::npos;
+       at = masked.find("password=", at + 1)) {
+    if (at > 0 && std::string_view("?& ").find(masked[at - 1]) == std::string_view::npos) continue;
+    const size_t value = at + 9;
+    const size_t end = masked.find_first_of("& ", value);
+    masked.replace(value, (end == std::string::npos ? masked.size() : end) - value, "***");
+  }
+  return masked;
 }
 
 PgRows::~PgRows() { PQclear(AsResult(result_)); }

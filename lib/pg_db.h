@@ -47,8 +47,9 @@ std::string PgDouble(double value);
 // True for a postgresql:// or postgres:// URL (the schemes libpq takes).
 bool IsPostgresUrl(std::string_view url);
 
-// `url` with its password replaced by "***" (postgresql://user:***@host/db),
-// for --check-config and logs; a URL without a password is returned as is.
+// `url` with its password replaced by "***" (postgresql://user:***@host/db,
+// and a ?password= or &password= parameter's value), for --check-config and
+// logs; a URL without a password is returned as is.
 std::string MaskDatabaseUrl(std::string_view url);
 
 // The rows of one statement. Column values are read as text as the server
@@ -144,7 +145,7 @@ class PgConnection {
 
   void* conn_;
   bool in_transaction_ = false;
-  uint64_t sessions_ = 1;                                                // PGconn*, owned
+  uint64_t sessions_ = 1;                                     // PGconn*, owned
   std::map<std::string, std::string, std::less<>> prepared_;  // text -> name
 };
 

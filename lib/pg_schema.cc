@@ -5,6 +5,13 @@
 // in one step: its history (ALTERs, backfills of older rows) has no rows to
 // apply to here.
 //
+// Version 2 adds the wake-ups of lib/store.h's Listen: triggers that notify
+// 'jobpulse_events' when events are appended, and 'jobpulse_work' when a
+// webhook delivery is stored, the queue changes, someone watches a job
+// (jobs.progress_wanted_at) or a handler asks for a queue pass
+// (service_state 'queue_pass_request'). SQLite has no counterpart: there a
+// handler pokes the worker's datagram socket.
+//
 // Schema (schema_version = 1). Tables, columns, indexes and triggers carry
 // the SQLite names, in the SQLite column order, with the same meanings (read
 // sqlite_schema.cc for those); the types translate TEXT -> text, INTEGER ->
@@ -192,6 +199,32 @@ CREATE TABLE counters (
   updated_at bigint NOT NULL,
   PRIMARY KEY (name, labels)
 );
+)sql",
+
+    // 2: wake-ups (lib/store.h Listen). Statement triggers, so a batch of
+    // rows is one notification; PostgreSQL sends them at commit and folds
+    // repeats within a transaction.
+    R"sql(
+CREATE FUNCTION notify_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('jobpulse_events', '');
+  RETURN NULL;
+END $$;
+CREATE FUNCTION notify_work() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('jobpulse_work', '');
+  RETURN NULL;
+END $$;
+CREATE TRIGGER events_notify AFTER INSERT ON events
+  FOR EACH STATEMENT EXECUTE FUNCTION notify_events();
+CREATE TRIGGER webhook_inbox_notify AFTER INSERT ON webhook_inbox
+  FOR EACH STATEMENT EXECUTE FUNCTION notify_work();
+CREATE TRIGGER queue_notify AFTER INSERT OR UPDATE OR DELETE ON queue
+  FOR EACH STATEMENT EXECUTE FUNCTION notify_work();
+CREATE TRIGGER jobs_demand_notify AFTER UPDATE OF progress_wanted_at ON jobs
+  FOR EACH STATEMENT EXECUTE FUNCTION notify_work();
+CREATE TRIGGER service_state_notify AFTER INSERT OR UPDATE ON service_state
+  FOR EACH ROW WHEN (NEW.name = 'queue_pass_request') EXECUTE FUNCTION notify_work();
 )sql",
 };
 

@@ -34,7 +34,7 @@
 namespace jobpulse {
 
 // The schema version MigratePg migrates to: the number of PgMigrations().
-inline constexpr int kPgSchemaVersion = 1;
+inline constexpr int kPgSchemaVersion = 2;
 
 // The key of the advisory lock MigratePg holds while it migrates: the ASCII
 // bytes of "jobpulse" as a big-endian 64-bit integer (0x6a6f6270756c7365).

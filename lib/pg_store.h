@@ -74,8 +74,8 @@ class PgStore final : public Store, private JobWrites {
   Result<double> SpentSince(int64_t since, const PriceTable& prices, int64_t now) override;
 
   // QueueStore: the dispatcher's calls (pg_dispatch.cc)
-  Result<std::vector<DispatchClaim>> ClaimNextEntries(int max_concurrent, int user_max,
-                                                      int64_t now, int limit) override;
+  Result<std::vector<DispatchClaim>> ClaimNextEntries(int max_concurrent, int user_max, int64_t now,
+                                                      int limit) override;
   std::vector<Result<ApplyOutcome>> MarkDispatchedAll(const std::vector<Observation>& runs,
                                                       const PriceTable& prices,
                                                       int64_t now) override;
@@ -176,7 +176,7 @@ class PgStore final : public Store, private JobWrites {
   Result<int64_t> QueryInt(std::string_view sql, std::string_view what);
 
   std::unique_ptr<PgConnection> db_;
-  std::string conninfo_;   // for Listen's connections
+  std::string conninfo_;  // for Listen's connections
   std::string local_path_;
   // The session of db_ that holds the leadership lock; 0: none.
   uint64_t leading_session_ = 0;

@@ -148,6 +148,21 @@ Result<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path,
   return db;
 }
 
+Result<std::unique_ptr<SqliteDb>> SqliteDb::OpenReadOnly(const std::string& path) {
+  sqlite3* raw = nullptr;
+  // Without SQLITE_OPEN_CREATE a missing file fails here instead of becoming
+  // an empty database; a WAL database is read with its -wal and -shm as the
+  // live processes left them.
+  const int rc =
+      sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr);
+  std::unique_ptr<SqliteDb> db(new SqliteDb(raw, path));
+  if (rc != SQLITE_OK) return Unavailable(path, raw ? sqlite3_errmsg(raw) : sqlite3_errstr(rc));
+  sqlite3_extended_result_codes(raw, 1);
+  db->busy_.limit_us = int64_t{kBusyTimeoutMs} * 1000;
+  sqlite3_busy_handler(raw, BusyWait, &db->busy_);
+  return db;
+}
+
 Status SqliteDb::SetPragmas() {
   // journal_mode persists in the file; synchronous and foreign_keys are per connection.
   // Switching a new file to WAL upgrades the statement's own read lock to a write

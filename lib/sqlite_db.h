@@ -113,6 +113,11 @@ class SqliteDb {
   // naming the path and the cause (retry later: the disk may come back).
   static Result<std::unique_ptr<SqliteDb>> Open(const std::string& path,
                                                 std::span<const char* const> migrations);
+  // Opens an existing database for reading only: nothing is created (a
+  // missing file is an error), no pragma is set, no migration runs, and
+  // every write fails. For tools that must leave a database as they found it
+  // (lib/pg_migrate.h). Errors: as Open()'s.
+  static Result<std::unique_ptr<SqliteDb>> OpenReadOnly(const std::string& path);
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;

@@ -42,6 +42,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -131,6 +132,11 @@ struct SseServer::Impl {
   std::unique_ptr<asio::steady_timer> poll_timer;
   std::unique_ptr<asio::steady_timer> heartbeat_timer;
   std::unique_ptr<asio::steady_timer> accept_retry_timer;
+  // PostgreSQL: the events channel (Store::Listen) and the wait on its
+  // socket, which libpq owns (released, never closed, by us).
+  std::unique_ptr<ChangeFeed> feed;
+  std::unique_ptr<asio::posix::stream_descriptor> feed_wait;
+  std::chrono::steady_clock::time_point feed_retry_at;
   Frame heartbeat = std::make_shared<const std::string>(kHeartbeat);
   bool stopping = false;
   bool store_failing = false;
@@ -442,14 +448,61 @@ struct SseServer::Impl {
     }
   }
 
+  // The tick judges slow clients, and reads the log unless a feed says when
+  // to: without one (SQLite; a PostgreSQL feed being reopened) it polls.
   void SchedulePollTick() {
     poll_timer->expires_after(std::chrono::milliseconds(std::max(1, options.poll_interval_ms)));
     poll_timer->async_wait([this](const ErrorCode& ec) {
       if (ec || stopping) return;
       CheckSlowClients();
-      Poll();
+      if (!feed) {
+        Poll();
+        if (std::string_view(store->engine()) != "sqlite") OpenFeed();
+      }
       SchedulePollTick();
     });
+  }
+
+  // At most once a second; a failure leaves the tick polling meanwhile.
+  void OpenFeed() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < feed_retry_at) return;
+    feed_retry_at = now + std::chrono::seconds(1);
+    auto opened = store->Listen(WakeChannel::kEvents);
+    if (!opened.ok()) {
+      LogWarning("sse: event wake-ups: " + opened.status().ToString());
+      return;
+    }
+    if (!*opened) return;
+    feed = std::move(*opened);
+    feed_wait = std::make_unique<asio::posix::stream_descriptor>(*io, feed->fd());
+    WaitForFeed();
+    Poll();  // what was appended before the LISTEN
+  }
+
+  void WaitForFeed() {
+    feed_wait->async_wait(asio::posix::stream_descriptor::wait_read, [this](const ErrorCode& ec) {
+      if (ec || stopping) return;
+      auto arrived = feed->Drain();
+      if (!arrived.ok()) {
+        LogWarning("sse: event wake-ups: " + arrived.status().ToString());
+        CloseFeed();
+        Poll();
+        return;
+      }
+      if (*arrived) Poll();
+      WaitForFeed();
+    });
+  }
+
+  void CloseFeed() {
+    if (feed_wait) {
+      ErrorCode ignored;
+      feed_wait->cancel(ignored);
+      feed_wait->release();
+      feed_wait.reset();
+    }
+    feed.reset();
   }
 
   void ScheduleHeartbeat() {
@@ -472,6 +525,7 @@ struct SseServer::Impl {
     poll_timer->cancel();
     heartbeat_timer->cancel();
     accept_retry_timer->cancel();
+    CloseFeed();
     std::vector<ConnPtr> all(conns.begin(), conns.end());
     for (ConnPtr& conn : all) Close(std::move(conn));
   }
@@ -525,7 +579,7 @@ Status SseServer::Start() {
   const std::string& path = m.options.socket_path;
   if (path.empty()) return Unavailable("sse: no socket path configured");
 
-  auto store = Store::Open(m.options.database_path);
+  auto store = Store::Open(m.options.database_path, m.options.database_url);
   if (!store.ok()) return Unavailable("sse: " + store.status().ToString());
   auto newest = (*store)->NewestEventId();
   if (!newest.ok()) return Unavailable("sse: " + newest.status().ToString());
@@ -545,6 +599,8 @@ Status SseServer::Start() {
   m.acceptor = std::move(acceptor);
   m.io = std::move(io);
   m.Accept();
+  m.feed_retry_at = {};
+  if (std::string_view(m.store->engine()) != "sqlite") m.OpenFeed();
   m.SchedulePollTick();
   m.ScheduleHeartbeat();
   m.thread = std::thread([&m] {
@@ -581,6 +637,7 @@ void SseServer::Stop() {
   m.poll_timer.reset();
   m.heartbeat_timer.reset();
   m.accept_retry_timer.reset();
+  m.CloseFeed();  // before the io_context its wait belongs to
   m.io.reset();
   m.store.reset();
   m.streams = 0;

@@ -2,9 +2,12 @@
 // nginx relays as /api/events. Boost.Asio/Beast stays inside sse_server.cc.
 //
 // The server owns one thread running a single-threaded io_context and its own
-// Store connection (read-only use). It streams rows of the event log: it polls
-// Store::EventsAfter every `poll_interval_ms` and at once after Notify(), so
-// events written by any process (handlers, the worker) reach every client.
+// Store connection (read-only use). It streams rows of the event log: it
+// reads Store::EventsAfter at once after Notify() and, on SQLite, every
+// `poll_interval_ms`; on PostgreSQL when the events channel's notification
+// arrives (Store::Listen: appended on any machine), polling only while that
+// feed is being reopened. So events written by any process (handlers, the
+// worker, another machine's) reach every client.
 //
 // Per connection: "retry: 3000", a {"type":"connected"} message, then frames
 // "id: <event id>\ndata: <json>\n\n" (no event: name), and a ": heartbeat"
@@ -35,9 +38,10 @@
 namespace jobpulse {
 
 struct SseOptions {
-  std::string socket_path;    // unix socket to listen on (a stale file is replaced)
+  std::string socket_path;      // unix socket to listen on (a stale file is replaced)
   unsigned socket_mode = 0600;  // its permissions: 0600, or 0660 for a web server in its group
-  std::string database_path;  // the store to read events from
+  std::string database_path;    // the store to read events from: Store::Open's
+  std::string database_url;     // path and url
   int max_connections = 1000;
   int max_per_ip = 5;
   int heartbeat_seconds = 15;

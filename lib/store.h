@@ -35,6 +35,8 @@
 
 namespace jobpulse {
 
+struct Config;
+
 // Wake-ups from other processes and machines: PostgreSQL's LISTEN/NOTIFY on a
 // connection of its own. The schema's triggers notify kEvents when events are
 // appended and kWork when a delivery, a submission, a queue change or a
@@ -72,6 +74,8 @@ class Store : public JobStore,
   // Errors: kUnavailable "database_unavailable" (the URL's password masked);
   // kInvalidArgument "invalid_database_url" for another scheme.
   static Result<std::unique_ptr<Store>> Open(const std::string& path, const std::string& url);
+  // The configured database: database.url when set, else database.path.
+  static Result<std::unique_ptr<Store>> Open(const Config& config);
 
   ~Store() override = default;
 

@@ -130,17 +130,14 @@ Status Worker::Start() {
   dispatcher_ = std::make_unique<Dispatcher>(*store_, providers_, DispatchSettingsFrom(config_),
                                              [this] { return Now(); });
   LogInfo(DescribeQueueProcessing(config_));
-  const DispatchReport recovered = dispatcher_->RecoverInterrupted();
-  if (recovered.dispatched + recovered.failed + recovered.released > 0) {
-    LogInfo("queue recovery: " + std::to_string(recovered.dispatched) + " dispatched, " +
-            std::to_string(recovered.released) + " back to waiting, " +
-            std::to_string(recovered.failed) + " failed");
-  }
+  DrainWorkFeed();  // opens it
+  Lead();           // the leader recovers the queue's interrupted dispatches
   if (options_.serve_events && !options_.events_socket.empty()) {
     SseOptions sse;
     sse.socket_path = options_.events_socket;
     sse.socket_mode = config_.sse_socket_mode.value == "0660" ? 0660 : 0600;
     sse.database_path = config_.database_path.value;
+    sse.database_url = config_.database_url.value.value_or("");
     sse.max_connections = config_.sse_max_connections.value;
     sse.max_per_ip = config_.sse_max_connections_per_ip.value;
     sse.heartbeat_seconds = config_.sse_heartbeat_seconds.value;
@@ -153,6 +150,7 @@ Status Worker::Start() {
     // Not fatal: without the intake every handler stores its deliveries itself.
     const std::string& db = config_.database_path.value;
     intake_ = std::make_unique<IntakeServer>(IntakeSocketPath(db), db,
+                                             config_.database_url.value.value_or(""),
                                              [poke = options_.poke_socket] { PokeWorker(poke); });
     if (Status s = intake_->Start(); !s.ok()) {
       LogWarning("webhook intake off, handlers store deliveries themselves: " + s.ToString());
@@ -171,7 +169,7 @@ Status Worker::Start() {
 Status Worker::OpenStoreUntilStopped() {
   int64_t wait = kOpenRetryFirst;
   for (;;) {
-    auto store = Store::Open(config_.database_path.value);
+    auto store = Store::Open(config_);
     if (store.ok()) {
       store_ = std::move(store.value());
       return Status::Ok();
@@ -188,36 +186,43 @@ Status Worker::OpenStoreUntilStopped() {
 
 void Worker::Run() {
   while (!stop_) {
-    pollfd fds[2] = {{poke_.fd(), POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}};
+    pollfd fds[3] = {
+        {poke_.fd(), POLLIN, 0}, {stop_pipe_[0], POLLIN, 0}, {WorkFeedFd(), POLLIN, 0}};
     const int64_t now = Now();
     int64_t wait = kMicrosPerSecond;
-    if (polling_.enabled) wait = std::min(wait, std::max<int64_t>(0, next_poll_at_ - now));
-    wait = std::min(wait, QueueWakeIn(now));  // a queue pass put off for its gap
-    ::poll(fds, 2, static_cast<int>((wait + 999) / 1000));
+    if (polling_.enabled && leading_) {
+      wait = std::min(wait, std::max<int64_t>(0, next_poll_at_ - now));
+    }
+    if (leading_) wait = std::min(wait, QueueWakeIn(now));  // a queue pass put off for its gap
+    ::poll(fds, fds[2].fd >= 0 ? 3 : 2, static_cast<int>((wait + 999) / 1000));
     if (stop_) break;
     // A poke means a handler wrote something (a delivery, demand, a sync, a
     // submission): its events can go out now rather than at the SSE server's
-    // next poll, and a queue pass may have work.
+    // next poll, and a queue pass may have work. On PostgreSQL the work
+    // channel says the same for every machine's handlers.
     bool poked = poke_.Drain();
+    poked |= DrainWorkFeed();
     if (poked && sse_) sse_->Notify();
     Heartbeat();
     poked |= InboxPass();
-    poked |= DemandRefresh();
-    if (polling_.enabled) {
-      if (Now() >= next_poll_at_) {
-        next_poll_at_ = Now() + int64_t{polling_.interval_seconds} * kMicrosPerSecond;
-        poked |= PollCycle().refreshed > 0;
+    if (Lead()) {
+      poked |= DemandRefresh();
+      if (polling_.enabled) {
+        if (Now() >= next_poll_at_) {
+          next_poll_at_ = Now() + int64_t{polling_.interval_seconds} * kMicrosPerSecond;
+          poked |= PollCycle().refreshed > 0;
+        }
+      } else if (Now() >= next_safety_net_at_) {
+        next_safety_net_at_ = Now() + kSafetyNetEvery;
+        SafetyNet();
+        poked = true;
       }
-    } else if (Now() >= next_safety_net_at_) {
-      next_safety_net_at_ = Now() + kSafetyNetEvery;
-      SafetyNet();
-      poked = true;
+      QueueStep(poked);
+      IndexSearch();
+      PruneInbox();
+      Housekeeping();
     }
-    QueueStep(poked);
-    IndexSearch();
-    PruneInbox();
     CheckpointWal();
-    Housekeeping();
     FlushMetrics(false);
   }
   LogInfo("worker stopping");
@@ -227,6 +232,11 @@ void Worker::Run() {
 
 void Worker::RunOnce() {
   InboxPass();
+  if (!Lead()) {
+    LogInfo("another worker leads: it polls and runs the queue; nothing more to do");
+    FlushMetrics(true);
+    return;
+  }
   const Cycle cycle = PollCycle();
   LogInfo("one poll cycle: " + std::to_string(cycle.jobs) + " active jobs, " +
           std::to_string(cycle.refreshed) + " refreshed, " + std::to_string(cycle.failed) +

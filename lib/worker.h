@@ -111,6 +111,17 @@ class Worker {
   void FlushMetrics(bool now_please);
   int64_t Now() const;
   Status OpenStoreUntilStopped();
+  // Leadership and wake-ups across machines (lib/worker_lead.cc).
+  // True while this worker leads (Store::TryLead): only the leader polls,
+  // runs the safety net, the demand refreshes, the queue loop and the
+  // housekeeping; every worker applies the inbox and serves events. On taking
+  // the lead it recovers the queue's interrupted dispatches and polls at once.
+  bool Lead();
+  // The work channel's feed (PostgreSQL): true when it announced a change.
+  // A broken feed is reopened at most once a second; until then the loop's
+  // one-second wake-up stands in for it.
+  bool DrainWorkFeed();
+  int WorkFeedFd() const;
 
   Config config_;
   WorkerOptions options_;
@@ -122,6 +133,9 @@ class Worker {
   std::unique_ptr<SseServer> sse_;
   std::unique_ptr<IntakeServer> intake_;
   std::unique_ptr<Dispatcher> dispatcher_;
+  std::unique_ptr<ChangeFeed> work_feed_;  // null: SQLite, or reopening
+  int64_t work_feed_retry_at_ = 0;
+  bool leading_ = false;
   std::mt19937_64 rng_;
   int stop_pipe_[2] = {-1, -1};
   std::atomic<bool> stop_{false};

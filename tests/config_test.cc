@@ -96,7 +96,8 @@ std::vector<std::string> AcceptedCandidates(const SettingSpec& spec) {
           return {"{cpu: 0.5}"};
         } else if constexpr (std::is_same_v<T, std::string> ||
                              std::is_same_v<T, std::optional<std::string>>) {
-          return {"gpu-h100", "https://example.test", "whsec_0123456789abcdef", "weekly", "0660"};
+          return {"gpu-h100", "https://example.test",        "whsec_0123456789abcdef", "weekly",
+                  "0660",     "postgresql://db.example/jobs"};
         } else {
           return {std::to_string(spec.min)};
         }
@@ -742,6 +743,41 @@ BOOST_AUTO_TEST_CASE(access_control_and_retention_keys) {
                     "JOBPULSE_API_TOKEN: must be at least 16 characters");
 }
 
+BOOST_AUTO_TEST_CASE(database_url_selects_postgresql_and_never_shows_its_password) {
+  const Config defaults = MustLoadYaml("");
+  BOOST_CHECK(!defaults.database_url.value);
+  BOOST_CHECK(Contains(DescribeConfig(defaults), "\ndatabase engine: sqlite\n"));
+  BOOST_CHECK(Contains(DescribeConfig(defaults),
+                       "\ndatabase.url = (unset: SQLite at database.path) (default)\n"));
+  BOOST_CHECK(Contains(DescribeConfigForShell(defaults), "\ncfg_database_engine='sqlite'\n"));
+
+  const Config yaml = MustLoadYaml("database:\n  url: postgresql://app:TOPSECRET@db:5432/jobs\n");
+  BOOST_CHECK(yaml.database_url.value ==
+              std::optional<std::string>("postgresql://app:TOPSECRET@db:5432/jobs"));
+  BOOST_CHECK(yaml.database_url.source == kYaml);
+  const std::string text = DescribeConfig(yaml);
+  BOOST_CHECK(Contains(text, "\ndatabase engine: postgresql\n"));
+  BOOST_CHECK(
+      Contains(text, "\ndatabase.url = postgresql://app:***@db:5432/jobs (enterprise config)\n"));
+  const std::string sh = DescribeConfigForShell(yaml);
+  BOOST_CHECK(Contains(sh, "\ncfg_database_engine='postgresql'\n"));
+  BOOST_CHECK(Contains(sh, "\ncfg_database_url='postgresql://app:***@db:5432/jobs'\n"));
+  BOOST_CHECK(!Contains(text + sh, "TOPSECRET"));
+
+  const Config env = MustLoadYaml(
+      "", MapEnv({{"JOBPULSE_DATABASE_URL", "postgres:///jobs?host=/run/pg&password=TOPSECRET"}}));
+  BOOST_CHECK(env.database_url.source == kEnv);
+  BOOST_CHECK(Contains(DescribeConfig(env),
+                       "\ndatabase.url = postgres:///jobs?host=/run/pg&password=*** (env)\n"));
+
+  // Another scheme is refused without echoing the text, which may hold a password.
+  const Result<Config> bad =
+      LoadConfigFromYaml("", "", MapEnv({{"JOBPULSE_DATABASE_URL", "mysql://u:TOPSECRET@db/x"}}));
+  BOOST_REQUIRE(!bad.ok());
+  BOOST_CHECK_EQUAL(bad.status().message(),
+                    "JOBPULSE_DATABASE_URL: must be a postgresql:// or postgres:// URL");
+}
+
 BOOST_AUTO_TEST_CASE(shell_form_prints_every_value_quoted_and_no_secret) {
   const Config c = MustLoadYaml(
       "database:\n  path: \"/srv/it's $HOME.db\"\n"
@@ -788,6 +824,7 @@ BOOST_AUTO_TEST_CASE(shell_form_prints_every_value_quoted_and_no_secret) {
 BOOST_AUTO_TEST_CASE(shell_form_of_the_defaults_is_exact) {
   std::string expected =
       "cfg_enterprise_config=''\n"
+      "cfg_database_engine='sqlite'\n"
       "cfg_background_job_status_polling_enabled=''\n"
       "cfg_background_job_status_polling_interval_seconds='30'\n"
       "cfg_background_queue_processing_enabled='true'\n"
@@ -798,6 +835,7 @@ BOOST_AUTO_TEST_CASE(shell_form_of_the_defaults_is_exact) {
       "cfg_queue_cost_limit_usd=''\n"
       "cfg_queue_cost_limit_period='monthly'\n"
       "cfg_database_path='var/jobpulse.db'\n"
+      "cfg_database_url=''\n"
       "cfg_providers_replicate_api_token='unset'\n"
       "cfg_providers_replicate_base_url='https://api.replicate.com/v1'\n"
       "cfg_providers_replicate_webhook_url=''\n"
@@ -899,17 +937,17 @@ BOOST_AUTO_TEST_CASE(the_settings_table_drives_yaml_environment_and_description)
     }
     BOOST_CHECK_MESSAGE(yaml_done && env_done, spec.key << ": no accepted value");
   }
-  BOOST_CHECK_EQUAL(env_rows, 11u);
+  BOOST_CHECK_EQUAL(env_rows, 12u);
   BOOST_CHECK_EQUAL(yaml_rows, rows - 1);  // fcgi.pool_size comes only from the environment
 
   // Both descriptions have one line per row (hardware_prices one per SKU) and
-  // nothing else but the first line.
+  // nothing else but the first two lines (the enterprise config, the engine).
   const Config defaults;
   const size_t skus = defaults.replicate.hardware_prices.value.size();
   const std::string text = DescribeConfig(defaults);
   const std::string sh = DescribeConfigForShell(defaults);
-  BOOST_CHECK_EQUAL(std::count(text.begin(), text.end(), '\n'), 1 + rows - 1 + skus);
-  BOOST_CHECK_EQUAL(std::count(sh.begin(), sh.end(), '\n'), 1 + rows - 1 + skus);
+  BOOST_CHECK_EQUAL(std::count(text.begin(), text.end(), '\n'), 2 + rows - 1 + skus);
+  BOOST_CHECK_EQUAL(std::count(sh.begin(), sh.end(), '\n'), 2 + rows - 1 + skus);
 }
 
 BOOST_AUTO_TEST_CASE(source_names) {

@@ -29,7 +29,7 @@ struct IntakeFixture : testing::TempStore {
   IntakeFixture()
       : db_path(dir + "/jobs.db"),
         socket_path(IntakeSocketPath(db_path)),
-        server(socket_path, db_path, [this] { ++pokes; }) {}
+        server(socket_path, db_path, "", [this] { ++pokes; }) {}
 
   int64_t Pending() {
     auto counts = store->CountDeliveries();

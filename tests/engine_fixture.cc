@@ -14,7 +14,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A database of its own in the shared cluster, for one case.
+}  // namespace
+
 std::string FreshPgDatabase() {
   static std::atomic<int> next{0};
   const std::string name = "engine_" + std::to_string(getpid()) + "_" + std::to_string(++next);
@@ -24,8 +25,6 @@ std::string FreshPgDatabase() {
   BOOST_TEST_REQUIRE(made.ok(), made.ToString());
   return SharedPgCluster().conninfo(name);
 }
-
-}  // namespace
 
 EngineStore::EngineStore(Engine engine) : engine_(engine), owns_(true) {
   if (engine == Engine::kSqlite) {

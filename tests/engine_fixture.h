@@ -36,6 +36,9 @@ inline std::ostream& operator<<(std::ostream& out, Engine engine) {
 
 inline const auto kEngines = boost::unit_test::data::make({Engine::kSqlite, Engine::kPostgres});
 
+// A database of its own in the shared cluster (created now): its conninfo.
+std::string FreshPgDatabase();
+
 class EngineStore {
  public:
   explicit EngineStore(Engine engine);

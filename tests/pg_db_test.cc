@@ -47,6 +47,18 @@ BOOST_AUTO_TEST_CASE(urls_lose_their_password_and_sqlstates_map_to_statuses) {
   BOOST_TEST(MaskDatabaseUrl("postgresql://db/jobs") == "postgresql://db/jobs");
   BOOST_TEST(MaskDatabaseUrl("postgresql://db/a:b@c") == "postgresql://db/a:b@c");
   BOOST_TEST(MaskDatabaseUrl("host=db user=app") == "host=db user=app");
+  BOOST_TEST(MaskDatabaseUrl("postgresql://u:p@ss@db/jobs") == "postgresql://u:***@db/jobs");
+  BOOST_TEST(MaskDatabaseUrl("postgresql:///jobs?host=/run/pg&password=hunter2&user=app") ==
+             "postgresql:///jobs?host=/run/pg&password=***&user=app");
+  BOOST_TEST(MaskDatabaseUrl("postgres://db/jobs?password=hunter2") ==
+             "postgres://db/jobs?password=***");
+  BOOST_TEST(MaskDatabaseUrl("host=db password=hunter2 user=app") ==
+             "host=db password=*** user=app");
+  BOOST_TEST(MaskDatabaseUrl("host=db mypassword=x") == "host=db mypassword=x");
+  BOOST_TEST(IsPostgresUrl("postgresql://db/jobs"));
+  BOOST_TEST(IsPostgresUrl("postgres://db/jobs"));
+  BOOST_TEST(!IsPostgresUrl("mysql://db/jobs"));
+  BOOST_TEST(!IsPostgresUrl("host=db"));
   const auto code = [](const char* sqlstate) { return PgStatus(sqlstate, "m", "w").error(); };
   BOOST_TEST(code("40001") == "database_busy");
   BOOST_TEST(code("40P01") == "database_busy");

@@ -230,11 +230,14 @@ BOOST_AUTO_TEST_CASE(the_tables_match_the_sqlite_engines) {
       BOOST_TEST(pg_indexes == sqlite_indexes, boost::test_tools::per_element());
     }
   }
-  BOOST_TEST(Rows(*pg, "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal ORDER BY tgname", 1) ==
-                 Rows(*sqlite.db,
-                      "SELECT name FROM sqlite_schema WHERE type = 'trigger' "
-                      "AND name NOT LIKE 'jobs_search%' ORDER BY name",
-                      1),
+  // The wake-up triggers (version 2) are PostgreSQL's alone.
+  BOOST_TEST(Rows(*pg,
+                  "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal "
+                  "AND tgname NOT LIKE '%notify' ORDER BY tgname",
+                  1) == Rows(*sqlite.db,
+                             "SELECT name FROM sqlite_schema WHERE type = 'trigger' "
+                             "AND name NOT LIKE 'jobs_search%' ORDER BY name",
+                             1),
              boost::test_tools::per_element());
   // Text compares byte by byte, as SQLite's BINARY, whatever the database's locale.
   BOOST_TEST(Rows(*pg,

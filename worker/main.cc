@@ -8,6 +8,8 @@
 //                                      (DescribeConfigForShell in lib/config.h)
 //   jobpulse-worker --backup FILE   a consistent copy of the live database
 //   jobpulse-worker --restore FILE  the database replaced by a copy (service stopped)
+//   jobpulse-worker --migrate-to URL  the database's data copied into an empty
+//                                     PostgreSQL database (lib/pg_migrate.h)
 #include <signal.h>
 
 #include <cstring>
@@ -19,6 +21,7 @@
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/notify.h"
+#include "lib/pg_migrate.h"
 #include "lib/worker.h"
 
 namespace {
@@ -47,6 +50,24 @@ int CopyDatabase(const std::string& db, const std::string& backup_to,
   return 0;
 }
 
+// --migrate-to: one line per table copied and a summary on stdout.
+int MigrateDatabase(const std::string& db, const std::string& url) {
+  auto report = jobpulse::MigrateSqliteToPostgres(db, url);
+  if (!report.ok()) {
+    jobpulse::LogError(report.status().ToString());
+    return report.status().code() == jobpulse::Status::Code::kConflict ? 75 : 1;  // EX_TEMPFAIL
+  }
+  int64_t rows = 0;
+  for (const auto& table : report->tables) {
+    std::cout << table.name << ": " << table.rows << " copied\n";
+    rows += table.rows;
+  }
+  std::cout << "migrated " << db << " (schema " << report->sqlite_schema_version << ") to "
+            << jobpulse::MaskConninfo(url) << ": " << rows << " rows in " << report->seconds
+            << " s; next event id " << report->next_event_id << "\n";
+  return 0;
+}
+
 // The command line; nullopt (after the usage line) when it is not one.
 struct Flags {
   bool once = false;
@@ -54,6 +75,7 @@ struct Flags {
   bool check_config_sh = false;
   std::string backup_to;
   std::string restore_from;
+  std::string migrate_to;
 };
 
 std::optional<Flags> ParseFlags(int argc, char** argv) {
@@ -63,6 +85,8 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
       f.backup_to = argv[++i];
     } else if (std::strcmp(argv[i], "--restore") == 0 && i + 1 < argc) {
       f.restore_from = argv[++i];
+    } else if (std::strcmp(argv[i], "--migrate-to") == 0 && i + 1 < argc) {
+      f.migrate_to = argv[++i];
     } else if (std::strcmp(argv[i], "--once") == 0) {
       f.once = true;
     } else if (std::strcmp(argv[i], "--check-config") == 0) {
@@ -71,7 +95,7 @@ std::optional<Flags> ParseFlags(int argc, char** argv) {
       f.check_config_sh = true;
     } else {
       std::cerr << "usage: jobpulse-worker [--once | --check-config[=sh] | --backup FILE | "
-                   "--restore FILE]\n";
+                   "--restore FILE | --migrate-to URL]\n";
       return std::nullopt;
     }
   }
@@ -131,6 +155,9 @@ int main(int argc, char** argv) {
   }
   if (!flags->backup_to.empty() || !flags->restore_from.empty()) {
     return CopyDatabase(config->database_path.value, flags->backup_to, flags->restore_from);
+  }
+  if (!flags->migrate_to.empty()) {
+    return MigrateDatabase(config->database_path.value, flags->migrate_to);
   }
   return RunWorker(*config, flags->once);
 }
