@@ -98,9 +98,13 @@ BOOST_AUTO_TEST_CASE(webhook_to_a_reaches_sse_client_of_b) {
   BOOST_TEST_REQUIRE(on_b.ReadUntil([&] { return on_b.Find("\"type\":\"connected\"") >= 0; }, 5000),
                      "B's stream: " << on_b.head());
   constexpr int kDeliveries = 200;
-  std::vector<double> delays;
+  // From the POST's answer (the issue's measure) and from its sending (the
+  // whole path); the stream is read only between deliveries, so an event
+  // already waiting counts as read at once.
+  std::vector<double> delays, from_send;
   for (int i = 0; i < kDeliveries; ++i) {
     const std::string id = "tn-wh-" + std::to_string(i);
+    const auto sent = Clock::now();
     const HttpResult r =
         PostSigned(A(), "msg_tn_wh_" + std::to_string(i), RunBody(id, "succeeded"));
     BOOST_TEST_REQUIRE(r.body == R"({"status":"received"})",
@@ -111,11 +115,14 @@ BOOST_AUTO_TEST_CASE(webhook_to_a_reaches_sse_client_of_b) {
     BOOST_TEST_REQUIRE(
         seen, "delivery " << i << " to A: no event on B's stream within 2 s; " << WhyNotOnB(id));
     delays.push_back(std::max(0.0, MillisBetween(answered, on_b.frames()[at].at)));
+    from_send.push_back(MillisBetween(sent, on_b.frames()[at].at));
   }
   const Percentiles p = Summarize(delays);
-  BOOST_TEST_MESSAGE("webhook to A -> SSE client of B over " << delays.size() << " deliveries: p50 "
-                                                             << p.p50 << " ms, p99 " << p.p99
-                                                             << " ms, max " << p.max << " ms");
+  const Percentiles whole = Summarize(from_send);
+  BOOST_TEST_MESSAGE("webhook to A answered -> event on B's SSE stream, "
+                     << delays.size() << " deliveries: p50 " << p.p50 << " ms, p99 " << p.p99
+                     << " ms, max " << p.max << " ms; from the POST's sending: p50 " << whole.p50
+                     << " ms, p99 " << whole.p99 << " ms, max " << whole.max << " ms");
   BOOST_TEST(delays.size() == static_cast<size_t>(kDeliveries));
   BOOST_TEST(p.p99 < 100.0);
 
@@ -200,11 +207,12 @@ BOOST_AUTO_TEST_CASE(leader_killed_the_other_polls_within_two_intervals) {
   BOOST_TEST_REQUIRE(
       Eventually([&] { return WorkerRunning(dying) && dying.ProgramPid("worker") != pid; }, 15000));
   const auto after = WatchGets("tn-poll", 4000);
+  const std::string leader_after = LeaderName();  // not inside the message: it asserts
   BOOST_TEST_MESSAGE("after the restart: " << after.size() << " GETs in 4 s, shortest gap "
-                                           << ShortestGap(after) << " ms; leader " << LeaderName());
+                                           << ShortestGap(after) << " ms; leader " << leader_after);
   BOOST_TEST(ShortestGap(after) >= 500.0 * kPollSeconds, "double polling after the restart");
   BOOST_TEST(after.size() >= 3u);
-  BOOST_TEST(LeaderName() == NameOf(other));
+  BOOST_TEST(leader_after == NameOf(other));
 
   const Counts now = CountNow(counted.events_max);
   BOOST_TEST_MESSAGE("before/after the kill: jobs "
