@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <charconv>
+#include <regex>
 #include <cstdio>
 #include <cstdlib>
 #include <utility>
@@ -127,14 +128,20 @@ std::string MaskDatabaseUrl(std::string_view url) {
       masked.replace(colon + 1, at - colon - 1, "***");
     }
   }
-  // A password parameter: a URL's ?password=...&..., or key=value pairs'.
-  for (size_t at = masked.find("password="); at != std::string::npos;
-       at = masked.find("password=", at + 1)) {
-    if (at > 0 && std::string_view("?& ").find(masked[at - 1]) == std::string_view::npos) continue;
-    const size_t value = at + 9;
-    const size_t end = masked.find_first_of("& ", value);
-    masked.replace(value, (end == std::string::npos ? masked.size() : end) - value, "***");
+  // A password parameter: a URL's ?password=...&...
+  if (IsPostgresUrl(masked)) {
+    for (size_t at = masked.find("password="); at != std::string::npos;
+         at = masked.find("password=", at + 1)) {
+      if (std::string_view("?&").find(masked[at - 1]) == std::string_view::npos) continue;
+      const size_t value = at + 9;
+      const size_t end = masked.find('&', value);
+      masked.replace(value, (end == std::string::npos ? masked.size() : end) - value, "***");
+    }
+    return masked;
   }
+  // key=value pairs: password = 'quoted \' value' or a bare one.
+  static const std::regex kPassword(R"((\bpassword\s*=\s*)('([^'\\]|\\.)*'|\S*))");
+  masked = std::regex_replace(masked, kPassword, "$1***");
   return masked;
 }
 

@@ -143,9 +143,9 @@ class PgConnection {
   // again); inside one, the transaction fails.
   Status ReconnectIfBroken();
 
-  void* conn_;
+  void* conn_;  // PGconn*, owned
   bool in_transaction_ = false;
-  uint64_t sessions_ = 1;                                     // PGconn*, owned
+  uint64_t sessions_ = 1;
   std::map<std::string, std::string, std::less<>> prepared_;  // text -> name
 };
 

@@ -1,6 +1,8 @@
 // The webhook inbox in PostgreSQL, and its apply: the merge and the
 // "applied" mark in one transaction, so a crash applies a delivery fully or
-// not at all. The statements mirror lib/sqlite_inbox.cc.
+// not at all. The statements mirror lib/sqlite_inbox.cc; the apply also
+// locks the delivery's row first, since workers of several machines may
+// apply the same pending deliveries side by side.
 #include "lib/pg_store.h"
 
 namespace jobpulse {
@@ -52,14 +54,35 @@ Status PgStore::MarkDeliveryApplied(std::string_view webhook_id, int64_t now) {
       .status();
 }
 
+Result<bool> PgStore::LockPendingDelivery(std::string_view webhook_id) {
+  // SKIP LOCKED: a row another worker holds is being applied there; waiting
+  // for it would only find it applied.
+  auto locked = db_->Query(
+      "SELECT 1 FROM webhook_inbox WHERE webhook_id = $1 AND applied_at IS NULL "
+      "FOR UPDATE SKIP LOCKED",
+      {std::string(webhook_id)}, "lock webhook delivery");
+  if (!locked.ok()) return locked.status();
+  return locked->size() == 1;
+}
+
+Result<ApplyOutcome> PgStore::ApplyOneDelivery(std::string_view webhook_id, const Observation& obs,
+                                               const PriceTable& prices, int64_t now) {
+  auto mine = LockPendingDelivery(webhook_id);
+  if (!mine.ok()) return mine.status();
+  if (!*mine) return DeliveryLeftAlone(*this, obs);
+  auto outcome = ApplyInTransaction(obs, prices, now, /*create_if_missing=*/true);
+  if (!outcome.ok()) return outcome;
+  if (Status s = MarkDeliveryApplied(webhook_id, now); !s.ok()) return s;
+  return outcome;
+}
+
 Result<ApplyOutcome> PgStore::ApplyDelivery(std::string_view webhook_id, const Observation& obs,
                                             const PriceTable& prices, int64_t now) {
   for (int attempt = 0;; ++attempt) {
     PgConnection::Transaction txn(*db_);
     if (!txn.status().ok()) return txn.status();
-    auto outcome = ApplyInTransaction(obs, prices, now, /*create_if_missing=*/true);
+    auto outcome = ApplyOneDelivery(webhook_id, obs, prices, now);
     if (outcome.ok()) {
-      if (Status s = MarkDeliveryApplied(webhook_id, now); !s.ok()) return s;
       if (Status s = txn.Commit(); !s.ok()) return s;
       return outcome;
     }
@@ -71,14 +94,15 @@ Result<std::vector<ApplyOutcome>> PgStore::ApplyDeliveries(const std::vector<Pen
                                                            const PriceTable& prices, int64_t now) {
   // One transaction for the batch, as SQLite's; a lost race fails it whole
   // and the caller applies the deliveries one by one (ApplyDelivery retries).
+  // Two workers on the same batch split it: each applies the rows it locked
+  // first and leaves the other's alone.
   PgConnection::Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
   std::vector<ApplyOutcome> outcomes;
   outcomes.reserve(batch.size());
   for (const PendingApply& item : batch) {
-    auto outcome = ApplyInTransaction(item.observation, prices, now, /*create_if_missing=*/true);
+    auto outcome = ApplyOneDelivery(item.webhook_id, item.observation, prices, now);
     if (!outcome.ok()) return outcome.status();
-    if (Status s = MarkDeliveryApplied(item.webhook_id, now); !s.ok()) return s;
     outcomes.push_back(std::move(*outcome));
   }
   if (Status s = txn.Commit(); !s.ok()) return s;

@@ -12,7 +12,6 @@
 #include <iterator>
 #include <map>
 #include <memory>
-#include <regex>
 #include <string_view>
 
 #include "lib/pg_db.h"
@@ -316,18 +315,12 @@ Result<MigrationReport> Migrate(const std::string& sqlite_path, const std::strin
 
 std::span<const char* const> MigratedTables() { return kCopied; }
 
-std::string MaskConninfo(const std::string& conninfo) {
-  if (IsPostgresUrl(conninfo)) return MaskDatabaseUrl(conninfo);
-  static const std::regex kPassword(R"((password\s*=\s*)('([^'\\]|\\.)*'|\S*))");
-  return std::regex_replace(conninfo, kPassword, "$1***");
-}
-
 Result<MigrationReport> MigrateSqliteToPostgres(const std::string& sqlite_path,
                                                 const std::string& url) {
   const auto start = std::chrono::steady_clock::now();
   auto report = Migrate(sqlite_path, url);
   if (!report.ok()) {
-    return InContext(report.status(), "migrate " + sqlite_path + " to " + MaskConninfo(url));
+    return InContext(report.status(), "migrate " + sqlite_path + " to " + MaskDatabaseUrl(url));
   }
   report->seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return report;

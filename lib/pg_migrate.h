@@ -101,10 +101,6 @@ Result<MigrationReport> MigrateSqliteToPostgres(const std::string& sqlite_path,
 // The tables copied, in the order copied.
 std::span<const char* const> MigratedTables();
 
-// `conninfo` fit for a message: a URL as MaskDatabaseUrl gives it, key=value
-// pairs with the value of password= replaced by "***".
-std::string MaskConninfo(const std::string& conninfo);
-
 }  // namespace jobpulse
 
 #endif  // JOBPULSE_LIB_PG_MIGRATE_H_

@@ -1,11 +1,17 @@
 // The PostgreSQL engine of the store's interfaces (issue 12), written table by
 // table behind the same interfaces as the SQLite engine (lib/sqlite_store.h),
-// and tested by the same suites run against both engines. So far: service
-// state, leases, the counters, the event log (pg_events.cc), the jobs
-// table (pg_jobs.cc; its search `q` is a plain case-insensitive scan until
-// the search gets its PostgreSQL design) and the webhook inbox (pg_inbox.cc). It becomes a whole
-// Store (and selectable with database.url) once every interface has its PostgreSQL half; until then
-// nothing but the tests opens it.
+// and tested by the same suites run against both engines: service state,
+// leases, the counters, the event log (pg_events.cc), the jobs table
+// (pg_jobs.cc; its search `q` is a plain case-insensitive scan until the
+// search gets its PostgreSQL design), the webhook inbox (pg_inbox.cc) and
+// the queue (pg_queue.cc, pg_dispatch.cc). A whole Store: Store::Open
+// selects it for a postgresql:// database.url.
+//
+// Unlike SQLite's one writer at a time, connections of several machines
+// write side by side (READ COMMITTED): a check and the write it allows are
+// kept together by advisory transaction locks (a run's writers, the queue's
+// claims, its cost limit and idempotency keys) and row locks (a queue entry,
+// a webhook delivery), so the interfaces' contracts hold across machines.
 //
 // Errors: as lib/pg_db.h (database_busy, database_unavailable, ...).
 // Thread-safety: one connection; one thread at a time.
@@ -164,6 +170,13 @@ class PgStore final : public Store, private JobWrites {
   // True for the errors of a writer that lost a race for a job it reached
   // under another name (concurrent_update, job_conflict): merge again.
   static bool LostARace(const Status& s);
+  // Inside the caller's transaction: locks the delivery's row when it is
+  // still to apply and no other connection holds it; false otherwise
+  // (pg_inbox.cc).
+  Result<bool> LockPendingDelivery(std::string_view webhook_id);
+  // ApplyDelivery's body inside the caller's transaction (pg_inbox.cc).
+  Result<ApplyOutcome> ApplyOneDelivery(std::string_view webhook_id, const Observation& obs,
+                                        const PriceTable& prices, int64_t now);
   // Marks a delivery applied inside the caller's transaction (pg_inbox.cc).
   Status MarkDeliveryApplied(std::string_view webhook_id, int64_t now);
   // JobWrites: the INSERT of a new row, or the compare-and-set UPDATE of the
@@ -172,6 +185,30 @@ class PgStore final : public Store, private JobWrites {
   // JobWrites: appends an event inside the caller's transaction; returns its id.
   Result<int64_t> InsertEvent(std::string_view job_id, EventType type, std::string_view data,
                               int64_t now) override;
+  // pg_advisory_xact_lock on `name` (hashed): writers that take the same
+  // name run one after the other until their transactions end. Names in
+  // use: "job:<id>", "run:<provider>:<id>" (ApplyInTransaction),
+  // "queue:claim", "queue:cost", "queue:key:<key>" (the queue).
+  Status LockName(const std::string& name, std::string_view what);
+  // The queue's writers' locks on one job, in the one order every writer of
+  // that job takes them (the advisory "job:<id>", its jobs row, its queue
+  // row), so a write that ends the job, whose trigger updates the queue row,
+  // cannot deadlock with them (pg_queue.cc).
+  Status LockQueueEntry(std::string_view job_id);
+  // Inside Submit's transaction: the submission an unexpired key names, or
+  // nullopt after freeing an expired key (pg_queue.cc).
+  Result<std::optional<SubmitOutcome>> SubmissionForKey(const std::string& key, int64_t now);
+  // SpentSince inside the caller's transaction (pg_queue.cc).
+  Result<double> SpentInTransaction(int64_t since, const PriceTable& prices, int64_t now);
+  // Locks the job's entry (LockQueueEntry) and returns it when it is
+  // dispatching; else the queue's errors (pg_dispatch.cc).
+  Result<QueueEntry> DispatchingEntry(std::string_view job_id);
+  // One run of MarkDispatchedAll, inside its transaction (pg_dispatch.cc).
+  Result<ApplyOutcome> MarkOneDispatched(const Observation& run, const PriceTable& prices,
+                                         int64_t now);
+  // RetryDispatchLater and ReleaseClaim (pg_dispatch.cc).
+  Status BackToWaiting(std::string_view job_id, std::string_view error, int64_t retry_at,
+                       bool attempt_counts);
   // The one integer of a one-row query without parameters.
   Result<int64_t> QueryInt(std::string_view sql, std::string_view what);
 

@@ -54,4 +54,26 @@ Status CostLimitExceeded(double spent_usd, const CostLimit& limit) {
       {{"spent_usd", spent_text}, {"limit_usd", limit_text}, {"period", limit.period}});
 }
 
+Status QueueEntryNotFound(std::string_view job_id) {
+  const std::string id(job_id);
+  return Status::Error(Status::Code::kNotFound, "queue_entry_not_found",
+                       "No queue entry for job " + id, {{"job_id", id}});
+}
+
+Status QueueEntryNotWaiting(const QueueEntry& entry, const std::string& what) {
+  const char* state = QueueStatusName(entry.status);
+  return Status::Error(
+      Status::Code::kConflict, "invalid_queue_state",
+      "Job " + entry.job_id + " is " + state + " in the queue; only waiting jobs " + what,
+      {{"job_id", entry.job_id}, {"current_state", state}});
+}
+
+Status QueueEntryNotDispatching(const QueueEntry& entry) {
+  const char* state = QueueStatusName(entry.status);
+  return Status::Error(
+      Status::Code::kConflict, "invalid_queue_state",
+      "Job " + entry.job_id + " is " + state + " in the queue, no longer dispatching",
+      {{"job_id", entry.job_id}, {"current_state", state}});
+}
+
 }  // namespace jobpulse

@@ -68,6 +68,15 @@ struct CostLimit {
 // period in its details.
 Status CostLimitExceeded(double spent_usd, const CostLimit& limit);
 
+// The queue's errors, the same from every engine: kNotFound
+// "queue_entry_not_found" for a job without an entry; kConflict
+// "invalid_queue_state" (job_id, current_state) for an entry not waiting
+// where only waiting ones `what` (e.g. "can change priority"), or no longer
+// dispatching.
+Status QueueEntryNotFound(std::string_view job_id);
+Status QueueEntryNotWaiting(const QueueEntry& entry, const std::string& what);
+Status QueueEntryNotDispatching(const QueueEntry& entry);
+
 // A validated submission (lib/submission.h builds it from the request body).
 struct Submission {
   std::string job_id;  // the new job's id

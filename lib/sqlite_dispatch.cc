@@ -12,17 +12,8 @@ namespace jobpulse {
 Result<QueueEntry> SqliteStore::DispatchingEntry(std::string_view job_id) {
   auto entry = GetQueueEntry(job_id);
   if (!entry.ok()) return entry.status();
-  const std::string id(job_id);
-  if (!*entry) {
-    return Status::Error(Status::Code::kNotFound, "queue_entry_not_found",
-                         "No queue entry for job " + id, {{"job_id", id}});
-  }
-  if ((*entry)->status != QueueStatus::kDispatching) {
-    const char* state = QueueStatusName((*entry)->status);
-    return Status::Error(Status::Code::kConflict, "invalid_queue_state",
-                         "Job " + id + " is " + state + " in the queue, no longer dispatching",
-                         {{"job_id", id}, {"current_state", state}});
-  }
+  if (!*entry) return QueueEntryNotFound(job_id);
+  if ((*entry)->status != QueueStatus::kDispatching) return QueueEntryNotDispatching(**entry);
   return **entry;
 }
 

@@ -59,13 +59,31 @@ Status SqliteStore::MarkDeliveryApplied(std::string_view webhook_id, int64_t now
   return q->Run("mark delivery applied");
 }
 
+Result<ApplyOutcome> SqliteStore::ApplyOneDelivery(std::string_view webhook_id,
+                                                   const Observation& obs, const PriceTable& prices,
+                                                   int64_t now) {
+  // Another worker (a second process on this file) may have applied it
+  // since both read it pending: the write lock makes this check final.
+  Query pending =
+      db_->Prepare("SELECT 1 FROM webhook_inbox WHERE webhook_id = ?1 AND applied_at IS NULL");
+  if (!pending.ok()) return pending.status();
+  pending->Bind(1, webhook_id);
+  auto row = pending->Step("check delivery pending");
+  if (!row.ok()) return row.status();
+  pending->Reset();
+  if (!*row) return DeliveryLeftAlone(*this, obs);
+  auto outcome = ApplyInTransaction(obs, prices, now, /*create_if_missing=*/true);
+  if (!outcome.ok()) return outcome;
+  if (Status s = MarkDeliveryApplied(webhook_id, now); !s.ok()) return s;
+  return outcome;
+}
+
 Result<ApplyOutcome> SqliteStore::ApplyDelivery(std::string_view webhook_id, const Observation& obs,
                                                 const PriceTable& prices, int64_t now) {
   Transaction txn(*db_, Transaction::Mode::kImmediate);
   if (!txn.status().ok()) return txn.status();
-  auto outcome = ApplyInTransaction(obs, prices, now, /*create_if_missing=*/true);
+  auto outcome = ApplyOneDelivery(webhook_id, obs, prices, now);
   if (!outcome.ok()) return outcome;
-  if (Status s = MarkDeliveryApplied(webhook_id, now); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
   return outcome;
 }
@@ -79,9 +97,8 @@ Result<std::vector<ApplyOutcome>> SqliteStore::ApplyDeliveries(
   std::vector<ApplyOutcome> outcomes;
   outcomes.reserve(batch.size());
   for (const PendingApply& item : batch) {
-    auto outcome = ApplyInTransaction(item.observation, prices, now, /*create_if_missing=*/true);
+    auto outcome = ApplyOneDelivery(item.webhook_id, item.observation, prices, now);
     if (!outcome.ok()) return outcome.status();
-    if (Status s = MarkDeliveryApplied(item.webhook_id, now); !s.ok()) return s;
     outcomes.push_back(std::move(*outcome));
   }
   if (Status s = txn.Commit(); !s.ok()) return s;

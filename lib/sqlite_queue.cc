@@ -44,20 +44,6 @@ QueueEntry ReadEntry(const SqliteStatement& row) {
   return e;
 }
 
-Status NoEntry(std::string_view job_id) {
-  const std::string id(job_id);
-  return Status::Error(Status::Code::kNotFound, "queue_entry_not_found",
-                       "No queue entry for job " + id, {{"job_id", id}});
-}
-
-Status NotWaiting(const QueueEntry& entry, const std::string& what) {
-  const char* state = QueueStatusName(entry.status);
-  return Status::Error(
-      Status::Code::kConflict, "invalid_queue_state",
-      "Job " + entry.job_id + " is " + state + " in the queue; only waiting jobs " + what,
-      {{"job_id", entry.job_id}, {"current_state", state}});
-}
-
 }  // namespace
 
 Result<std::optional<QueueEntry>> SqliteStore::GetQueueEntry(std::string_view job_id) {
@@ -281,8 +267,9 @@ Result<QueueEntry> SqliteStore::SetQueuePriority(std::string_view job_id, int pr
   if (!txn.status().ok()) return txn.status();
   auto entry = GetQueueEntry(job_id);
   if (!entry.ok()) return entry.status();
-  if (!*entry) return NoEntry(job_id);
-  if ((*entry)->status != QueueStatus::kWaiting) return NotWaiting(**entry, "can change priority");
+  if (!*entry) return QueueEntryNotFound(job_id);
+  if ((*entry)->status != QueueStatus::kWaiting)
+    return QueueEntryNotWaiting(**entry, "can change priority");
   Query update = db_->Prepare("UPDATE queue SET priority = ?2 WHERE job_id = ?1");
   if (!update.ok()) return update.status();
   update->Bind(1, job_id);
@@ -300,9 +287,9 @@ Result<ApplyOutcome> SqliteStore::CancelWaiting(std::string_view job_id, const P
   if (!txn.status().ok()) return txn.status();
   auto entry = GetQueueEntry(job_id);
   if (!entry.ok()) return entry.status();
-  if (!*entry) return NoEntry(job_id);
+  if (!*entry) return QueueEntryNotFound(job_id);
   if ((*entry)->status != QueueStatus::kWaiting)
-    return NotWaiting(**entry, "can be cancelled here");
+    return QueueEntryNotWaiting(**entry, "can be cancelled here");
   Observation obs;
   obs.source = Observation::Source::kLocal;
   obs.job_id = std::string(job_id);

@@ -174,6 +174,10 @@ class SqliteStore final : public Store, private JobWrites {
   // names, or nullopt (an expired key is freed for reuse).
   Result<std::optional<SubmitOutcome>> SubmissionForKey(const std::string& key, int64_t now);
   Status MarkDeliveryApplied(std::string_view webhook_id, int64_t now);
+  // ApplyDelivery's body inside the caller's write transaction: a delivery
+  // not stored or already applied is left alone (sqlite_inbox.cc).
+  Result<ApplyOutcome> ApplyOneDelivery(std::string_view webhook_id, const Observation& obs,
+                                        const PriceTable& prices, int64_t now);
   Result<bool> TakeLeaseOfDeadOwner(std::string_view name, std::string_view owner,
                                     int64_t ttl_micros, int64_t now);
 

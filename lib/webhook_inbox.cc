@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "lib/job_merge.h"
 #include "lib/log.h"
 #include "lib/provider_registry.h"
 
@@ -20,6 +21,18 @@ bool IsDatabaseFailure(const Status& s) {
 }
 
 }  // namespace
+
+Result<ApplyOutcome> DeliveryLeftAlone(JobStore& jobs, const Observation& obs) {
+  auto job = FindJobForMerge(jobs, obs, /*create_if_missing=*/true);
+  if (!job.ok() && job.status().code() != Status::Code::kNotFound) return job.status();
+  ApplyOutcome outcome;
+  if (job.ok() && *job) {
+    outcome.job = std::move(**job);
+  } else {
+    outcome.job.job_id = obs.job_id ? *obs.job_id : obs.external_id;  // the name it will have
+  }
+  return outcome;
+}
 
 Result<InboxReport> ApplyPendingDeliveries(WebhookInbox& store, const PriceTable& prices,
                                            const std::function<int64_t()>& clock, int limit) {

@@ -58,12 +58,16 @@ class WebhookInbox {
   virtual Result<std::vector<Delivery>> PendingDeliveries(int limit) = 0;
 
   // Applies a delivery's observation (JobStore::Apply, creating the job if
-  // missing) and marks the delivery applied, in one transaction.
+  // missing) and marks the delivery applied, in one transaction. At most
+  // once, also when several workers apply the same pending deliveries at
+  // once: a delivery not stored, already applied, or being applied at this
+  // moment by another connection (its row locked), is left alone, and its outcome is
+  // DeliveryLeftAlone's (nothing written).
   virtual Result<ApplyOutcome> ApplyDelivery(std::string_view webhook_id, const Observation& obs,
                                              const PriceTable& prices, int64_t now) = 0;
   // ApplyDelivery for many deliveries in one transaction (oldest first): all
-  // are applied and marked, or, on any error, none (the caller then retries
-  // them one by one).
+  // are applied and marked (or left alone as ApplyDelivery leaves them), or,
+  // on any error, none (the caller then retries them one by one).
   struct PendingApply {
     std::string webhook_id;
     Observation observation;
@@ -97,6 +101,13 @@ class WebhookInbox {
   // call left). Returns how many rows lost their body or were deleted.
   virtual Result<int64_t> PruneDeliveries(int64_t bodies_before, int64_t rows_before) = 0;
 };
+
+// The outcome of a delivery an engine left alone (already applied, or being
+// applied by another worker): created, changed and status_changed false, and
+// the job as `jobs` reads it now, found as the merge finds it (or only the
+// name a new job would take, when it is not there yet: the other worker is
+// still creating it). Errors: the read's.
+Result<ApplyOutcome> DeliveryLeftAlone(JobStore& jobs, const Observation& obs);
 
 struct InboxReport {
   int applied = 0;

@@ -1,8 +1,9 @@
 // lib/dispatcher.h against an in-memory provider whose creates are scripted
 // (made, refused, throttled, lost before or after the run was made), over a
-// real store: the order and limits of a pass, each failure's effect on the
-// entry and the job, reconciliation (exactly one run per submission), and
-// the recovery of what a dead worker left dispatching. The same against
+// real store of each engine (tests/engine_fixture.h): the order and limits
+// of a pass, each failure's effect on the entry and the job, reconciliation
+// (exactly one run per submission), and the recovery of what a dead worker
+// left dispatching. The same against
 // the simulator and a real worker process: tests/integration/queue_it.cc.
 #include "lib/dispatcher.h"
 
@@ -17,7 +18,7 @@
 #include "lib/run_match.h"
 #include "lib/submission.h"
 #include "lib/timestamp.h"
-#include "tests/temp_store.h"
+#include "tests/engine_fixture.h"
 
 namespace jobpulse {
 namespace {
@@ -112,13 +113,17 @@ class ScriptedProvider : public Provider {
   std::string display_ = "Fake";
 };
 
-struct DispatchFixture : testing::TempStore {
+struct DispatchFixture {
   DispatchFixture() {
     shared->clock = &now;
     std::vector<std::unique_ptr<Provider>> list;
     list.push_back(std::make_unique<ScriptedProvider>(shared));
     registry = std::make_unique<ProviderRegistry>(std::move(list), PriceTable{});
     settings.webhook_url = "https://hooks.example/api/webhooks/replicate?src=rep";
+  }
+  void Open(testing::Engine engine) {
+    db = std::make_unique<testing::EngineStore>(engine);
+    store = &db->store();
   }
   Dispatcher Make() {
     return Dispatcher(*store, *registry, settings, [this] { return now; });
@@ -164,6 +169,8 @@ struct DispatchFixture : testing::TempStore {
     BOOST_TEST_REQUIRE(applied.ok(), applied.status().ToString());
   }
 
+  std::unique_ptr<testing::EngineStore> db;
+  Store* store = nullptr;  // db's
   int64_t now = kT0;
   int submitted = 0;
   std::shared_ptr<ScriptedProvider::Shared> shared = std::make_shared<ScriptedProvider::Shared>();
@@ -171,9 +178,11 @@ struct DispatchFixture : testing::TempStore {
   DispatchSettings settings;
 };
 
-BOOST_FIXTURE_TEST_SUITE(dispatcher, DispatchFixture)
+BOOST_AUTO_TEST_SUITE(dispatcher)
 
-BOOST_AUTO_TEST_CASE(a_pass_dispatches_in_position_order_within_both_limits) {
+BOOST_DATA_TEST_CASE_F(DispatchFixture, a_pass_dispatches_in_position_order_within_both_limits,
+                       testing::kEngines, engine) {
+  Open(engine);
   settings.max_concurrent = 4;
   settings.user_max_concurrent = 2;
   const std::string a1 = Submit("ann"), a2 = Submit("ann"), a3 = Submit("ann", 30);
@@ -207,7 +216,9 @@ BOOST_AUTO_TEST_CASE(a_pass_dispatches_in_position_order_within_both_limits) {
   BOOST_TEST((Entry(b1).status == QueueStatus::kClosed));
 }
 
-BOOST_AUTO_TEST_CASE(a_refusal_fails_the_job_with_the_providers_detail) {
+BOOST_DATA_TEST_CASE_F(DispatchFixture, a_refusal_fails_the_job_with_the_providers_detail,
+                       testing::kEngines, engine) {
+  Open(engine);
   shared->script = {Create::kRefuse};
   const std::string id = Submit();
   Dispatcher d = Make();
@@ -223,7 +234,9 @@ BOOST_AUTO_TEST_CASE(a_refusal_fails_the_job_with_the_providers_detail) {
   BOOST_TEST(Entry(id).error_message.value_or("") == job.error_message.value_or("-"));
 }
 
-BOOST_AUTO_TEST_CASE(a_429_pauses_every_dispatch_without_counting_the_attempt) {
+BOOST_DATA_TEST_CASE_F(DispatchFixture, a_429_pauses_every_dispatch_without_counting_the_attempt,
+                       testing::kEngines, engine) {
+  Open(engine);
   settings.max_parallel_creates = 1;  // one create a batch: the pause stops the pass
   shared->script = {Create::kThrottle};
   const std::string first = Submit(), second = Submit();
@@ -249,7 +262,9 @@ BOOST_AUTO_TEST_CASE(a_429_pauses_every_dispatch_without_counting_the_attempt) {
   BOOST_TEST(Entry(first).attempts == 1);
 }
 
-BOOST_AUTO_TEST_CASE(a_create_lost_after_the_run_was_made_adopts_that_run) {
+BOOST_DATA_TEST_CASE_F(DispatchFixture, a_create_lost_after_the_run_was_made_adopts_that_run,
+                       testing::kEngines, engine) {
+  Open(engine);
   shared->script = {Create::kLoseAfterMaking};
   const std::string id = Submit();
   Dispatcher d = Make();
@@ -262,7 +277,10 @@ BOOST_AUTO_TEST_CASE(a_create_lost_after_the_run_was_made_adopts_that_run) {
   BOOST_TEST((Entry(id).status == QueueStatus::kDispatched));
 }
 
-BOOST_AUTO_TEST_CASE(a_create_lost_before_the_run_was_made_is_retried_after_a_backoff) {
+BOOST_DATA_TEST_CASE_F(DispatchFixture,
+                       a_create_lost_before_the_run_was_made_is_retried_after_a_backoff,
+                       testing::kEngines, engine) {
+  Open(engine);
   shared->script = {Create::kLoseBeforeMaking};
   const std::string id = Submit();
   Dispatcher d = Make();
@@ -283,7 +301,8 @@ BOOST_AUTO_TEST_CASE(a_create_lost_before_the_run_was_made_is_retried_after_a_ba
   BOOST_TEST(Entry(id).attempts == 2);
 }
 
-BOOST_AUTO_TEST_CASE(the_last_attempt_fails_the_job) {
+BOOST_DATA_TEST_CASE_F(DispatchFixture, the_last_attempt_fails_the_job, testing::kEngines, engine) {
+  Open(engine);
   settings.max_attempts = 2;
   shared->script = {Create::kLoseBeforeMaking, Create::kLoseBeforeMaking};
   const std::string id = Submit();
@@ -299,7 +318,10 @@ BOOST_AUTO_TEST_CASE(the_last_attempt_fails_the_job) {
   BOOST_TEST((Entry(id).status == QueueStatus::kClosed));
 }
 
-BOOST_AUTO_TEST_CASE(without_a_webhook_identical_submissions_each_adopt_their_own_run) {
+BOOST_DATA_TEST_CASE_F(DispatchFixture,
+                       without_a_webhook_identical_submissions_each_adopt_their_own_run,
+                       testing::kEngines, engine) {
+  Open(engine);
   settings.webhook_url.reset();
   shared->script = {Create::kLoseAfterMaking, Create::kLoseAfterMaking};
   const std::string first = Submit(), second = Submit();
@@ -313,7 +335,9 @@ BOOST_AUTO_TEST_CASE(without_a_webhook_identical_submissions_each_adopt_their_ow
   BOOST_TEST(ExternalId(second) == "run2");
 }
 
-BOOST_AUTO_TEST_CASE(a_different_input_is_not_taken_for_a_lost_create) {
+BOOST_DATA_TEST_CASE_F(DispatchFixture, a_different_input_is_not_taken_for_a_lost_create,
+                       testing::kEngines, engine) {
+  Open(engine);
   settings.webhook_url.reset();
   const std::string other = Submit("", kDefaultPriority, R"({"prompt":"a dog"})");
   Dispatcher d = Make();
@@ -325,7 +349,9 @@ BOOST_AUTO_TEST_CASE(a_different_input_is_not_taken_for_a_lost_create) {
   BOOST_TEST(ExternalId(id) == "-");
 }
 
-BOOST_AUTO_TEST_CASE(a_job_cancelled_during_its_create_has_the_run_cancelled) {
+BOOST_DATA_TEST_CASE_F(DispatchFixture, a_job_cancelled_during_its_create_has_the_run_cancelled,
+                       testing::kEngines, engine) {
+  Open(engine);
   const std::string id = Submit();
   const std::string other = Submit();  // in the same batch, recorded all the same
   shared->during_create = [&](const Observation& run) {
@@ -349,7 +375,9 @@ BOOST_AUTO_TEST_CASE(a_job_cancelled_during_its_create_has_the_run_cancelled) {
   BOOST_TEST((Entry(other).status == QueueStatus::kDispatched));
 }
 
-BOOST_AUTO_TEST_CASE(a_webhook_ahead_of_the_answer_merges_into_the_submitted_job) {
+BOOST_DATA_TEST_CASE_F(DispatchFixture, a_webhook_ahead_of_the_answer_merges_into_the_submitted_job,
+                       testing::kEngines, engine) {
+  Open(engine);
   const std::string id = Submit();
   shared->during_create = [&](const Observation& run) {
     Observation delivery = run;  // the run as its webhook carries it: no job id
@@ -373,7 +401,9 @@ BOOST_AUTO_TEST_CASE(a_webhook_ahead_of_the_answer_merges_into_the_submitted_job
 // Hostile or stray provider data: a run whose webhook URL names a job that
 // already has another run, or a job of another provider, is stored as its own
 // job; the named job is left as it was.
-BOOST_AUTO_TEST_CASE(a_run_naming_a_job_that_has_a_run_does_not_take_it_over) {
+BOOST_DATA_TEST_CASE_F(DispatchFixture, a_run_naming_a_job_that_has_a_run_does_not_take_it_over,
+                       testing::kEngines, engine) {
+  Open(engine);
   const std::string id = Submit();
   Dispatcher d = Make();
   BOOST_TEST_REQUIRE(Pass(d).dispatched == 1);
@@ -397,7 +427,9 @@ BOOST_AUTO_TEST_CASE(a_run_naming_a_job_that_has_a_run_does_not_take_it_over) {
   BOOST_TEST((Entry(id).status == QueueStatus::kDispatched));
 }
 
-BOOST_AUTO_TEST_CASE(recovery_settles_each_kind_of_interrupted_dispatch) {
+BOOST_DATA_TEST_CASE_F(DispatchFixture, recovery_settles_each_kind_of_interrupted_dispatch,
+                       testing::kEngines, engine) {
+  Open(engine);
   const std::string never_sent = Submit(), sent_and_made = Submit(), sent_not_made = Submit();
   for (int i = 0; i < 3; ++i) {
     auto claim = store->ClaimNextEntry(5, 5, now);
@@ -435,7 +467,9 @@ BOOST_AUTO_TEST_CASE(recovery_settles_each_kind_of_interrupted_dispatch) {
   BOOST_TEST(ExternalId(never_sent) == "run2");
 }
 
-BOOST_AUTO_TEST_CASE(without_a_credential_entries_wait_untouched) {
+BOOST_DATA_TEST_CASE_F(DispatchFixture, without_a_credential_entries_wait_untouched,
+                       testing::kEngines, engine) {
+  Open(engine);
   shared->configured = false;
   const std::string id = Submit();
   Dispatcher d = Make();

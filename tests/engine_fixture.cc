@@ -1,5 +1,6 @@
 #include "tests/engine_fixture.h"
 
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -73,6 +74,38 @@ Leases& EngineStore::leases() { return sqlite_ ? static_cast<Leases&>(*sqlite_) 
 WebhookInbox& EngineStore::inbox() { return sqlite_ ? static_cast<WebhookInbox&>(*sqlite_) : *pg_; }
 JobStore& EngineStore::jobs() { return sqlite_ ? static_cast<JobStore&>(*sqlite_) : *pg_; }
 EventLog& EngineStore::events() { return sqlite_ ? static_cast<EventLog&>(*sqlite_) : *pg_; }
+QueueStore& EngineStore::queue() { return store(); }
+Store& EngineStore::store() { return sqlite_ ? *sqlite_ : static_cast<Store&>(*pg_); }
+
+std::string EngineStore::QueryText(const std::string& sql) {
+  if (engine_ == Engine::kPostgres) {
+    auto db = PgConnection::Connect(where_);
+    BOOST_TEST_REQUIRE(db.ok(), db.status().ToString());
+    auto rows = (*db)->Query(sql, {}, "test query");
+    BOOST_TEST_REQUIRE(rows.ok(), sql + ": " + rows.status().ToString());
+    return rows->size() > 0 && !rows->IsNull(0, 0) ? rows->Text(0, 0) : "";
+  }
+  sqlite3* db = nullptr;
+  BOOST_TEST_REQUIRE(sqlite3_open_v2(where_.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) ==
+                     SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  sqlite3_stmt* stmt = nullptr;
+  std::string out;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr);
+  if (rc == SQLITE_OK) {
+    rc = sqlite3_step(stmt);
+    const auto* text = rc == SQLITE_ROW ? sqlite3_column_text(stmt, 0) : nullptr;
+    if (text) out = reinterpret_cast<const char*>(text);
+  }
+  const std::string error = sqlite3_errmsg(db);
+  sqlite3_finalize(stmt);
+  sqlite3_close_v2(db);
+  BOOST_TEST_REQUIRE((rc == SQLITE_ROW || rc == SQLITE_DONE), sql + ": " + error);
+  return out;
+}
+
+void EngineStore::Exec(const std::string& sql) { QueryText(sql); }
+
 CounterStore& EngineStore::counters() {
   return sqlite_ ? static_cast<CounterStore&>(*sqlite_) : *pg_;
 }

@@ -5,8 +5,10 @@
 //   BOOST_DATA_TEST_CASE(name, kEngines, engine) { EngineStore db(engine); ... }
 // runs once per engine, its log naming the engine.
 //
-// Only the interfaces both engines implement so far are reachable here
-// (lib/pg_store.h); more join as the PostgreSQL engine grows.
+// Both engines are whole Stores: store() reaches every interface, and the
+// accessors below name the one a case is about. Exec and QueryText run raw
+// SQL that both dialects accept, on a connection of their own, for the
+// states and checks the interfaces do not reach.
 #ifndef JOBPULSE_TESTS_ENGINE_FIXTURE_H_
 #define JOBPULSE_TESTS_ENGINE_FIXTURE_H_
 
@@ -22,6 +24,7 @@
 #include "lib/job_store.h"
 #include "lib/leases.h"
 #include "lib/pg_store.h"
+#include "lib/queue_store.h"
 #include "lib/service_state.h"
 #include "lib/store.h"
 #include "lib/webhook_inbox.h"
@@ -55,6 +58,13 @@ class EngineStore {
   EventLog& events();
   JobStore& jobs();
   WebhookInbox& inbox();
+  QueueStore& queue();
+  Store& store();
+
+  // Runs `sql` (fails the case on an error).
+  void Exec(const std::string& sql);
+  // The first column of the first row as text ("" for none or NULL).
+  std::string QueryText(const std::string& sql);
 
  private:
   EngineStore(Engine engine, std::string where);

@@ -55,6 +55,8 @@ BOOST_AUTO_TEST_CASE(urls_lose_their_password_and_sqlstates_map_to_statuses) {
   BOOST_TEST(MaskDatabaseUrl("host=db password=hunter2 user=app") ==
              "host=db password=*** user=app");
   BOOST_TEST(MaskDatabaseUrl("host=db mypassword=x") == "host=db mypassword=x");
+  BOOST_TEST(MaskDatabaseUrl("host=db password = 'a \\' b' user=app") ==
+             "host=db password = *** user=app");
   BOOST_TEST(IsPostgresUrl("postgresql://db/jobs"));
   BOOST_TEST(IsPostgresUrl("postgres://db/jobs"));
   BOOST_TEST(!IsPostgresUrl("mysql://db/jobs"));

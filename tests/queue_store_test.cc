@@ -1,8 +1,12 @@
-// Unit tests for lib/queue_store.h against the SQLite engine: submission
-// through the merge, positions, idempotency keys, priority changes, local
-// cancel, entries closing with their job on every path, counts and spend.
+// Unit tests for lib/queue_store.h against both engines
+// (tests/engine_fixture.h): submission through the merge, positions,
+// idempotency keys, priority changes, local cancel, entries closing with
+// their job on every path, counts and spend, claims and the dispatcher's
+// writes. The limits and keys on two connections at once:
+// tests/store_concurrency_test.cc.
 #include "lib/queue_store.h"
 
+#include "tests/engine_fixture.h"
 #include "tests/store_fixture.h"
 
 namespace jobpulse {
@@ -24,7 +28,10 @@ Submission MakeSubmission(const std::string& job_id, int priority = kDefaultPrio
 }
 
 struct QueueFixture : StoreFixture {
-  QueueFixture() : store(OpenStore()) {}
+  void Open(testing::Engine engine) {
+    db = std::make_unique<testing::EngineStore>(engine);
+    store = &db->store();
+  }
 
   SubmitOutcome MustSubmit(const Submission& s, int64_t now) {
     auto out = store->Submit(s, prices, now);
@@ -49,12 +56,15 @@ struct QueueFixture : StoreFixture {
     return ids;
   }
 
-  std::unique_ptr<Store> store;
+  std::unique_ptr<testing::EngineStore> db;
+  Store* store = nullptr;  // db's
 };
 
-BOOST_FIXTURE_TEST_SUITE(queue_store, QueueFixture)
+BOOST_AUTO_TEST_SUITE(queue_store)
 
-BOOST_AUTO_TEST_CASE(a_submission_is_a_pending_job_and_a_waiting_entry) {
+BOOST_DATA_TEST_CASE_F(QueueFixture, a_submission_is_a_pending_job_and_a_waiting_entry,
+                       testing::kEngines, engine) {
+  Open(engine);
   const SubmitOutcome out = MustSubmit(MakeSubmission("job-1", 10, "alice"), kNow);
   BOOST_TEST(out.created);
   BOOST_TEST((out.job.status == JobStatus::kPending));
@@ -82,7 +92,9 @@ BOOST_AUTO_TEST_CASE(a_submission_is_a_pending_job_and_a_waiting_entry) {
   BOOST_TEST(MustList(*store, JobFilter{}).total == 1);
 }
 
-BOOST_AUTO_TEST_CASE(positions_follow_priority_then_submission_time) {
+BOOST_DATA_TEST_CASE_F(QueueFixture, positions_follow_priority_then_submission_time,
+                       testing::kEngines, engine) {
+  Open(engine);
   MustSubmit(MakeSubmission("a", 10), kNow);
   MustSubmit(MakeSubmission("b", 30), kNow + 1);
   MustSubmit(MakeSubmission("c", 10), kNow + 2);
@@ -102,7 +114,9 @@ BOOST_AUTO_TEST_CASE(positions_follow_priority_then_submission_time) {
   BOOST_TEST(Waiting() == (V{"d@1", "e@2", "a@3", "c@4"}), boost::test_tools::per_element());
 }
 
-BOOST_AUTO_TEST_CASE(an_idempotency_key_gives_the_same_job_for_24_hours) {
+BOOST_DATA_TEST_CASE_F(QueueFixture, an_idempotency_key_gives_the_same_job_for_24_hours,
+                       testing::kEngines, engine) {
+  Open(engine);
   Submission s = MakeSubmission("first");
   s.idempotency_key = "key-1";
   BOOST_TEST(MustSubmit(s, kNow).created);
@@ -120,7 +134,9 @@ BOOST_AUTO_TEST_CASE(an_idempotency_key_gives_the_same_job_for_24_hours) {
   BOOST_TEST(MustList(*store, JobFilter{}).total == 2);
 }
 
-BOOST_AUTO_TEST_CASE(cancel_of_a_waiting_job_is_local_and_closes_the_entry) {
+BOOST_DATA_TEST_CASE_F(QueueFixture, cancel_of_a_waiting_job_is_local_and_closes_the_entry,
+                       testing::kEngines, engine) {
+  Open(engine);
   MustSubmit(MakeSubmission("w"), kNow);
   const auto cancelled = store->CancelWaiting("w", prices, kNow + kSecond);
   BOOST_REQUIRE_MESSAGE(cancelled.ok(), cancelled.status().ToString());
@@ -144,11 +160,12 @@ BOOST_AUTO_TEST_CASE(cancel_of_a_waiting_job_is_local_and_closes_the_entry) {
 
 // A dispatched job that ends through a provider observation (a poll, a
 // webhook, a sync) closes its entry in that same write: the trigger.
-BOOST_AUTO_TEST_CASE(an_entry_closes_when_its_job_ends_by_any_path) {
+BOOST_DATA_TEST_CASE_F(QueueFixture, an_entry_closes_when_its_job_ends_by_any_path,
+                       testing::kEngines, engine) {
+  Open(engine);
   MustSubmit(MakeSubmission("d1"), kNow);
   MustSubmit(MakeSubmission("d2"), kNow + 1);
-  RawDb raw(db_path);
-  raw.Exec("UPDATE queue SET status = 'dispatched', dispatched_at = " + std::to_string(kNow + 5) +
+  db->Exec("UPDATE queue SET status = 'dispatched', dispatched_at = " + std::to_string(kNow + 5) +
            " WHERE job_id IN ('d1', 'd2')");
   Observation run = ProviderObs("r8-run-1", "processing");
   run.job_id = "d1";
@@ -161,7 +178,7 @@ BOOST_AUTO_TEST_CASE(an_entry_closes_when_its_job_ends_by_any_path) {
   run.provider_status = "succeeded";
   MustApply(*store, run, kNow + 2 * kSecond);
   BOOST_TEST((MustEntry("d1").status == QueueStatus::kClosed));
-  BOOST_TEST(raw.QueryText("SELECT closed_at FROM queue WHERE job_id = 'd1'") ==
+  BOOST_TEST(db->QueryText("SELECT closed_at FROM queue WHERE job_id = 'd1'") ==
              std::to_string(kNow + 2 * kSecond));
   BOOST_TEST((MustEntry("d2").status == QueueStatus::kDispatched));
   counts = store->CountQueue(kNow + 2 * kSecond);
@@ -172,10 +189,12 @@ BOOST_AUTO_TEST_CASE(an_entry_closes_when_its_job_ends_by_any_path) {
   BOOST_TEST(counts->avg_wait_seconds.value_or(-1) == 4.5e-6, boost::test_tools::tolerance(1e-9));
   // A deleted job takes its entry along.
   BOOST_REQUIRE(store->DeleteJob("d1").ok());
-  BOOST_TEST(raw.QueryText("SELECT count(*) FROM queue WHERE job_id = 'd1'") == "0");
+  BOOST_TEST(db->QueryText("SELECT count(*) FROM queue WHERE job_id = 'd1'") == "0");
 }
 
-BOOST_AUTO_TEST_CASE(the_list_filters_by_status_and_user_and_pages) {
+BOOST_DATA_TEST_CASE_F(QueueFixture, the_list_filters_by_status_and_user_and_pages,
+                       testing::kEngines, engine) {
+  Open(engine);
   MustSubmit(MakeSubmission("u1", 10, "ann"), kNow);
   MustSubmit(MakeSubmission("u2", 20, "bob"), kNow + 1);
   MustSubmit(MakeSubmission("u3", 10, "ann"), kNow + 2);
@@ -201,7 +220,9 @@ BOOST_AUTO_TEST_CASE(the_list_filters_by_status_and_user_and_pages) {
   BOOST_TEST(page->entries[0].job_id == "u3");
 }
 
-BOOST_AUTO_TEST_CASE(spend_counts_final_costs_and_running_estimates) {
+BOOST_DATA_TEST_CASE_F(QueueFixture, spend_counts_final_costs_and_running_estimates,
+                       testing::kEngines, engine) {
+  Open(engine);
   prices.per_second = {{"gpu-l40s", 0.001}};
   Observation done = ProviderObs("done", "succeeded");
   done.created_at = kNow - 100 * kSecond;
@@ -223,7 +244,9 @@ BOOST_AUTO_TEST_CASE(spend_counts_final_costs_and_running_estimates) {
 
 // SPEC §12's limits: at most `max` dispatching or dispatched in all and
 // `user_max` per user; the best waiting entry the limits allow goes next.
-BOOST_AUTO_TEST_CASE(claims_follow_position_within_the_global_and_user_limits) {
+BOOST_DATA_TEST_CASE_F(QueueFixture, claims_follow_position_within_the_global_and_user_limits,
+                       testing::kEngines, engine) {
+  Open(engine);
   MustSubmit(MakeSubmission("ann-1", 10, "ann"), kNow);
   MustSubmit(MakeSubmission("ann-2", 10, "ann"), kNow + 1);
   MustSubmit(MakeSubmission("ann-3", 30, "ann"), kNow + 2);
@@ -259,9 +282,8 @@ BOOST_AUTO_TEST_CASE(claims_follow_position_within_the_global_and_user_limits) {
   BOOST_TEST(claim(kNow + 30) == "ann-2");
   BOOST_TEST(claim(kNow + 30) == "-");
   // The request travels with the claim.
-  RawDb raw(db_path);
-  raw.Exec("UPDATE queue SET status = 'closed' WHERE job_id IN ('bob-1', 'anon-1')");
-  raw.Exec("UPDATE queue SET next_attempt_at = " + std::to_string(kNow + 100) +
+  db->Exec("UPDATE queue SET status = 'closed' WHERE job_id IN ('bob-1', 'anon-1')");
+  db->Exec("UPDATE queue SET next_attempt_at = " + std::to_string(kNow + 100) +
            " WHERE job_id = 'anon-2'");
   BOOST_TEST(claim(kNow + 99) == "-");  // its retry time has not come
   auto retry = store->ClaimNextEntry(4, 2, kNow + 100);
@@ -273,7 +295,9 @@ BOOST_AUTO_TEST_CASE(claims_follow_position_within_the_global_and_user_limits) {
 
 // What a create's outcome does (lib/sqlite_dispatch.cc): a run makes the
 // entry dispatched and gives the job its run id through the merge.
-BOOST_AUTO_TEST_CASE(a_created_run_makes_the_entry_dispatched) {
+BOOST_DATA_TEST_CASE_F(QueueFixture, a_created_run_makes_the_entry_dispatched, testing::kEngines,
+                       engine) {
+  Open(engine);
   MustSubmit(MakeSubmission("s1"), kNow);
   MustSubmit(MakeSubmission("s2"), kNow + 1);
   auto claims = store->ClaimNextEntry(5, 2, kNow + 10);
@@ -303,7 +327,9 @@ BOOST_AUTO_TEST_CASE(a_created_run_makes_the_entry_dispatched) {
 
 // A cancel while the create was in flight closed the entry: the run that
 // comes back must not revive the job (the dispatcher cancels it instead).
-BOOST_AUTO_TEST_CASE(a_run_for_a_job_cancelled_meanwhile_is_refused) {
+BOOST_DATA_TEST_CASE_F(QueueFixture, a_run_for_a_job_cancelled_meanwhile_is_refused,
+                       testing::kEngines, engine) {
+  Open(engine);
   MustSubmit(MakeSubmission("c1"), kNow);
   BOOST_REQUIRE(store->ClaimNextEntry(5, 2, kNow + 1).ok());
   Observation cancel;
@@ -320,7 +346,9 @@ BOOST_AUTO_TEST_CASE(a_run_for_a_job_cancelled_meanwhile_is_refused) {
   BOOST_TEST(!job.external_id.has_value());
 }
 
-BOOST_AUTO_TEST_CASE(a_failed_attempt_waits_again_and_the_last_one_fails_the_job) {
+BOOST_DATA_TEST_CASE_F(QueueFixture, a_failed_attempt_waits_again_and_the_last_one_fails_the_job,
+                       testing::kEngines, engine) {
+  Open(engine);
   MustSubmit(MakeSubmission("f1"), kNow);
   BOOST_REQUIRE(store->ClaimNextEntry(5, 2, kNow + 1).ok());
   BOOST_REQUIRE(store->RetryDispatchLater("f1", "HTTP 503", kNow + 100).ok());

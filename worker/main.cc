@@ -21,6 +21,7 @@
 #include "lib/config.h"
 #include "lib/log.h"
 #include "lib/notify.h"
+#include "lib/pg_db.h"
 #include "lib/pg_migrate.h"
 #include "lib/worker.h"
 
@@ -63,7 +64,7 @@ int MigrateDatabase(const std::string& db, const std::string& url) {
     rows += table.rows;
   }
   std::cout << "migrated " << db << " (schema " << report->sqlite_schema_version << ") to "
-            << jobpulse::MaskConninfo(url) << ": " << rows << " rows in " << report->seconds
+            << jobpulse::MaskDatabaseUrl(url) << ": " << rows << " rows in " << report->seconds
             << " s; next event id " << report->next_event_id << "\n";
   return 0;
 }
