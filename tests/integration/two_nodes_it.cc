@@ -322,13 +322,14 @@ BOOST_AUTO_TEST_CASE(queue_limits_hold_across_nodes) {
   }
   Sim().Control("DELETE", "/faults");
   const int64_t closed = SqlInt("SELECT count(*) FROM queue WHERE status = 'closed'");
+  const int64_t creates = EndpointCount("create_prediction");  // not inside the message
   BOOST_TEST_MESSAGE("queue across nodes: "
                      << kSubmissions << " submissions, " << samples << " samples; most running "
                      << most_running << ", most live runs " << most_live << ", most per user "
-                     << most_per_user << "; closed " << closed << "; creates "
-                     << EndpointCount("create_prediction"));
+                     << most_per_user << "; closed " << closed << "; creates " << creates);
   BOOST_TEST(closed == kSubmissions);
-  BOOST_TEST(EndpointCount("create_prediction") == kSubmissions);
+  BOOST_TEST(most_live == kMaxConcurrent);  // the limit was reached, and held
+  BOOST_TEST(creates == kSubmissions);
   BOOST_TEST(SqlInt("SELECT count(DISTINCT j.external_id) FROM jobs j JOIN queue q USING (job_id) "
                     "WHERE j.status = 'completed'") == kSubmissions);
 }
