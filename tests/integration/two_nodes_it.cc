@@ -89,6 +89,96 @@ int64_t PendingInbox() {
       "SELECT count(*) FROM webhook_inbox WHERE applied_at IS NULL AND rejected_at IS NULL");
 }
 
+// Last-Event-ID on A resumes a stream begun on B, from the event of `job_id`:
+// A replays every later event of the shared log, in order.
+void ResumesOnA(const SseStream& on_b, const std::string& job_id) {
+  const int middle = on_b.Find(Quoted(job_id));
+  BOOST_TEST_REQUIRE(middle >= 0);
+  const int64_t resume_after = on_b.frames()[middle].id;
+  BOOST_TEST_REQUIRE(resume_after > 0);
+  const std::vector<int64_t> expected =
+      SqlInts("SELECT id FROM events WHERE id > " + std::to_string(resume_after) + " ORDER BY id");
+  BOOST_TEST_REQUIRE(!expected.empty());
+  SseStream on_a(A().port(), std::to_string(resume_after));
+  const bool replayed = on_a.ReadUntil(
+      [&] {
+        for (const Frame& f : on_a.frames()) {
+          if (f.id == expected.back()) return true;
+        }
+        return false;
+      },
+      5000);
+  BOOST_TEST_REQUIRE(replayed, "A replayed " << on_a.frames().size() << " frames after "
+                                             << resume_after << ", not up to " << expected.back()
+                                             << "; head: " << on_a.head());
+  std::vector<int64_t> ids;
+  for (const Frame& f : on_a.frames()) {
+    if (f.id > 0 && ids.size() < expected.size()) ids.push_back(f.id);
+  }
+  BOOST_TEST(ids == expected, boost::test_tools::per_element());
+  BOOST_TEST_MESSAGE("Last-Event-ID " << resume_after << " from B resumed on A: " << ids.size()
+                                      << " events replayed in order");
+}
+
+struct Failover {
+  double ms = 0;           // from the kill to the simulator's next GET of tn-poll
+  std::string new_leader;  // who held the lock at that GET
+};
+
+// kill -9 of `dying`'s worker (`pid`) while its supervisord is paused, and
+// the wait for the next GET of tn-poll.
+Failover KillWorkerAndWaitForAGet(Stack& dying, int pid) {
+  // The dying node's supervisord waits, so its own restarted worker cannot
+  // take the lead first: the other node must.
+  BOOST_TEST_REQUIRE(::kill(dying.supervisord_pid(), SIGSTOP) == 0);
+  BOOST_TEST_REQUIRE(::kill(pid, SIGKILL) == 0);
+  const auto killed_at = Clock::now();
+  const int64_t base = RunGets("tn-poll");
+  Clock::time_point polled_at;
+  const bool polled = Eventually(
+      [&] {
+        polled_at = Clock::now();
+        return RunGets("tn-poll") > base;
+      },
+      5000, 5);
+  // supervisord goes on before anything that may stop the test; the lock
+  // stays where it is, the new leader holding it.
+  BOOST_TEST_REQUIRE(::kill(dying.supervisord_pid(), SIGCONT) == 0);
+  Failover f;
+  f.new_leader = LeaderName();
+  BOOST_TEST_REQUIRE(polled, "no GET of tn-poll within 5 s of the leader's kill -9");
+  f.ms = MillisBetween(killed_at, polled_at);
+  return f;
+}
+
+// The simulator's runs of `model` still starting or processing, newest
+// first: the ground truth of what runs.
+std::vector<std::string> LiveRuns(const std::string& model) {
+  const HttpResult list =
+      Http("GET", Sim().base_url() + "/predictions", "",
+           {"Authorization: Bearer " + std::string(testing::Simulator::kToken)});
+  BOOST_TEST_REQUIRE(list.status == 200, list.body);
+  std::vector<std::string> live;
+  for (const auto& run : Parse(list.body)["results"].GetArray()) {
+    const std::string status = run["status"].GetString();
+    if (std::string(run["model"].GetString()) == model &&
+        (status == "starting" || status == "processing")) {
+      live.push_back(run["id"].GetString());
+    }
+  }
+  return live;
+}
+
+// Joins the threads however the case ends (a failed requirement included).
+struct JoinAll {
+  std::vector<std::thread>& threads;
+  ~JoinAll() {
+    for (auto& t : threads) {
+      if (t.joinable()) t.join();
+    }
+  }
+};
+
 }  // namespace
 
 BOOST_AUTO_TEST_SUITE(two_nodes, *boost::unit_test::fixture<Nodes>())
@@ -126,33 +216,7 @@ BOOST_AUTO_TEST_CASE(webhook_to_a_reaches_sse_client_of_b) {
   BOOST_TEST(delays.size() == static_cast<size_t>(kDeliveries));
   BOOST_TEST(p.p99 < 100.0);
 
-  // Last-Event-ID on A resumes the stream begun on B, from its middle.
-  const int middle = on_b.Find(Quoted("tn-wh-99"));
-  BOOST_TEST_REQUIRE(middle >= 0);
-  const int64_t resume_after = on_b.frames()[middle].id;
-  BOOST_TEST_REQUIRE(resume_after > 0);
-  const std::vector<int64_t> expected =
-      SqlInts("SELECT id FROM events WHERE id > " + std::to_string(resume_after) + " ORDER BY id");
-  BOOST_TEST_REQUIRE(!expected.empty());
-  SseStream on_a(A().port(), std::to_string(resume_after));
-  const bool replayed = on_a.ReadUntil(
-      [&] {
-        for (const Frame& f : on_a.frames()) {
-          if (f.id == expected.back()) return true;
-        }
-        return false;
-      },
-      5000);
-  BOOST_TEST_REQUIRE(replayed, "A replayed " << on_a.frames().size() << " frames after "
-                                             << resume_after << ", not up to " << expected.back()
-                                             << "; head: " << on_a.head());
-  std::vector<int64_t> ids;
-  for (const Frame& f : on_a.frames()) {
-    if (f.id > 0 && ids.size() < expected.size()) ids.push_back(f.id);
-  }
-  BOOST_TEST(ids == expected, boost::test_tools::per_element());
-  BOOST_TEST_MESSAGE("Last-Event-ID " << resume_after << " from B resumed on A: " << ids.size()
-                                      << " events replayed in order");
+  ResumesOnA(on_b, "tn-wh-99");
 }
 
 BOOST_AUTO_TEST_CASE(leader_killed_the_other_polls_within_two_intervals) {
@@ -173,30 +237,15 @@ BOOST_AUTO_TEST_CASE(leader_killed_the_other_polls_within_two_intervals) {
                             << " GETs of tn-poll in 4 s, shortest gap " << ShortestGap(before)
                             << " ms");
   BOOST_TEST(ShortestGap(before) >= 500.0 * kPollSeconds,
-             "tn-poll fetched twice within half an "
-             "interval before the kill: both nodes poll");
+             "tn-poll fetched twice within half an interval before the kill: both nodes poll");
 
   BOOST_TEST_REQUIRE(Eventually([&] { return WorkerRunning(dying); }, 10000));
   const int pid = dying.ProgramPid("worker");
   BOOST_TEST_REQUIRE(pid > 0);
   const Counts counted = CountNow(SqlInt("SELECT coalesce(max(id), 0) FROM events"));
-  // The dying node's supervisord waits, so its own restarted worker cannot
-  // take the lead first: the other node must.
-  BOOST_TEST_REQUIRE(::kill(dying.supervisord_pid(), SIGSTOP) == 0);
-  BOOST_TEST_REQUIRE(::kill(pid, SIGKILL) == 0);
-  const auto killed_at = Clock::now();
-  const int64_t base = RunGets("tn-poll");
-  Clock::time_point polled_at;
-  const bool polled = Eventually(
-      [&] {
-        polled_at = Clock::now();
-        return RunGets("tn-poll") > base;
-      },
-      5000, 5);
-  const std::string new_leader = LeaderName();
-  BOOST_TEST_REQUIRE(::kill(dying.supervisord_pid(), SIGCONT) == 0);
-  BOOST_TEST_REQUIRE(polled, "no GET of tn-poll within 5 s of the leader's kill -9");
-  const double failover_ms = MillisBetween(killed_at, polled_at);
+  const Failover f = KillWorkerAndWaitForAGet(dying, pid);
+  const double failover_ms = f.ms;
+  const std::string new_leader = f.new_leader;
   BOOST_TEST_MESSAGE("kill -9 of " << leader << "'s worker -> first GET by " << new_leader
                                    << " after " << failover_ms << " ms (interval "
                                    << kPollSeconds * 1000 << " ms)");
@@ -294,19 +343,7 @@ BOOST_AUTO_TEST_CASE(queue_limits_hold_across_nodes) {
     const int per_user = static_cast<int>(
         SqlInt("SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM queue WHERE status IN "
                "('dispatching', 'dispatched') GROUP BY user_id) x"));
-    // The simulator's live runs of the queue's model: the ground truth.
-    const HttpResult list =
-        Http("GET", Sim().base_url() + "/predictions", "",
-             {"Authorization: Bearer " + std::string(testing::Simulator::kToken)});
-    BOOST_TEST_REQUIRE(list.status == 200, list.body);
-    std::vector<std::string> live;
-    for (const auto& run : Parse(list.body)["results"].GetArray()) {
-      const std::string status = run["status"].GetString();
-      if (std::string(run["model"].GetString()) == "acme/sdxl" &&
-          (status == "starting" || status == "processing")) {
-        live.push_back(run["id"].GetString());
-      }
-    }
+    const std::vector<std::string> live = LiveRuns("acme/sdxl");
     most_running = std::max(most_running, running);
     most_per_user = std::max(most_per_user, per_user);
     most_live = std::max(most_live, static_cast<int>(live.size()));
@@ -342,6 +379,7 @@ BOOST_AUTO_TEST_CASE(nothing_lost_after_the_kills) {
   std::atomic<int> sent{0};
   std::atomic<int> acked{0};
   std::vector<std::thread> senders;
+  const JoinAll join_senders{senders};
   for (Stack* node : {&A(), &B()}) {
     senders.emplace_back([&, node] {
       for (int i = 0; i < kPerNode; ++i) {
@@ -360,7 +398,7 @@ BOOST_AUTO_TEST_CASE(nothing_lost_after_the_kills) {
     BOOST_TEST_REQUIRE(killed.back() > 0);
     BOOST_TEST_REQUIRE(::kill(killed.back(), SIGKILL) == 0);
   }
-  for (auto& s : senders) s.join();
+  for (auto& t : senders) t.join();
   BOOST_TEST_REQUIRE(Eventually([] { return PendingInbox() == 0; }, 30000),
                      PendingInbox() << " deliveries still pending 30 s after the kills");
   const Counts at_end = CountNow(at_start.events_max);
