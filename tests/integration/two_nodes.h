@@ -120,7 +120,7 @@ int64_t RunGets(const std::string& id);
 int64_t EndpointCount(const std::string& endpoint);
 
 double MillisBetween(Clock::time_point from, Clock::time_point to);
-// "p50 X ms, p99 Y ms, max Z ms over N" and the values themselves.
+// Nearest-rank percentiles of a sample (all 0 when it is empty).
 struct Percentiles {
   double p50 = 0, p99 = 0, max = 0;
 };
