@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "lib/queue_sql.h"
 #include "lib/sqlite_store.h"
 #include "lib/timestamp.h"
 
@@ -12,19 +13,10 @@ namespace jobpulse {
 
 namespace {
 
-constexpr int64_t kDayMicros = 24 * 3600 * kMicrosPerSecond;
-constexpr int64_t kIdempotencyMicros = kDayMicros;
-
-// The entry columns in ReadEntry's order, over `queue q`, `jobs j` and the
-// waiting ranks `r`.
-constexpr const char* kEntryColumns =
-    "q.job_id, q.user_id, q.provider, j.config_name, q.priority, q.status, r.position, "
-    "q.queued_at, q.dispatched_at, q.attempts, q.error_message, q.sent_at";
-
-// The waiting entries' positions, as a CTE named `ranked`.
-constexpr const char* kRanked =
-    "WITH ranked AS (SELECT job_id, row_number() OVER (ORDER BY priority DESC, queued_at, "
-    "job_id) AS position FROM queue WHERE status = 'waiting') ";
+using queue_sql::kDayMicros;
+using queue_sql::kEntryColumns;
+using queue_sql::kIdempotencyMicros;
+using queue_sql::kRanked;
 
 QueueEntry ReadEntry(const SqliteStatement& row) {
   QueueEntry e;
