@@ -20,7 +20,7 @@ Engine SelectedEngine() {
 Row ForEngine(Row row, Engine engine) {
   if (engine == Engine::kSqlite) return row;
   row.id += "-pg";
-  row.what += "; on PostgreSQL (throwaway local cluster, fsync off), no target: report only";
+  row.what += "; on PostgreSQL (throwaway local cluster, fsync off)";
   row.report_only = true;
   return row;
 }
