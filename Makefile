@@ -62,10 +62,11 @@ FCGI_OBJS := $(BUILD)/fcgi/main.o
 WORKER_OBJS := $(BUILD)/worker/main.o
 BENCH_SRCS := $(wildcard tests/bench/*.cc)
 BENCH_BINS := $(BENCH_SRCS:tests/bench/%.cc=$(BUILD)/bench_%)
-# Not benchmarks themselves: the rows module, the load client, B1's hello
-# handler, the table.
+# Not benchmarks themselves: the rows module, the load client, the engine
+# choice with its PostgreSQL cluster (issue 12), B1's hello handler, the table.
 BENCH_REPORT_OBJ := $(BUILD)/tests/bench/report/report.o
 BENCH_FLOOD_OBJ := $(BUILD)/tests/bench/flood/http_flood.o
+BENCH_ENGINE_OBJS := $(BUILD)/tests/bench/engine/engine.o $(BUILD)/tests/pg_cluster.o
 BENCH_EXTRA := $(BUILD)/bench_hello_fcgi $(BUILD)/bench_summary
 SIM_SRCS := $(wildcard tests/replicate_sim/*.cc)
 SIM_OBJS := $(SIM_SRCS:%.cc=$(BUILD)/%.o)
@@ -104,9 +105,10 @@ $(SIM_BIN): $(SIM_OBJS) $(LIB_A)
 	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ -lz $(LDLIBS)
 
 # Each benchmark is one file linked with the integration tests' stack helpers,
-# the rows module (tests/bench/report) and the load client (tests/bench/flood).
+# the rows module (tests/bench/report), the load client (tests/bench/flood) and
+# the engine choice (tests/bench/engine, with tests/pg_cluster.cc).
 $(BUILD)/bench_%: $(BUILD)/tests/bench/%.o $(BUILD)/tests/integration/stack.o $(BENCH_REPORT_OBJ) \
-  $(BENCH_FLOOD_OBJ) $(LIB_A)
+  $(BENCH_FLOOD_OBJ) $(BENCH_ENGINE_OBJS) $(LIB_A)
 	$(CXX) $(FINAL_CXXFLAGS) $^ -o $@ $(LDLIBS)
 
 # make bench's table: reads the rows, writes report.json.
@@ -175,7 +177,8 @@ integration-test: $(FCGI_BIN) $(WORKER_BIN) $(SIM_BIN) $(IT_BIN)
 # rounds or runs) into $(BUILD)/bench/rows, emptied first; the table and
 # $(BUILD)/bench/report.json follow, then "N passed, N failed".
 # `make bench BENCH="throughput"` reruns only those programs, keeping the other rows.
-BENCH_DEB_PACKAGES := wrk
+# postgresql: the -pg rows' throwaway cluster (issue 12).
+BENCH_DEB_PACKAGES := wrk postgresql
 BENCH ?=
 
 bench: deps bench-deps

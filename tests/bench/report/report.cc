@@ -64,6 +64,7 @@ bool HasNumber(const Row& row) {
 
 bool Meets(const Row& row) {
   if (!HasNumber(row)) return false;
+  if (row.report_only) return true;
   const double median = Median(row.samples);
   return row.direction == Direction::kAtLeast ? median >= row.target : median <= row.target;
 }
@@ -77,12 +78,18 @@ std::string FormatNumber(double value) {
 }
 
 std::string TargetText(const Row& row) {
+  if (row.report_only) return "none (report only)";
   char target[64];
   std::snprintf(target, sizeof(target), "%g", row.target);
   std::string text = row.direction == Direction::kAtLeast ? ">= " : "<= ";
   text += target;
   if (row.unit != "ratio") text += " " + row.unit;
   return text;
+}
+
+std::string Verdict(const Row& row) {
+  if (!Meets(row)) return "FAIL";
+  return row.report_only ? "REPORTED" : "PASS";
 }
 
 std::string RowToJson(const Row& row) {
@@ -97,13 +104,18 @@ std::string RowToJson(const Row& row) {
   w.Key("median").Double(Median(row.samples));
   w.Key("min").Double(Min(row.samples));
   w.Key("max").Double(Max(row.samples));
-  w.Key("target").Double(row.target);
+  if (row.report_only) {
+    w.Key("report_only").Bool(true);
+    w.Key("target").Null();
+  } else {
+    w.Key("target").Double(row.target);
+  }
   w.Key("direction").String(row.direction == Direction::kAtLeast ? ">=" : "<=");
   w.Key("problems").BeginArray();
   for (const auto& p : row.problems) w.String(p);
   w.EndArray();
   w.Key("detail").String(row.detail);
-  w.Key("verdict").String(Meets(row) ? "PASS" : "FAIL");
+  w.Key("verdict").String(Verdict(row));
   w.EndObject();
   return w.str();
 }
@@ -132,9 +144,13 @@ std::optional<Row> RowFromJson(const std::string& text, std::string* error) {
   if (direction != ">=" && direction != "<=") return fail(row.id + ": bad direction");
   row.direction = direction == ">=" ? Direction::kAtLeast : Direction::kAtMost;
   string_of("detail", &row.detail);
+  const auto report_only = doc.FindMember("report_only");
+  row.report_only = report_only != doc.MemberEnd() && report_only->value.IsTrue();
   const auto target = doc.FindMember("target");
-  if (target == doc.MemberEnd() || !target->value.IsNumber()) return fail(row.id + ": no target");
-  row.target = target->value.GetDouble();
+  if (!row.report_only) {
+    if (target == doc.MemberEnd() || !target->value.IsNumber()) return fail(row.id + ": no target");
+    row.target = target->value.GetDouble();
+  }
   const auto samples = doc.FindMember("samples");
   if (samples == doc.MemberEnd() || !samples->value.IsArray()) return fail(row.id + ": no samples");
   for (const auto& v : samples->value.GetArray()) {
@@ -154,7 +170,7 @@ bool Report(const Row& row) {
   std::printf("  %s %s %s (min %s, max %s, %zu samples), target %s: %s\n", row.id.c_str(),
               FormatNumber(Median(row.samples)).c_str(), row.unit.c_str(),
               FormatNumber(Min(row.samples)).c_str(), FormatNumber(Max(row.samples)).c_str(),
-              row.samples.size(), TargetText(row).c_str(), pass ? "PASS" : "FAIL");
+              row.samples.size(), TargetText(row).c_str(), Verdict(row).c_str());
   for (const auto& p : row.problems) std::printf("    problem: %s\n", p.c_str());
   std::fflush(stdout);
   const char* dir = std::getenv("JOBPULSE_BENCH_DIR");

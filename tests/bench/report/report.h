@@ -10,6 +10,11 @@
 // A row with a problem (a correctness failure seen while measuring: non-2xx
 // answers, failed requests, lost events) fails whatever its median; so does a
 // row without a finite sample.
+//
+// A report-only row has no target: a figure the SPEC sets no target for (the
+// PostgreSQL rows of issue 12, tests/bench/engine). Its verdict is REPORTED when
+// it has a number (as above) and FAIL otherwise; the summary counts REPORTED
+// with the passed rows and says how many of them had no target.
 #ifndef JOBPULSE_TESTS_BENCH_REPORT_REPORT_H_
 #define JOBPULSE_TESTS_BENCH_REPORT_REPORT_H_
 
@@ -28,6 +33,7 @@ struct Row {
   std::vector<double> samples;  // one per round or run; NaN for one that produced nothing
   double target = 0;
   Direction direction = Direction::kAtLeast;
+  bool report_only = false;  // no target: target and direction are not judged
   std::vector<std::string> problems;
   std::string detail;  // free text, e.g. the absolute figures behind a ratio
 };
@@ -44,15 +50,20 @@ double Max(const std::vector<double>& samples);
 
 // At least one sample, every sample finite, no problem.
 bool HasNumber(const Row& row);
-// HasNumber and the median on the target's side (the target itself included).
+// HasNumber and the median on the target's side (the target itself included);
+// for a report-only row, HasNumber.
 bool Meets(const Row& row);
 
-// ">= 0.8", "<= 100 ms".
+// ">= 0.8", "<= 100 ms"; "none (report only)".
 std::string TargetText(const Row& row);
 // A figure with as many digits as it deserves: 26457, 66.2, 0.93; "-" for NaN.
 std::string FormatNumber(double value);
 
-// The row as JSON: its fields plus median, min, max and verdict ("PASS"/"FAIL").
+// "PASS", "FAIL", or for a report-only row "REPORTED" (or "FAIL").
+std::string Verdict(const Row& row);
+
+// The row as JSON: its fields plus median, min, max and Verdict(); a
+// report-only row has "report_only": true and "target": null.
 std::string RowToJson(const Row& row);
 // Back from RowToJson's output; std::nullopt (and *error) when it is not one.
 std::optional<Row> RowFromJson(const std::string& text, std::string* error);
