@@ -3,9 +3,9 @@
 #include <libpq-fe.h>
 
 #include <charconv>
-#include <regex>
 #include <cstdio>
 #include <cstdlib>
+#include <regex>
 #include <utility>
 
 namespace jobpulse {
