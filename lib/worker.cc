@@ -194,6 +194,7 @@ void Worker::Run() {
       wait = std::min(wait, std::max<int64_t>(0, next_poll_at_ - now));
     }
     if (leading_) wait = std::min(wait, QueueWakeIn(now));  // a queue pass put off for its gap
+    if (inbox_backlog_) wait = 0;  // a full batch was applied: more may be waiting
     ::poll(fds, fds[2].fd >= 0 ? 3 : 2, static_cast<int>((wait + 999) / 1000));
     if (stop_) break;
     // A poke means a handler wrote something (a delivery, demand, a sync, a
@@ -422,12 +423,16 @@ bool Worker::InboxPass() {
   auto report = ApplyPendingDeliveries(
       *store_, providers_.prices(), [this] { return Now(); }, kInboxBatch);
   if (!report.ok()) {
+    inbox_backlog_ = false;  // the next try waits for the loop's wake-up
     LogWarning("webhook inbox: " + report.status().ToString());
     // The pass may have applied part of its batch before failing: prune as
     // soon as during a flood, or those bodies wait for the hourly round.
     inbox_applied_since_prune_ = true;
     return true;
   }
+  // Nothing wakes the loop for deliveries stored during a flood that has
+  // stopped: without this it would apply one batch a second.
+  inbox_backlog_ = report->applied + report->failed >= kInboxBatch;
   if (report->applied > 0) {
     inbox_applied_since_prune_ = true;
     if (sse_) sse_->Notify();

@@ -151,6 +151,7 @@ class Worker {
   int64_t last_metrics_flush_at_ = 0;
   int64_t sse_clients_written_ = -1;  // what the database has; -1: nothing yet
   bool inbox_applied_since_prune_ = false;
+  bool inbox_backlog_ = false;  // the last inbox pass took a full batch
   int last_cycle_jobs_ = 0;
   static constexpr int64_t kQueuePassGap = 20000;  // microseconds
   int64_t next_queue_pass_at_ = 0;

@@ -5,9 +5,11 @@
 #include "lib/worker.h"
 
 #include <boost/test/unit_test.hpp>
+#include <chrono>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "lib/timestamp.h"
@@ -173,6 +175,41 @@ BOOST_FIXTURE_TEST_CASE(one_cycle_applies_the_webhook_inbox, WorkerFixture) {
   BOOST_TEST(counts->applied == 1);
   BOOST_TEST(counts->pending == 1);  // modal's: no webhook format, retried later
   BOOST_TEST(*get_calls == 0);       // no active job of the fake provider
+}
+
+// A backlog (deliveries stored while the worker was busy or down, with no
+// wake-up left to come) is applied batch after batch, not a batch per idle
+// second of the loop: 300 take 5 batches, which the old loop spread over 4 s.
+BOOST_FIXTURE_TEST_CASE(the_loop_drains_an_inbox_backlog_without_idling, WorkerFixture) {
+  constexpr int kDeliveries = 300;
+  for (int i = 0; i < kDeliveries; ++i) {
+    const std::string n = std::to_string(i);
+    auto inserted = store->InsertDelivery(
+        "msg_" + n, "replicate",
+        R"({"id":"r8-)" + n + R"(","status":"processing","created_at":"2026-11-28T09:00:00Z"})",
+        NowMicros());
+    BOOST_TEST_REQUIRE(inserted.ok(), inserted.status().ToString());
+  }
+  Worker worker(config, options, Fakes());
+  BOOST_TEST_REQUIRE(worker.Start().ok());
+  std::thread loop([&worker] { worker.Run(); });
+  const auto pending = [&] {
+    auto counts = store->CountDeliveries();
+    return counts.ok() ? counts->pending : -1;
+  };
+  const auto start = std::chrono::steady_clock::now();
+  while (pending() != 0 && std::chrono::steady_clock::now() - start < std::chrono::seconds(10)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const auto took = std::chrono::steady_clock::now() - start;
+  worker.RequestStop();
+  loop.join();
+  auto counts = store->CountDeliveries();
+  BOOST_TEST_REQUIRE(counts.ok());
+  BOOST_TEST(counts->applied == kDeliveries);
+  BOOST_TEST(counts->pending == 0);
+  // Four idle seconds between the five batches would show here.
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(took).count() < 2500);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
