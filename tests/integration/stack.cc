@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -273,6 +274,32 @@ Stack::Stack(const StackOptions& options) {
   throw std::runtime_error("the stack did not answer /api/cloud/health within 30 s:\n" + logs);
 }
 
+namespace {
+
+// Kills what a stack's supervisord left behind when it was killed before it
+// could stop its programs (they run in process groups of their own, so the
+// group kill misses them): every process whose command line or environment
+// names the stack's directory. Returns how many.
+int KillLeftovers(const std::string& dir) {
+  int killed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || !std::all_of(name.begin(), name.end(), ::isdigit)) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    if (pid == getpid()) continue;
+    std::string text;
+    for (const char* part : {"/cmdline", "/environ"}) {
+      std::ifstream in(entry.path().string() + part, std::ios::binary);
+      text.append(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    if (text.find(dir + "/") != std::string::npos && kill(pid, SIGKILL) == 0) ++killed;
+  }
+  return killed;
+}
+
+}  // namespace
+
 Stack::~Stack() {
   Stop();
   std::error_code ec;
@@ -295,6 +322,10 @@ void Stack::Stop() {
   // Anything of the group that outlived supervisord (it should not) goes too.
   kill(-supervisord_, SIGKILL);
   supervisord_ = -1;
+  if (const int left = KillLeftovers(dir_); left > 0) {
+    std::fprintf(stderr, "stack %s: killed %d programs supervisord left running\n", dir_.c_str(),
+                 left);
+  }
 }
 
 bool Stack::WaitForEvents(int timeout_ms) const {
