@@ -352,7 +352,7 @@ BOOST_AUTO_TEST_CASE(queue_limits_hold_across_nodes) {
                "sample " << samples << ": " << live.size() << " live runs");
     BOOST_TEST(per_user <= kUserMaxConcurrent, "sample " << samples);
     // The oldest live run (lists are newest first) ends; the leader's poll sees it.
-    if (!live.empty()) {
+    if (!live.empty() && !live.back().empty()) {  // a run still being created has no id yet
       Sim().Control("POST", "/runs/" + live.back() + "/status", R"({"status":"succeeded"})");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(400));
