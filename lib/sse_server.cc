@@ -10,10 +10,11 @@
 // What a request head admits and what the frames look like is
 // lib/sse_protocol.h's; this file moves bytes and keeps the clients.
 //
-// Size: ~600 lines, over the house's 500, because Impl is one state machine on
+// Size: ~660 lines, over the house's 500, because Impl is one state machine on
 // one thread (accept, head, stream, replay, fan-out, slow-client cut,
-// heartbeat, shutdown) over one set of connections and counters; split across
-// files, each part would need the whole of it.
+// heartbeat, the PostgreSQL events feed, shutdown) over one set of
+// connections and counters; split across files, each part would need the
+// whole of it.
 #include "lib/sse_server.h"
 
 #include <sys/stat.h>

@@ -1,4 +1,6 @@
-// The worker's loop.
+// The worker's loop. (About 500 lines: the loop and its steps; the queue,
+// metrics and leadership steps already live in worker_queue.cc,
+// worker_metrics.cc and worker_lead.cc.)
 //
 // Where work comes from. Everything the worker does is found in the database,
 // so nothing is lost when it restarts:
